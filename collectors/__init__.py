@@ -1,0 +1,24 @@
+"""Collectors: fetch signals from the clouds (and the simulated market) into the store.
+
+Sources are listed in one plain registry: name → source object with a ``collect(ctx)``.
+"""
+
+from __future__ import annotations
+
+from collectors.base import CollectContext, Source
+from collectors.sim.source import SIM_SOURCE
+from core.errors import UnknownSourceError
+
+__all__ = ["SOURCES", "CollectContext", "Source", "get_source"]
+
+SOURCES: dict[str, Source] = {
+    SIM_SOURCE.name: SIM_SOURCE,
+}
+
+
+def get_source(name: str) -> Source:
+    try:
+        return SOURCES[name]
+    except KeyError:
+        known = ", ".join(sorted(SOURCES))
+        raise UnknownSourceError(f"unknown source {name!r} (known sources: {known})") from None

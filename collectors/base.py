@@ -1,0 +1,39 @@
+"""What every source shares: the context it runs in and the surface it exposes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from core.progress import NullProgress, Progress
+from core.runs import CollectionResult
+from core.settings import Settings
+
+__all__ = ["CollectContext", "Source"]
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    """Inputs of one run. Clients are built from factories here, never at import time."""
+
+    settings: Settings
+    now: datetime
+    progress: Progress = field(default_factory=NullProgress)
+    # Source-specific options from the CLI or the scheduler (e.g. seed, scale).
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def with_progress(self, progress: Progress) -> CollectContext:
+        return replace(self, progress=progress)
+
+
+class Source(Protocol):
+    """A data source: a name, a one-line description and a collect function."""
+
+    name: str
+    description: str
+    simulated: bool
+    # The ``CollectContext.options`` keys this source understands.
+    option_names: frozenset[str]
+
+    def collect(self, ctx: CollectContext) -> CollectionResult: ...

@@ -1,0 +1,42 @@
+"""The project's exception tree for infrastructure and collection problems.
+
+User mistakes (bad configuration, unknown source, unreachable database) are ``SpotselError``
+subclasses whose message is one line fit to print; the CLI and the API translate them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DatabaseError",
+    "DatabaseUnavailableError",
+    "SchemaNotReadyError",
+    "SpotselError",
+    "UnknownSourceError",
+]
+
+
+class SpotselError(Exception):
+    """Base class: the message is a single line a user can act on."""
+
+    code = "spotsel_error"
+
+
+class ConfigError(SpotselError):
+    code = "invalid_configuration"
+
+
+class DatabaseError(SpotselError):
+    code = "database_error"
+
+
+class DatabaseUnavailableError(DatabaseError):
+    code = "database_unavailable"
+
+
+class SchemaNotReadyError(DatabaseError):
+    code = "schema_not_ready"
+
+
+class UnknownSourceError(SpotselError):
+    code = "unknown_source"

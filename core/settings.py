@@ -1,0 +1,126 @@
+"""One settings object for the whole process, read from ``SPOTSEL_*`` and an optional file.
+
+Precedence (highest first): explicit overrides, environment variables, the config file named by
+``SPOTSEL_CONFIG`` (or ``<config dir>/config.toml`` when present), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from core.errors import ConfigError
+
+APP_NAME = "spotsel"
+ENV_PREFIX = "SPOTSEL_"
+CONFIG_ENV = "SPOTSEL_CONFIG"
+
+
+def default_data_dir() -> Path:
+    """Per-user data directory (``~/.local/share/spotsel`` on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'spotsel.db'}"
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads the optional TOML config file; a named file that is missing or broken is an error."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None, required: bool):
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path is None or (not required and not path.exists()):
+            return
+        try:
+            self._data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        section = self._data.get(APP_NAME)
+        if isinstance(section, dict):  # allow either top-level keys or a [spotsel] table
+            self._data = section
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration. Build it with :func:`get_settings`, inject it elsewhere."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # SQLite: how long a writer waits for another writer's lock before failing.
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    # Rows per executemany batch: keeps each statement well below PostgreSQL's
+    # 65,535-parameter limit and gives the progress bar something to tick on.
+    write_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
+    # Seed and scale of the simulated market used by ``spotsel demo``.
+    sim_seed: int = 7
+    sim_scale: int = Field(default=1, ge=1, le=1_000)
+    log_level: str = "WARNING"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if not scheme.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "must start with sqlite:/// or postgresql+psycopg:// "
+                f"(got {value.split('://', 1)[0] or value!r})"
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        named = os.environ.get(CONFIG_ENV)
+        path = Path(named) if named else default_config_file()
+        file_source = _TomlFileSource(settings_cls, path, required=bool(named))
+        return (init_settings, env_settings, file_source)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation problems into one clear :class:`ConfigError`."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {ENV_PREFIX}{field.upper()}: {first['msg']}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, built once."""
+    return load_settings()

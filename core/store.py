@@ -1,0 +1,145 @@
+"""The write path every source shares.
+
+One function persists a :class:`~core.runs.CollectionResult` in one transaction with
+idempotent upserts: re-running the same collection writes no duplicates, and nothing is ever
+deleted, so a failed or empty fetch cannot replace last-known-good data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.runs import WRITE_ORDER, CollectionResult, RunStatus
+from core.tables import Base, CollectionRun, CollectionRunRegion
+
+__all__ = ["ProgressCallback", "persist_run", "upsert_rows"]
+
+ProgressCallback = Callable[[int], None]
+
+# Columns an upsert must never change once a row exists.
+_KEEP_ON_UPDATE: dict[str, frozenset[str]] = {"offerings": frozenset({"first_seen"})}
+# Tables whose natural key is a unique constraint rather than the primary key.
+_NATURAL_KEYS: dict[str, tuple[str, ...]] = {"fleet_events": ("source", "external_id")}
+# fleet_events are facts: a re-delivered event is ignored, not rewritten.
+_INSERT_ONLY = frozenset({"fleet_events"})
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def _key_columns(table: Table) -> tuple[str, ...]:
+    return _NATURAL_KEYS.get(table.name) or tuple(c.name for c in table.primary_key.columns)
+
+
+def _dedupe(rows: Iterable[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:
+    """Last row wins per key: PostgreSQL refuses to touch one row twice in one statement."""
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        unique[tuple(row[k] for k in key)] = row
+    return list(unique.values())
+
+
+def upsert_rows(
+    session: Session,
+    table_name: str,
+    rows: Iterable[dict[str, Any]],
+    *,
+    batch_rows: int = 5_000,
+    progress: ProgressCallback | None = None,
+) -> int:
+    """Insert or update ``rows`` by the table's natural key; returns rows submitted."""
+    table = _table(table_name)
+    key = _key_columns(table)
+    unique = _dedupe(rows, key)
+    if not unique:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    if table_name in _INSERT_ONLY:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    else:
+        keep = set(key) | _KEEP_ON_UPDATE.get(table_name, frozenset()) | {"id"}
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keep}
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
+    for start in range(0, len(unique), batch_rows):
+        chunk = unique[start : start + batch_rows]
+        # executemany-style: one giant VALUES list would hit PostgreSQL's parameter limit.
+        session.execute(stmt, chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return len(unique)
+
+
+def count_rows(session: Session, table_name: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(_table(table_name))) or 0)
+
+
+def _newest_observation(result: CollectionResult, tables: Iterable[str]) -> datetime | None:
+    newest: datetime | None = None
+    for name in tables:
+        for row in result.rows.by_table.get(name, ()):
+            seen = row.get("observed_at") or row.get("last_seen")
+            if seen is not None and (newest is None or seen > newest):
+                newest = seen
+    return newest
+
+
+def persist_run(
+    engine: Engine,
+    result: CollectionResult,
+    *,
+    batch_rows: int = 5_000,
+    progress: ProgressCallback | None = None,
+) -> CollectionRun:
+    """Write a run's rows and its record in one transaction; failed regions write no rows."""
+    failed = result.failed_regions()
+    tables = [name for name in WRITE_ORDER if result.rows.by_table.get(name)]
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        before = {name: count_rows(session, name) for name in tables}
+        written = 0
+        for name in tables:
+            rows = [r for r in result.rows.by_table[name] if r.get("region") not in failed]
+            written += upsert_rows(session, name, rows, batch_rows=batch_rows, progress=progress)
+        new = sum(count_rows(session, name) - before[name] for name in tables)
+        status = result.status
+        first_error = next(iter(failed.values()), None)
+        run = CollectionRun(
+            source=result.source,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+            status=status.value,
+            rows_written=written,
+            rows_new=new,
+            data_as_of=_newest_observation(result, tables) if written else None,
+            error_class=first_error.error_class if first_error else None,
+            error_message=(
+                f"{len(failed)} of {len(result.regions)} regions failed; "
+                f"{first_error.region}: {first_error.message}"
+                if first_error
+                else None
+            ),
+        )
+        session.add(run)
+        session.flush()
+        counts = result.region_rows()
+        for region in result.regions:
+            err = failed.get(region)
+            session.add(
+                CollectionRunRegion(
+                    run_id=run.id,
+                    region=region,
+                    status=RunStatus.FAILED.value if err else RunStatus.OK.value,
+                    rows=0 if err else counts.get(region, 0),
+                    error_class=err.error_class if err else None,
+                    error_message=err.message if err else None,
+                )
+            )
+    return run

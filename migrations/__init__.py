@@ -1,0 +1,1 @@
+"""Alembic migrations for the spotsel store (run them with ``spotsel db upgrade``)."""

@@ -1,0 +1,262 @@
+"""`spotsel` command line. Errors a user can fix print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from collectors import SOURCES, CollectContext, get_source
+from collectors.runner import run_source
+from core import migrate
+from core.clock import as_utc, utcnow
+from core.db import check_connection, make_engine, redact_url, require_schema
+from core.errors import ConfigError, SpotselError
+from core.settings import Settings, load_settings
+from core.summary import cloud_summaries, source_statuses, store_totals
+from core.tables import CollectionRun
+from spotsel import render
+from spotsel.progress import RichProgress
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Capacity-aware instance selector for ML on spot / preemptible capacity.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Database schema: upgrade, downgrade, current revision.")
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@dataclass
+class AppState:
+    """Per-invocation state: settings (injected by tests) and a lazily built engine."""
+
+    settings: Settings | None = None
+    database_url: str | None = None
+    _engine: Engine | None = field(default=None, repr=False)
+
+    def get_settings(self) -> Settings:
+        if self.settings is None:
+            overrides = {"database_url": self.database_url} if self.database_url else {}
+            self.settings = load_settings(**overrides)
+        return self.settings
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            settings = self.get_settings()
+            self._engine = make_engine(
+                settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+            )
+        return self._engine
+
+
+def _state(ctx: typer.Context) -> AppState:
+    if not isinstance(ctx.obj, AppState):
+        ctx.obj = AppState()
+    return ctx.obj
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Database URL (default: SPOTSEL_DATABASE_URL or a per-user SQLite file).",
+        ),
+    ] = None,
+) -> None:
+    state = _state(ctx)
+    if database_url:
+        state.database_url = database_url
+        if state.settings is not None:
+            state.settings = state.settings.model_copy(update={"database_url": database_url})
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Create or upgrade the schema (idempotent)."""
+    engine = _state(ctx).engine()
+    check_connection(engine)
+    migrate.upgrade(engine, revision)
+    out.print(
+        f"database {redact_url(str(engine.url))} at revision {migrate.current_revision(engine)}"
+    )
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1.")],
+) -> None:
+    """Downgrade the schema to REVISION (``base`` drops every table)."""
+    engine = _state(ctx).engine()
+    check_connection(engine)
+    migrate.downgrade(engine, revision)
+    out.print(f"database at revision {migrate.current_revision(engine) or 'base'}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the schema revision of the database and of the code."""
+    engine = _state(ctx).engine()
+    check_connection(engine)
+    out.print(
+        f"database: {migrate.current_revision(engine) or 'none'}; "
+        f"code: {migrate.head_revision()}"
+    )
+
+
+def _parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise ConfigError(f"--as-of must be an ISO 8601 timestamp, got {value!r}") from None
+
+
+def _collect(state: AppState, source_name: str, options: dict[str, Any]) -> CollectionRun:
+    source = get_source(source_name)
+    unknown = {k for k, v in options.items() if v is not None} - source.option_names
+    if unknown:
+        flags = ", ".join("--" + k.replace("_", "-") for k in sorted(unknown))
+        raise ConfigError(f"{flags} does not apply to source {source.name!r}")
+    engine = state.engine()
+    require_schema(engine)
+    ctx = CollectContext(
+        settings=state.get_settings(),
+        now=utcnow(),
+        options={k: v for k, v in options.items() if v is not None},
+    )
+    started = time.perf_counter()
+    with RichProgress(err) as progress:
+        run = run_source(engine, source, ctx.with_progress(progress))
+    elapsed = time.perf_counter() - started
+    label = " (simulated)" if source.simulated else ""
+    out.print(
+        f"{source.name}{label}: {run.status} — {run.rows_written:,} rows written, "
+        f"{run.rows_new:,} new, in {elapsed:.1f} s"
+    )
+    if run.error_message:
+        err.print(f"  {run.error_message}")
+    return run
+
+
+@app.command()
+def collect(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help=f"Source to run: {', '.join(sorted(SOURCES))}.")],
+    seed: Annotated[int | None, typer.Option(help="sim: random seed.")] = None,
+    scale: Annotated[
+        int | None,
+        typer.Option(min=1, max=1000, help="sim: replicas of the real geography (~3,200 pools each)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="sim: market time, ISO 8601 (default: this hour).")
+    ] = None,
+) -> None:
+    """Run one collection now and store what it returns."""
+    run = _collect(
+        _state(ctx), source, {"seed": seed, "scale": scale, "as_of": _parse_as_of(as_of)}
+    )
+    if run.status == "failed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
+) -> None:
+    """Per source: last run, status, rows and age of the newest data; store totals."""
+    engine = _state(ctx).engine()
+    require_schema(engine)
+    now = utcnow()
+    with Session(engine) as session:
+        totals = store_totals(session)
+        statuses = source_statuses(session)
+        clouds = cloud_summaries(session)
+    if output is OutputFormat.JSON:
+        doc = render.status_document(
+            database=redact_url(str(engine.url)),
+            totals=totals,
+            statuses=statuses,
+            now=now,
+            simulated={name: s.simulated for name, s in SOURCES.items()},
+        )
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    out.print(f"database: {redact_url(str(engine.url))}")
+    render.print_totals(out, totals)
+    render.print_clouds(out, clouds)
+    render.print_sources(out, statuses, now=now, labels=_source_labels())
+
+
+def _source_labels() -> dict[str, str]:
+    return {name: "(simulated)" for name, s in SOURCES.items() if s.simulated}
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    seed: Annotated[int | None, typer.Option(help="Seed of the simulated market.")] = None,
+    scale: Annotated[int | None, typer.Option(min=1, max=1000, help="Market replicas.")] = None,
+) -> None:
+    """Create the database, load the SIMULATED market and show what it holds (offline)."""
+    state = _state(ctx)
+    engine = state.engine()
+    check_connection(engine)
+    migrate.upgrade(engine)
+    out.print(
+        f"[bold]spotsel demo[/] — database {redact_url(str(engine.url))} "
+        f"(schema {migrate.current_revision(engine)})"
+    )
+    out.print("Loading the [bold]simulated[/] market: real instance types, simulated signals.")
+    _collect(state, "sim", {"seed": seed, "scale": scale})
+    now = utcnow()
+    with Session(engine) as session:
+        totals = store_totals(session)
+        clouds = cloud_summaries(session)
+        statuses = source_statuses(session)
+    render.print_totals(out, totals)
+    render.print_clouds(out, clouds)
+    render.print_sources(out, statuses, now=now, labels=_source_labels())
+    out.print("Next: `spotsel status --output json` for the same figures as JSON.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SpotselError as exc:
+        err.print(f"spotsel: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        err.print("spotsel: interrupted")
+        raise SystemExit(130) from None
