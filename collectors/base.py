@@ -30,10 +30,17 @@ class CollectContext:
 class Source(Protocol):
     """A data source: a name, a one-line description and a collect function."""
 
-    name: str
-    description: str
-    simulated: bool
-    # The ``CollectContext.options`` keys this source understands.
-    option_names: frozenset[str]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def simulated(self) -> bool: ...
+
+    @property
+    def option_names(self) -> frozenset[str]:
+        """The ``CollectContext.options`` keys this source understands."""
 
     def collect(self, ctx: CollectContext) -> CollectionResult: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Integer, distinct, func, select
 from sqlalchemy.orm import Session
@@ -66,7 +67,8 @@ def source_statuses(session: Session) -> list[SourceStatus]:
         .order_by(CollectionRun.source)
     )
     statuses = []
-    for run, as_of, runs in session.execute(query).all():
+    rows: list[Any] = list(session.execute(query).all())
+    for run, as_of, runs in rows:
         failed = session.scalars(
             select(CollectionRunRegion.region)
             .where(CollectionRunRegion.run_id == run.id, CollectionRunRegion.status == "failed")

@@ -127,8 +127,7 @@ def db_current(ctx: typer.Context) -> None:
     engine = _state(ctx).engine()
     check_connection(engine)
     out.print(
-        f"database: {migrate.current_revision(engine) or 'none'}; "
-        f"code: {migrate.head_revision()}"
+        f"database: {migrate.current_revision(engine) or 'none'}; code: {migrate.head_revision()}"
     )
 
 
@@ -175,7 +174,9 @@ def collect(
     seed: Annotated[int | None, typer.Option(help="sim: random seed.")] = None,
     scale: Annotated[
         int | None,
-        typer.Option(min=1, max=1000, help="sim: replicas of the real geography (~3,200 pools each)."),
+        typer.Option(
+            min=1, max=1000, help="sim: replicas of the real geography (~3,200 pools each)."
+        ),
     ] = None,
     as_of: Annotated[
         str | None, typer.Option(help="sim: market time, ISO 8601 (default: this hour).")

@@ -215,7 +215,8 @@ def _bucket(keys: U64, gpu: B, week: int) -> npt.NDArray[np.int64]:
     base = np.where(gpu, np.floor(u * 4.2 + 0.4), np.floor(u**1.6 * 4.6))
     drift_u = uniform(keys ^ np.uint64(week), 9)
     drift = np.where(drift_u < 0.15, -1, np.where(drift_u > 0.85, 1, 0))
-    return np.clip(base + drift, 0, 4).astype(np.int64)
+    bucket: npt.NDArray[np.int64] = np.clip(base + drift, 0, 4).astype(np.int64)
+    return bucket
 
 
 def _capacity(keys: U64, gpu: B, period: int) -> F64:

@@ -1,0 +1,297 @@
+"""Load every pool's latest signals from the store into a :class:`selector.Snapshot`.
+
+Ranking runs over this in-memory snapshot, never per-request SQL. :class:`SnapshotCache`
+rebuilds it when a new collection run has landed (the newest run id changed).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from core.clock import as_utc
+from core.tables import (
+    REGIONAL_ZONE,
+    CollectionRun,
+    FleetEvent,
+    InstanceType,
+    InterruptionRate,
+    Offering,
+    OnDemandPrice,
+    PlacementScore,
+    SpotPrice,
+)
+from selector import PoolKey, PoolRecord, Snapshot
+
+__all__ = ["SnapshotCache", "load_pool_records", "load_snapshot"]
+
+# Volatility is measured over the same trailing week the collectors look back by default.
+VOLATILITY_WINDOW = timedelta(days=7)
+# Insufficient-capacity errors older than this no longer lower a pool's capacity.
+CAPACITY_ERROR_WINDOW = timedelta(hours=24)
+# What each cloud's interruption signal means, whichever collector stored it.
+INTERRUPTION_KIND = {"aws": "aws-advisor", "azure": "azure-eviction", "gcp": "gcp-capacity-history"}
+
+Pool = tuple[str, str, str, str]
+Column = InstrumentedAttribute[Any]
+
+
+def _latest_rows(
+    session: Session,
+    partition: Sequence[Column],
+    order: Column,
+    values: Sequence[Column],
+    *,
+    now: datetime,
+) -> list[Any]:
+    """For each partition, the values of the newest row with ``order <= now``."""
+    ranked = (
+        select(
+            *partition,
+            *values,
+            func.row_number().over(partition_by=partition, order_by=order.desc()).label("rn"),
+        )
+        .where(order <= now)
+        .subquery()
+    )
+    wanted = [ranked.c[c.key] for c in (*partition, *values)]
+    return list(session.execute(select(*wanted).where(ranked.c.rn == 1)).all())
+
+
+def _pool_cols(model: Any) -> list[Column]:
+    return [model.cloud, model.region, model.zone_id, model.instance_type]
+
+
+def _volatility(session: Session, now: datetime) -> dict[Pool, float]:
+    """Coefficient of variation of each pool's price changes over the trailing window."""
+    price = SpotPrice.price_usd_per_hour
+    query = (
+        select(*_pool_cols(SpotPrice), func.count(), func.avg(price), func.avg(price * price))
+        .where(SpotPrice.ts <= now, SpotPrice.ts >= now - VOLATILITY_WINDOW)
+        .group_by(*_pool_cols(SpotPrice))
+    )
+    out: dict[Pool, float] = {}
+    rows: list[Any] = list(session.execute(query).all())
+    for cloud, region, zone, itype, n, mean, mean_sq in rows:
+        mean, mean_sq = float(mean or 0.0), float(mean_sq or 0.0)
+        variance = max(0.0, mean_sq - mean * mean)  # E[p²] − E[p]², clipped for rounding
+        out[(cloud, region, zone, itype)] = (
+            math.sqrt(variance) / mean if n > 1 and mean > 0 else 0.0
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Capacity:
+    score: float | None
+    raw: str
+    zonal: bool
+    at: datetime
+    set_size: int
+
+
+def _capacity(session: Session, now: datetime) -> dict[tuple[str, str, str, str], _Capacity]:
+    """Per (cloud, region, zone or "", type): the score of the most specific set holding it."""
+    rows = _latest_rows(
+        session,
+        [PlacementScore.cloud, PlacementScore.region, PlacementScore.zone_id,
+         PlacementScore.instance_types, PlacementScore.target_capacity],
+        PlacementScore.observed_at,
+        [PlacementScore.observed_at, PlacementScore.score, PlacementScore.raw],
+        now=now,
+    )  # fmt: skip
+    out: dict[tuple[str, str, str, str], _Capacity] = {}
+    for cloud, region, zone, type_set, _target, at, score, raw in rows:
+        members = type_set.split(",")
+        cap = _Capacity(score, raw, zone != REGIONAL_ZONE, as_utc(at), len(members))
+        for itype in members:
+            key = (cloud, region, zone, itype)
+            held = out.get(key)
+            # A smaller set says more about this type; among equals, newer wins.
+            if held is None or (cap.set_size, -cap.at.timestamp()) < (
+                held.set_size,
+                -held.at.timestamp(),
+            ):
+                out[key] = cap
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Fleet:
+    interruptions: int
+    instance_hours: float
+    capacity_errors: int
+    at: datetime | None
+
+
+def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
+    recent = now - CAPACITY_ERROR_WINDOW
+
+    def count_kind(kind: str, since: datetime | None = None) -> ColumnElement[Any]:
+        cond = FleetEvent.kind == kind
+        if since is not None:
+            cond = cond & (FleetEvent.occurred_at >= since)
+        return func.sum(case((cond, 1), else_=0))
+
+    rows: list[Any] = list(
+        session.execute(
+            select(
+                *_pool_cols(FleetEvent),
+                count_kind("interruption"),
+                func.sum(func.coalesce(FleetEvent.instance_hours, 0.0)),
+                count_kind("insufficient-capacity", recent),
+                func.max(FleetEvent.occurred_at),
+            )
+            .where(FleetEvent.occurred_at <= now)
+            .group_by(*_pool_cols(FleetEvent))
+        ).all()
+    )
+    return {
+        (c, r, z, t): _Fleet(int(k or 0), float(h or 0.0), int(e or 0), _utc(at))
+        for c, r, z, t, k, h, e, at in rows
+    }
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite aggregates come back as text
+        value = datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
+    """One :class:`PoolRecord` per offered pool with the signals in force at ``now``."""
+    specs = {(t.cloud, t.name): t for t in session.scalars(select(InstanceType))}
+    spot = {
+        (c, r, z, t): (float(p), as_utc(at))
+        for c, r, z, t, p, at in _latest_rows(
+            session, _pool_cols(SpotPrice), SpotPrice.ts,
+            [SpotPrice.price_usd_per_hour, SpotPrice.observed_at], now=now,
+        )
+    }  # fmt: skip
+    on_demand = {
+        (c, r, t): (float(p), as_utc(at))
+        for c, r, t, p, at in session.execute(
+            select(OnDemandPrice.cloud, OnDemandPrice.region, OnDemandPrice.instance_type,
+                   OnDemandPrice.price_usd_per_hour, OnDemandPrice.observed_at)
+            .where(OnDemandPrice.os == "linux", OnDemandPrice.observed_at <= now)
+        ).all()
+    }  # fmt: skip
+    interruptions = {
+        (c, r, z, t): (label, rate, as_utc(at))
+        for c, r, z, t, label, rate, at in _latest_rows(
+            session, _pool_cols(InterruptionRate), InterruptionRate.observed_at,
+            [InterruptionRate.label, InterruptionRate.rate, InterruptionRate.observed_at],
+            now=now,
+        )
+    }  # fmt: skip
+    volatility = _volatility(session, now)
+    capacity = _capacity(session, now)
+    fleet = _fleet(session, now)
+    offerings: list[Any] = list(
+        session.execute(
+            select(*_pool_cols(Offering), Offering.spot, Offering.on_demand).where(
+                Offering.first_seen <= now
+            )
+        ).all()
+    )
+    records = []
+    for cloud, region, zone_id, instance_type, spot_offered, on_demand_offered in offerings:
+        spec = specs.get((cloud, instance_type))
+        if spec is None:
+            continue  # an offering without specs cannot be matched against requirements
+        pool = (cloud, region, zone_id, instance_type)
+        regional = (cloud, region, REGIONAL_ZONE, instance_type)
+        price = spot.get(pool) if spot_offered else None
+        od = on_demand.get((cloud, region, instance_type))
+        intr = interruptions.get(pool) or interruptions.get(regional)
+        cap = capacity.get(pool) or capacity.get(regional)
+        seen = fleet.get(pool)
+        records.append(
+            PoolRecord(
+                key=PoolKey(*pool),
+                family=spec.family,
+                vcpus=spec.vcpus,
+                memory_gib=spec.memory_gib,
+                arch=spec.arch,
+                gpu_count=spec.gpu_count,
+                gpu_model=spec.gpu_model,
+                gpu_memory_gib=spec.gpu_memory_gib,
+                accelerator_kind=spec.accelerator_kind,
+                spot_offered=spot_offered,
+                on_demand_offered=on_demand_offered,
+                spot_price=price[0] if price else None,
+                spot_price_at=price[1] if price else None,
+                spot_price_volatility=volatility.get(pool),
+                on_demand_price=od[0] if od else None,
+                on_demand_at=od[1] if od else None,
+                interruption_source=INTERRUPTION_KIND.get(cloud) if intr else None,
+                interruption_label=intr[0] if intr else None,
+                interruption_value=intr[1] if intr else None,
+                interruption_at=intr[2] if intr else None,
+                capacity_score=cap.score if cap else None,
+                capacity_raw=cap.raw if cap else None,
+                capacity_zonal=cap.zonal if cap else False,
+                capacity_at=cap.at if cap else None,
+                fleet_interruptions=seen.interruptions if seen else 0,
+                fleet_instance_hours=seen.instance_hours if seen else 0.0,
+                fleet_capacity_errors=seen.capacity_errors if seen else 0,
+                fleet_at=seen.at if seen else None,
+            )
+        )
+    return records
+
+
+def load_snapshot(engine: Engine, *, now: datetime) -> Snapshot:
+    with Session(engine) as session:
+        records = load_pool_records(session, now=now)
+    return Snapshot.build(records, built_at=now)
+
+
+def _newest_run_id(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.max(CollectionRun.id))) or 0)
+
+
+class SnapshotCache:
+    """The current snapshot, rebuilt when a newer collection run exists.
+
+    Readers always get a complete snapshot: a rebuild happens off to the side and is swapped
+    in with one assignment, so requests never wait on SQL or see a half-built index.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        self._generation = -1
+
+    @property
+    def generation(self) -> int:
+        """The newest collection run id the current snapshot includes."""
+        return self._generation
+
+    def get(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            return self.refresh(force=True)
+        return snapshot
+
+    def refresh(self, *, force: bool = False) -> Snapshot:
+        """Rebuild if a collection run landed since the last build (or when forced)."""
+        with self._lock:
+            newest = _newest_run_id(self._engine)
+            if self._snapshot is not None and newest == self._generation and not force:
+                return self._snapshot
+            snapshot = load_snapshot(self._engine, now=self._clock())
+            self._snapshot, self._generation = snapshot, newest
+            return snapshot

@@ -1,0 +1,214 @@
+"""Step 1 of ranking: requirement filters, each with a reason, over the whole snapshot.
+
+Filters run in a fixed order on a shrinking set of rows; a pool is counted once, under the
+first filter it fails, so the exclusion counts plus the candidates always equal the snapshot
+size. Pool-level filters (shape, place) come first, then per-offering ones (capacity type,
+price, freshness, max price): a pool is excluded only when every requested offering fails,
+and then under the filter its furthest-reaching offering failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from selector.requirements import Range, Requirements
+from selector.snapshot import Snapshot
+
+__all__ = ["ON_DEMAND_PRICE_TTL_HOURS", "Exclusion", "FilterResult", "apply_filters"]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# On-demand list prices change a few times a year; a month-old list price is still good.
+ON_DEMAND_PRICE_TTL_HOURS: Final = 31 * 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """`count` pools of the snapshot left out because of `reason` (`code` is stable)."""
+
+    code: str
+    reason: str
+    count: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "reason": self.reason, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class FilterResult:
+    spec_rows: IntArray  # rows passing every pool-level (shape / place) filter
+    spot_rows: IntArray  # rows whose spot offering is fully eligible
+    on_demand_rows: IntArray  # rows whose on-demand offering is fully eligible
+    fresh_spot_rows: IntArray  # spec rows with a fresh spot price (for the spot verdict)
+    fresh_on_demand_rows: IntArray  # spec rows with a fresh on-demand price (for the verdict)
+    exclusions: tuple[Exclusion, ...]
+    candidates: int  # pools with at least one eligible offering
+
+
+def _fmt(rng: Range) -> str:
+    lo = "" if rng.min is None else f"{rng.min:g}"
+    hi = "" if rng.max is None else f"{rng.max:g}"
+    return f"{lo}:{hi}"
+
+
+def _in_range(values: npt.NDArray[np.float64], rng: Range) -> BoolArray:
+    ok = np.ones(values.shape, dtype=bool)
+    if rng.min is not None:
+        ok &= values >= rng.min
+    if rng.max is not None:
+        ok &= values <= rng.max
+    return ok
+
+
+def _allowed(table: tuple[str, ...], wanted: tuple[str, ...]) -> BoolArray:
+    """Lookup table over a categorical column: code -> allowed."""
+    wanted_set = {w.lower() for w in wanted}
+    return np.array([v.lower() in wanted_set for v in table] + [False], dtype=bool)
+
+
+def _pool_filters(
+    snap: Snapshot, req: Requirements
+) -> list[tuple[str, str, Callable[[IntArray], BoolArray]]]:
+    """(code, reason, keep(rows)) in attribution order; only the filters the request uses."""
+    out: list[tuple[str, str, Callable[[IntArray], BoolArray]]] = []
+    if req.clouds:
+        ok = _allowed(snap.clouds, req.clouds)
+        out.append(("cloud", f"cloud not in {list(req.clouds)}", lambda r: ok[snap.cloud_code[r]]))
+    if req.regions:
+        okr = _allowed(snap.regions, req.regions)
+        out.append(
+            ("region", f"region not in {list(req.regions)}", lambda r: okr[snap.region_code[r]])
+        )
+    if req.arch is not None:
+        oka = _allowed(snap.arches, (req.arch,))
+        out.append(("arch", f"arch is not {req.arch}", lambda r: oka[snap.arch_code[r]]))
+    if req.gpus == 0:
+        out.append(("gpus", "has accelerators (CPU only requested)", _no_gpu(snap)))
+    elif req.gpus is not None:
+        n = req.gpus
+        out.append(
+            ("gpus", f"gpu count != {n}", lambda r: snap.is_gpu[r] & (snap.gpu_count[r] == n))
+        )
+    elif req.wants_gpu:
+        out.append(("gpus", "no GPU", lambda r: snap.is_gpu[r] & (snap.gpu_count[r] >= 1)))
+    if req.gpu_models:
+        okm = _allowed(snap.gpu_models, req.gpu_models)
+        # code -1 (no model) indexes the trailing False of the lookup table.
+        out.append(
+            (
+                "gpu_models",
+                f"gpu model not in {list(req.gpu_models)}",
+                lambda r: okm[snap.gpu_model_code[r]],
+            )
+        )
+    if req.gpu_memory_gib is not None:
+        gm = req.gpu_memory_gib
+        # NaN (unknown memory) compares False: an unknown card is not assumed big enough.
+        out.append(
+            ("gpu_memory_gib", f"gpu memory < {gm:g} GiB", lambda r: snap.gpu_memory_gib[r] >= gm)
+        )
+    if req.vcpus != Range():
+        out.append(
+            (
+                "vcpus",
+                f"vcpus outside {_fmt(req.vcpus)}",
+                lambda r: _in_range(snap.vcpus[r], req.vcpus),
+            )
+        )
+    if req.memory_gib != Range():
+        out.append(
+            (
+                "memory_gib",
+                f"memory outside {_fmt(req.memory_gib)} GiB",
+                lambda r: _in_range(snap.memory_gib[r], req.memory_gib),
+            )
+        )
+    return out
+
+
+def _no_gpu(snap: Snapshot) -> Callable[[IntArray], BoolArray]:
+    def keep(rows: IntArray) -> BoolArray:
+        no_gpu: BoolArray = (snap.gpu_count[rows] == 0) & ~snap.is_gpu[rows]
+        return no_gpu
+
+    return keep
+
+
+# Offering stages, in order; an offering's stage is the first it fails (len = eligible).
+_OFFER_STAGES: Final = ("capacity_type", "price", "stale_price", "max_price")
+
+
+def _offer_stage(
+    offered: BoolArray,
+    price: npt.NDArray[np.float64],
+    age_hours: npt.NDArray[np.float64],
+    max_age: float,
+    max_price: float | None,
+) -> IntArray:
+    stage = np.full(offered.shape, len(_OFFER_STAGES), dtype=np.int64)
+    over = price > max_price if max_price is not None else np.zeros(offered.shape, dtype=bool)
+    stage[over] = 3
+    stage[~(age_hours <= max_age)] = 2  # NaN age (undated price) is not fresh
+    stage[np.isnan(price)] = 1
+    stage[~offered] = 0
+    return stage
+
+
+def apply_filters(snap: Snapshot, req: Requirements, *, now_ts: float) -> FilterResult:
+    """Run every filter, count exclusions by reason, and return the eligible rows."""
+    rows: IntArray = np.arange(snap.size, dtype=np.int64)
+    exclusions: list[Exclusion] = []
+    for code, reason, keep in _pool_filters(snap, req):
+        mask = keep(rows)
+        dropped = int(rows.size - np.count_nonzero(mask))
+        if dropped:
+            exclusions.append(Exclusion(code, reason, dropped))
+        rows = rows[mask]
+    spec_rows = rows
+
+    spot_age = (now_ts - snap.spot_at[rows]) / 3600.0
+    od_age = (now_ts - snap.on_demand_at[rows]) / 3600.0
+    od_ttl = max(req.max_price_age_hours, ON_DEMAND_PRICE_TTL_HOURS)
+    spot_stage = _offer_stage(
+        snap.spot_offered[rows],
+        snap.spot_price[rows],
+        spot_age,
+        req.max_price_age_hours,
+        req.max_price,
+    )
+    od_stage = _offer_stage(
+        snap.on_demand_offered[rows], snap.on_demand_price[rows], od_age, od_ttl, req.max_price
+    )
+    done = len(_OFFER_STAGES)
+    want_spot = "spot" in req.capacity_types
+    want_od = "on-demand" in req.capacity_types
+    pool_stage = np.maximum(
+        spot_stage if want_spot else np.zeros_like(spot_stage),
+        od_stage if want_od else np.zeros_like(od_stage),
+    )
+    reasons = (
+        f"capacity type {' or '.join(req.capacity_types)} not offered",
+        "no price for the requested capacity types",
+        f"no price newer than {req.max_price_age_hours:g} h"
+        + (f" (on-demand: {od_ttl:g} h)" if want_od else ""),
+        f"price above max_price {req.max_price:g} $/h" if req.max_price is not None else "",
+    )
+    counts = np.bincount(pool_stage, minlength=done + 1)
+    for stage, code in enumerate(_OFFER_STAGES):
+        if counts[stage]:
+            exclusions.append(Exclusion(code, reasons[stage], int(counts[stage])))
+    return FilterResult(
+        spec_rows=spec_rows,
+        spot_rows=rows[spot_stage == done] if want_spot else rows[:0],
+        on_demand_rows=rows[od_stage == done] if want_od else rows[:0],
+        fresh_spot_rows=rows[spot_stage >= 3],
+        fresh_on_demand_rows=rows[od_stage >= 3],
+        exclusions=tuple(exclusions),
+        candidates=int(counts[done]),
+    )

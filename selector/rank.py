@@ -1,0 +1,290 @@
+"""`rank(snapshot, requirements, *, now)`: the ranking pipeline.
+
+filters (with reasons) -> hazard -> cost -> capacity -> strategy order -> shortlist ->
+diversify -> explain. Everything up to the shortlist is vectorised over the snapshot's
+columns; Python only runs over the shortlisted candidates.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from selector import capacity as cap
+from selector.cost import SpotVerdict, lost_hours, spot_verdict, useful_fraction
+from selector.diversify import Constraints, Selection, diversify
+from selector.errors import SnapshotError
+from selector.filters import FilterResult, apply_filters
+from selector.gpus import gpu_class_of
+from selector.hazard import INTERRUPTION_TTL_HOURS, UNKNOWN_PROBABILITY, Hazard
+from selector.hazard import UNKNOWN_EXPOSURE_HOURS as _UNKNOWN_EXPOSURE
+from selector.requirements import Requirements
+from selector.results import RankedPool, Ranking, SignalAges
+from selector.snapshot import Snapshot
+from selector.strategies import Candidates, order_candidates
+
+__all__ = ["rank"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# Diversification looks at the best `top × 10` offerings (at least 256) plus the best offering
+# of every instance type, family and zone, so diversity is reachable without scanning all.
+SHORTLIST_FACTOR: Final = 10
+SHORTLIST_MIN: Final = 256
+# A 7-day coefficient of variation above 20 % means the price is moving: flagged.
+VOLATILITY_FLAG_CV: Final = 0.2
+# A stale interruption signal keeps its point estimate but its upper bound widens to the
+# unknown-signal ceiling: we no longer know it has not got worse.
+_STALE_HAZARD_HIGH: Final = -math.log1p(-UNKNOWN_PROBABILITY[2]) / _UNKNOWN_EXPOSURE
+
+
+def rank(snapshot: Snapshot, requirements: Requirements, *, now: datetime) -> Ranking:
+    """Rank every pool of `snapshot` for `requirements` as of `now` (tz-aware)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise SnapshotError(f"now must be timezone-aware (UTC), got naive {now.isoformat()}")
+    now_ts = now.timestamp()
+    filt = apply_filters(snapshot, requirements, now_ts=now_ts)
+    cand = _score(snapshot, requirements, filt.spot_rows, filt.on_demand_rows, now_ts)
+    shortlist, score = order_candidates(
+        requirements.strategy,
+        cand,
+        head=max(SHORTLIST_MIN, requirements.top * SHORTLIST_FACTOR),
+        groups=(
+            snapshot.type_code[cand.rows],
+            snapshot.family_code[cand.rows],
+            snapshot.zone_code[cand.rows],
+        ),
+    )
+    selection = diversify(
+        snapshot.type_code[cand.rows[shortlist]].tolist(),
+        snapshot.family_code[cand.rows[shortlist]].tolist(),
+        snapshot.zone_code[cand.rows[shortlist]].tolist(),
+        Constraints(
+            top=requirements.top,
+            nodes=requirements.nodes,
+            min_instance_types=requirements.min_instance_types,
+            min_zones=requirements.min_zones,
+            max_share_per_type=requirements.max_share_per_type,
+            max_share_per_family=requirements.max_share_per_family,
+            max_share_per_zone=requirements.max_share_per_zone,
+        ),
+        market_types=int(np.count_nonzero(np.bincount(snapshot.type_code[cand.rows]))),
+    )
+    pools = _explain(snapshot, requirements, cand, score, shortlist, selection, now_ts)
+    return Ranking(
+        requirements=requirements,
+        strategy=requirements.strategy,
+        now=now,
+        snapshot_built_at=snapshot.built_at,
+        snapshot_size=snapshot.size,
+        candidates=filt.candidates,
+        pools=pools,
+        exclusions=filt.exclusions,
+        unmet=selection.unmet,
+        verdict=_verdict(snapshot, requirements, filt, now_ts),
+    )
+
+
+# --- hazard -> cost -> capacity ----------------------------------------------------------
+
+
+def _hazard_step(
+    snap: Snapshot, rows: IntArray, spot: npt.NDArray[np.bool_], now_ts: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """λ with interval per offering: precomputed for spot, zero for on-demand."""
+    stale = ~((now_ts - snap.interruption_at[rows]) / 3600.0 <= INTERRUPTION_TTL_HOURS)
+    high = np.where(
+        stale, np.maximum(snap.hazard_high[rows], _STALE_HAZARD_HIGH), snap.hazard_high[rows]
+    )
+    zero = np.zeros(rows.size)
+    return (
+        np.where(spot, snap.hazard_rate[rows], zero),
+        np.where(spot, snap.hazard_low[rows], zero),
+        np.where(spot, high, zero),
+    )
+
+
+def _cost_step(
+    snap: Snapshot, req: Requirements, rows: IntArray, spot: npt.NDArray[np.bool_], rate: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(price, L, u, effective cost) per offering; on-demand has u = 1."""
+    lost_by_cloud = np.array([lost_hours(c, req) for c in snap.clouds] or [0.0])
+    lost = np.where(spot, lost_by_cloud[snap.cloud_code[rows]], 0.0)
+    price = np.where(spot, snap.spot_price[rows], snap.on_demand_price[rows])
+    useful = useful_fraction(rate, lost)
+    return price, lost, useful, price / useful
+
+
+def _capacity_step(snap: Snapshot, rows: IntArray, now_ts: float) -> tuple[FloatArray, IntArray]:
+    return cap.capacity_arrays(
+        snap.capacity_score[rows],
+        snap.capacity_zonal[rows],
+        (now_ts - snap.capacity_at[rows]) / 3600.0,
+        snap.ice_errors[rows],
+        (now_ts - snap.fleet_at[rows]) / 3600.0,
+    )
+
+
+def _score(
+    snap: Snapshot, req: Requirements, spot_rows: IntArray, od_rows: IntArray, now_ts: float
+) -> Candidates:
+    rows = np.concatenate([spot_rows, od_rows])
+    spot = np.concatenate([np.ones(spot_rows.size, bool), np.zeros(od_rows.size, bool)])
+    rate, low, high = _hazard_step(snap, rows, spot, now_ts)
+    price, lost, useful, effective = _cost_step(snap, req, rows, spot, rate)
+    capacity, flags = _capacity_step(snap, rows, now_ts)
+    return Candidates(rows, spot, price, rate, low, high, lost, useful, effective, capacity, flags)
+
+
+# --- shortlist, explanation, verdict ----------------------------------------------------------
+
+
+def _age(now_ts: float, at: float) -> float | None:
+    return None if math.isnan(at) else max(now_ts - float(at), 0.0)
+
+
+def _opt(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _explain(
+    snap: Snapshot,
+    req: Requirements,
+    cand: Candidates,
+    score: FloatArray,
+    shortlist: IntArray,
+    selection: Selection,
+    now_ts: float,
+) -> tuple[RankedPool, ...]:
+    out: list[RankedPool] = []
+    for rank_no, (pos, nodes) in enumerate(zip(selection.chosen, selection.nodes, strict=True), 1):
+        i = int(shortlist[pos])
+        row = int(cand.rows[i])
+        rec = snap.records[row]
+        is_spot = bool(cand.spot[i])
+        od = _opt(snap.on_demand_price[row])
+        price = float(cand.price[i])
+        ages = SignalAges(
+            spot_price=_age(now_ts, snap.spot_at[row]),
+            on_demand_price=_age(now_ts, snap.on_demand_at[row]),
+            interruption=_age(now_ts, snap.interruption_at[row]),
+            capacity=_age(now_ts, snap.capacity_at[row]),
+            fleet=_age(now_ts, snap.fleet_at[row]),
+        )
+        hazard = Hazard(
+            rate=float(cand.rate[i]),
+            low=float(cand.low[i]),
+            high=float(cand.high[i]),
+            source=(
+                ("default" if snap.hazard_default[row] else rec.interruption_source or "default")
+                if is_spot
+                else "on-demand"
+            ),
+            label=rec.interruption_label if is_spot else None,
+            fleet_updated=is_spot and rec.fleet_instance_hours > 0,
+        )
+        missing_capacity = bool(cand.capacity_flags[i] & cap.FLAG_MISSING)
+        out.append(
+            RankedPool(
+                rank=rank_no,
+                key=rec.key,
+                capacity_type="spot" if is_spot else "on-demand",
+                nodes=int(nodes),
+                family=rec.family,
+                vcpus=int(rec.vcpus),
+                memory_gib=float(rec.memory_gib),
+                arch=rec.arch,
+                gpu_count=int(rec.gpu_count),
+                gpu_model=rec.gpu_model,
+                gpu_class=gpu_class_of(rec.gpu_model),
+                gpu_memory_gib=_opt(snap.gpu_memory_gib[row]),
+                price=price,
+                spot_price=_opt(snap.spot_price[row]),
+                on_demand_price=od,
+                savings=(1.0 - price / od) if od else None,
+                price_volatility=(
+                    None if rec.spot_price_volatility is None else float(rec.spot_price_volatility)
+                ),
+                hazard=hazard,
+                lost_hours_per_interruption=float(cand.lost[i]),
+                useful_fraction=float(cand.useful[i]),
+                effective_cost=float(cand.effective[i]),
+                capacity=float(cand.capacity[i]),
+                capacity_basis="none"
+                if missing_capacity
+                else ("zonal" if rec.capacity_zonal else "regional"),
+                capacity_raw=rec.capacity_raw,
+                score=float(score[i]),
+                ages=ages,
+                flags=_flags(snap, req, cand, i, rec.key.cloud, ages, is_spot),
+            )
+        )
+    return tuple(out)
+
+
+def _flags(
+    snap: Snapshot,
+    req: Requirements,
+    cand: Candidates,
+    i: int,
+    cloud: str,
+    ages: SignalAges,
+    is_spot: bool,
+) -> tuple[str, ...]:
+    row = int(cand.rows[i])
+    flags: list[str] = []
+    if is_spot:
+        if snap.hazard_default[row]:
+            flags.append("no-interruption-signal")
+        elif ages.interruption is None or ages.interruption > INTERRUPTION_TTL_HOURS * 3600:
+            flags.append("stale-interruption")
+        if snap.records[row].fleet_instance_hours > 0:
+            flags.append("fleet-evidence")
+        if lost_hours(cloud, req) > req.restart_overhead_minutes / 60.0:
+            flags.append("final-checkpoint-misses-notice")
+        volatility = snap.records[row].spot_price_volatility
+        if volatility is not None and volatility > VOLATILITY_FLAG_CV:
+            flags.append("volatile-price")
+        if math.isnan(snap.on_demand_price[row]):
+            flags.append("no-on-demand-price")
+    elif ages.on_demand_price is not None and ages.on_demand_price > req.max_price_age_hours * 3600:
+        flags.append("old-on-demand-price")
+    bits = int(cand.capacity_flags[i])
+    for bit, name in (
+        (cap.FLAG_MISSING, "no-capacity-signal"),
+        (cap.FLAG_STALE, "stale-capacity"),
+        (cap.FLAG_REGIONAL, "regional-capacity"),
+        (cap.FLAG_ICE, "recent-capacity-errors"),
+    ):
+        if bits & bit:
+            flags.append(name)
+    return tuple(flags)
+
+
+def _verdict(snap: Snapshot, req: Requirements, filt: FilterResult, now_ts: float) -> SpotVerdict:
+    """Best spot effective cost vs best on-demand price over all matching pools."""
+    rows = filt.fresh_spot_rows
+    best_spot = None
+    if rows.size:
+        spot = np.ones(rows.size, dtype=bool)
+        rate, _, _ = _hazard_step(snap, rows, spot, now_ts)
+        price, lost, _, effective = _cost_step(snap, req, rows, spot, rate)
+        j = int(np.argmin(effective))  # first minimum = lowest key: deterministic
+        best_spot = (
+            snap.records[int(rows[j])].key,
+            float(price[j]),
+            float(effective[j]),
+            float(rate[j]),
+            float(lost[j]),
+        )
+    od_rows = filt.fresh_on_demand_rows
+    best_od = None
+    if od_rows.size:
+        k = int(np.argmin(snap.on_demand_price[od_rows]))
+        best_od = (snap.records[int(od_rows[k])].key, float(snap.on_demand_price[od_rows[k]]))
+    return spot_verdict(spot=best_spot, on_demand=best_od)

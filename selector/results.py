@@ -1,0 +1,139 @@
+"""What a ranking returns: frozen dataclasses of plain Python values, each with `to_dict()`.
+
+Every returned pool carries its full score breakdown and the age of every signal used;
+the ranking carries the exclusion counts, the unmet constraints and the spot verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from selector.cost import SpotVerdict
+from selector.diversify import UnmetConstraint
+from selector.filters import Exclusion
+from selector.hazard import Hazard
+from selector.pools import PoolKey
+from selector.requirements import Requirements
+
+__all__ = ["RankedPool", "Ranking", "SignalAges"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalAges:
+    """Age in seconds of each signal at `now`; None = the signal is absent."""
+
+    spot_price: float | None
+    on_demand_price: float | None
+    interruption: float | None
+    capacity: float | None
+    fleet: float | None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {
+            "spot_price": self.spot_price,
+            "on_demand_price": self.on_demand_price,
+            "interruption": self.interruption,
+            "capacity": self.capacity,
+            "fleet": self.fleet,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPool:
+    """One offering (pool × capacity type) of the answer, with its score breakdown."""
+
+    rank: int  # 1 = best
+    key: PoolKey
+    capacity_type: str  # "spot" | "on-demand"
+    nodes: int  # suggested node count of the `nodes` target
+    family: str
+    vcpus: int
+    memory_gib: float
+    arch: str
+    gpu_count: int
+    gpu_model: str | None
+    gpu_class: str | None
+    gpu_memory_gib: float | None
+    price: float  # $/h of this offering
+    spot_price: float | None
+    on_demand_price: float | None
+    savings: float | None  # 1 - price / on-demand price
+    price_volatility: float | None
+    hazard: Hazard  # on-demand offerings: rate 0, source "on-demand"
+    lost_hours_per_interruption: float
+    useful_fraction: float
+    effective_cost: float  # $ per useful hour = price / useful_fraction
+    capacity: float
+    capacity_basis: str  # "zonal" | "regional" | "none"
+    capacity_raw: str | None
+    score: float  # the strategy's objective relative to the best candidate (1.0 = best)
+    ages: SignalAges
+    flags: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            **self.key.to_dict(),
+            "capacity_type": self.capacity_type,
+            "nodes": self.nodes,
+            "family": self.family,
+            "vcpus": self.vcpus,
+            "memory_gib": self.memory_gib,
+            "arch": self.arch,
+            "gpu_count": self.gpu_count,
+            "gpu_model": self.gpu_model,
+            "gpu_class": self.gpu_class,
+            "gpu_memory_gib": self.gpu_memory_gib,
+            "price": self.price,
+            "spot_price": self.spot_price,
+            "on_demand_price": self.on_demand_price,
+            "savings": self.savings,
+            "price_volatility": self.price_volatility,
+            "hazard": self.hazard.to_dict(),
+            "lost_hours_per_interruption": self.lost_hours_per_interruption,
+            "useful_fraction": self.useful_fraction,
+            "effective_cost": self.effective_cost,
+            "capacity": self.capacity,
+            "capacity_basis": self.capacity_basis,
+            "capacity_raw": self.capacity_raw,
+            "score": self.score,
+            "ages_seconds": self.ages.to_dict(),
+            "flags": list(self.flags),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The answer to one request over one snapshot."""
+
+    requirements: Requirements
+    strategy: str
+    now: datetime
+    snapshot_built_at: datetime
+    snapshot_size: int
+    candidates: int  # pools with at least one eligible offering
+    pools: tuple[RankedPool, ...]
+    exclusions: tuple[Exclusion, ...]  # counts + candidates == snapshot_size
+    unmet: tuple[UnmetConstraint, ...]
+    verdict: SpotVerdict
+
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        """Distinct instance types of the answer, best first."""
+        return tuple(dict.fromkeys(p.key.instance_type for p in self.pools))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "now": self.now.isoformat(),
+            "snapshot_built_at": self.snapshot_built_at.isoformat(),
+            "snapshot_size": self.snapshot_size,
+            "candidates": self.candidates,
+            "requirements": self.requirements.to_dict(),
+            "pools": [p.to_dict() for p in self.pools],
+            "exclusions": [e.to_dict() for e in self.exclusions],
+            "unmet": [u.to_dict() for u in self.unmet],
+            "verdict": self.verdict.to_dict(),
+        }

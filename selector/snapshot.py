@@ -1,0 +1,207 @@
+"""An immutable, columnar, in-memory index of every pool, built once per collection.
+
+Ranking filters and scores whole columns with numpy and only touches Python objects for
+the shortlisted candidates. Records are stored sorted by pool key, so a row index is also
+the deterministic tie-break (the same pools in any input order give the same snapshot).
+Hazard priors and the fleet update do not depend on the request and are precomputed here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from selector.errors import SignalError, SnapshotError
+from selector.gpus import gpu_class_of, normalise_gpu_model
+from selector.hazard import hazard_arrays, prior_probability
+from selector.pools import PoolRecord
+
+__all__ = ["Snapshot"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+H = TypeVar("H", bound=Hashable)
+A = TypeVar("A", bound=npt.NDArray[np.generic])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Snapshot:
+    """Columnar view of `records` (sorted by key). Arrays are read-only."""
+
+    built_at: datetime
+    records: tuple[PoolRecord, ...]
+    # Categorical columns: codes index into the matching tuple of values.
+    clouds: tuple[str, ...]
+    cloud_code: IntArray
+    regions: tuple[str, ...]
+    region_code: IntArray
+    zone_code: IntArray  # (cloud, region, zone_id); "" zone = regional
+    type_code: IntArray  # (cloud, instance_type)
+    family_code: IntArray  # (cloud, family)
+    arches: tuple[str, ...]
+    arch_code: IntArray
+    gpu_models: tuple[str, ...]
+    gpu_model_code: IntArray  # -1 = no GPU model
+    is_gpu: BoolArray  # accelerator_kind == "gpu"
+    vcpus: FloatArray
+    memory_gib: FloatArray
+    gpu_count: FloatArray
+    gpu_memory_gib: FloatArray  # NaN = unknown
+    spot_offered: BoolArray
+    on_demand_offered: BoolArray
+    spot_price: FloatArray  # NaN = unknown
+    on_demand_price: FloatArray
+    # Timestamps as POSIX seconds, NaN = unknown.
+    spot_at: FloatArray
+    on_demand_at: FloatArray
+    interruption_at: FloatArray
+    capacity_at: FloatArray
+    fleet_at: FloatArray
+    hazard_rate: FloatArray
+    hazard_low: FloatArray
+    hazard_high: FloatArray
+    hazard_default: BoolArray  # no usable interruption signal: conservative default used
+    capacity_score: FloatArray  # NaN = missing
+    capacity_zonal: BoolArray
+    ice_errors: FloatArray
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+    @classmethod
+    def build(cls, records: Sequence[PoolRecord], *, built_at: datetime) -> Snapshot:
+        """Index `records`; raises `SnapshotError` on duplicate keys or naive datetimes."""
+        _require_aware(built_at, "built_at")
+        rows = sorted(
+            records, key=lambda r: (r.key.cloud, r.key.region, r.key.zone_id, r.key.instance_type)
+        )
+        for prev, cur in itertools.pairwise(rows):
+            if prev.key == cur.key:
+                raise SnapshotError(f"duplicate pool key {cur.key}")
+        clouds, cloud_code = _encode([r.key.cloud for r in rows])
+        regions, region_code = _encode([r.key.region for r in rows])
+        _, zone_code = _encode([(r.key.cloud, r.key.region, r.key.zone_id) for r in rows])
+        _, type_code = _encode([(r.key.cloud, r.key.instance_type) for r in rows])
+        _, family_code = _encode([(r.key.cloud, r.family) for r in rows])
+        arches, arch_code = _encode([r.arch for r in rows])
+        models = [normalise_gpu_model(r.gpu_model) if r.gpu_model else "" for r in rows]
+        gpu_models, gpu_model_code = _encode(models)
+        if "" in gpu_models:
+            blank = gpu_models.index("")
+            gpu_model_code = np.where(gpu_model_code == blank, -1, gpu_model_code)
+        rate, low, high, default = _hazards(rows)
+        return cls(
+            built_at=built_at,
+            records=tuple(rows),
+            clouds=clouds,
+            cloud_code=_ro(cloud_code),
+            regions=regions,
+            region_code=_ro(region_code),
+            zone_code=_ro(zone_code),
+            type_code=_ro(type_code),
+            family_code=_ro(family_code),
+            arches=arches,
+            arch_code=_ro(arch_code),
+            gpu_models=gpu_models,
+            gpu_model_code=_ro(gpu_model_code),
+            is_gpu=_ro(np.array([r.accelerator_kind == "gpu" for r in rows], dtype=bool)),
+            vcpus=_floats(rows, lambda r: r.vcpus),
+            memory_gib=_floats(rows, lambda r: r.memory_gib),
+            gpu_count=_floats(rows, lambda r: r.gpu_count),
+            gpu_memory_gib=_floats(rows, lambda r: r.gpu_memory_gib),
+            spot_offered=_ro(np.array([r.spot_offered for r in rows], dtype=bool)),
+            on_demand_offered=_ro(np.array([r.on_demand_offered for r in rows], dtype=bool)),
+            spot_price=_floats(rows, lambda r: r.spot_price),
+            on_demand_price=_floats(rows, lambda r: r.on_demand_price),
+            spot_at=_times(rows, lambda r: r.spot_price_at, "spot_price_at"),
+            on_demand_at=_times(rows, lambda r: r.on_demand_at, "on_demand_at"),
+            interruption_at=_times(rows, lambda r: r.interruption_at, "interruption_at"),
+            capacity_at=_times(rows, lambda r: r.capacity_at, "capacity_at"),
+            fleet_at=_times(rows, lambda r: r.fleet_at, "fleet_at"),
+            hazard_rate=_ro(rate),
+            hazard_low=_ro(low),
+            hazard_high=_ro(high),
+            hazard_default=_ro(default),
+            capacity_score=_floats(rows, lambda r: r.capacity_score),
+            capacity_zonal=_ro(np.array([r.capacity_zonal for r in rows], dtype=bool)),
+            ice_errors=_floats(rows, lambda r: r.fleet_capacity_errors),
+        )
+
+    def gpu_class(self, row: int) -> str | None:
+        return gpu_class_of(self.records[row].gpu_model)
+
+
+def _ro(array: A) -> A:
+    array.flags.writeable = False
+    return array
+
+
+def _encode(values: list[H]) -> tuple[tuple[H, ...], IntArray]:
+    table: dict[H, int] = {}
+    codes = [table.setdefault(v, len(table)) for v in values]
+    return tuple(table), np.array(codes, dtype=np.int64)
+
+
+def _floats(rows: list[PoolRecord], get: Callable[[PoolRecord], float | None]) -> FloatArray:
+    values = [get(r) for r in rows]
+    array = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise SnapshotError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
+
+
+def _times(
+    rows: list[PoolRecord], get: Callable[[PoolRecord], datetime | None], name: str
+) -> FloatArray:
+    out = np.full(len(rows), math.nan)
+    for i, r in enumerate(rows):
+        value = get(r)
+        if value is not None:
+            if value.tzinfo is None:
+                raise SnapshotError(f"{r.key}: {name} must be timezone-aware (UTC)")
+            out[i] = value.timestamp()
+    out.flags.writeable = False
+    return out
+
+
+def _hazards(rows: list[PoolRecord]) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+    n = len(rows)
+    priors = np.empty((n, 4))
+    default = np.zeros(n, dtype=bool)
+    cache: dict[tuple[str | None, str | None, float | None], tuple[float, ...] | None] = {}
+    unknown = prior_probability(None, None, None)
+    for i, r in enumerate(rows):
+        signal = (r.interruption_source, r.interruption_label, r.interruption_value)
+        if signal not in cache:
+            try:
+                cache[signal] = None if signal[0] is None else prior_probability(*signal)
+            except SignalError:
+                cache[signal] = None  # unreadable signal: same as none, flagged below
+        prior = cache[signal]
+        if prior is None:
+            default[i] = True
+            prior = unknown
+        priors[i] = prior
+    rate, low, high = hazard_arrays(
+        priors[:, 0],
+        priors[:, 1],
+        priors[:, 2],
+        priors[:, 3],
+        default,
+        np.array([max(r.fleet_interruptions, 0) for r in rows], dtype=np.float64),
+        np.array([max(r.fleet_instance_hours, 0.0) for r in rows], dtype=np.float64),
+    )
+    return rate, low, high, default

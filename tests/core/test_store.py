@@ -1,0 +1,142 @@
+"""The shared write path: idempotent upserts, last-known-good, run bookkeeping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from core.runs import RegionError, RunStatus
+from core.store import persist_run
+from core.summary import source_statuses, store_totals
+from core.tables import CollectionRun, CollectionRunRegion, Offering, SpotPrice
+from tests.factories import T0, make_offering, make_result, make_spot_price, make_type
+
+
+def _count(engine: Engine, model: type) -> int:
+    with Session(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _market(price: float = 0.41, zones: tuple[str, ...] = ("use1-az1", "use1-az2")) -> dict:
+    return {
+        "instance_types": [make_type()],
+        "offerings": [make_offering(zone_id=z) for z in zones],
+        "spot_prices": [make_spot_price(zone_id=z, price_usd_per_hour=price) for z in zones],
+    }
+
+
+def test_rerunning_the_same_collection_writes_no_duplicates(engine: Engine) -> None:
+    first = persist_run(engine, make_result(_market()))
+    second = persist_run(engine, make_result(_market()))
+    assert first.rows_written == second.rows_written == 5
+    assert first.rows_new == 5
+    assert second.rows_new == 0
+    assert _count(engine, Offering) == 2
+    assert _count(engine, SpotPrice) == 2
+    assert _count(engine, CollectionRun) == 2
+
+
+def test_upsert_updates_values_but_keeps_first_seen(engine: Engine) -> None:
+    persist_run(engine, make_result(_market(price=0.41)))
+    later = T0 + timedelta(days=1)
+    rows = _market(price=0.45)
+    rows["offerings"] = [
+        make_offering(zone_id="use1-az1", first_seen=later, last_seen=later, spot=False)
+    ]
+    persist_run(engine, make_result(rows))
+    with Session(engine) as s:
+        offering = s.scalars(select(Offering).where(Offering.zone_id == "use1-az1")).one()
+        prices = s.scalars(select(SpotPrice.price_usd_per_hour)).all()
+    assert offering.first_seen == T0, "first_seen must survive an update"
+    assert offering.last_seen == later
+    assert offering.spot is False
+    assert sorted(prices) == [0.45, 0.45]
+
+
+def test_duplicate_keys_within_one_batch_are_collapsed(engine: Engine) -> None:
+    rows = {"spot_prices": [make_spot_price(price_usd_per_hour=p) for p in (0.1, 0.2, 0.3)]}
+    run = persist_run(engine, make_result(rows))
+    assert run.rows_written == 1
+    with Session(engine) as s:
+        assert s.scalars(select(SpotPrice.price_usd_per_hour)).all() == [0.3]
+
+
+def test_small_batches_write_everything(engine: Engine) -> None:
+    rows = {
+        "spot_prices": [
+            make_spot_price(ts=T0 - timedelta(minutes=i), price_usd_per_hour=0.1 + i / 1000)
+            for i in range(257)
+        ]
+    }
+    ticks: list[int] = []
+    persist_run(engine, make_result(rows), batch_rows=50, progress=ticks.append)
+    assert _count(engine, SpotPrice) == 257
+    assert ticks == [50, 50, 50, 50, 50, 7]
+
+
+def test_failed_region_keeps_last_known_good(engine: Engine) -> None:
+    persist_run(engine, make_result(_market(price=0.41)))
+    broken = make_result(
+        _market(price=9.99),
+        errors=(RegionError("us-east-1", "ThrottlingException", "Rate exceeded"),),
+    )
+    run = persist_run(engine, broken)
+    assert run.status == RunStatus.FAILED
+    assert run.error_class == "ThrottlingException"
+    with Session(engine) as s:
+        prices = s.scalars(select(SpotPrice.price_usd_per_hour)).all()
+    assert sorted(prices) == [0.41, 0.41], "rows of a failed region must not be written"
+
+
+def test_empty_region_is_a_failure_and_other_regions_still_land(engine: Engine) -> None:
+    rows = _market()
+    run = persist_run(engine, make_result(rows, regions=("us-east-1", "eu-west-1")))
+    assert run.status == RunStatus.PARTIAL
+    with Session(engine) as s:
+        outcomes = dict(
+            s.execute(select(CollectionRunRegion.region, CollectionRunRegion.error_class)).all()
+        )
+    assert outcomes == {"us-east-1": None, "eu-west-1": "EmptyResult"}
+    assert _count(engine, Offering) == 2
+
+
+@pytest.mark.parametrize(
+    ("regions", "errors", "expected"),
+    [
+        pytest.param(("a",), (), RunStatus.OK, id="every region delivered"),
+        pytest.param(("a", "b"), (RegionError("b", "X", "boom"),), RunStatus.PARTIAL,
+                     id="one of two regions failed"),
+        pytest.param(("a",), (RegionError("a", "X", "boom"),), RunStatus.FAILED,
+                     id="the only region failed"),
+        pytest.param(("a", "c"), (), RunStatus.PARTIAL, id="a region returned nothing"),
+    ],
+)  # fmt: skip
+def test_run_status_rules(
+    regions: tuple[str, ...], errors: tuple[RegionError, ...], expected: RunStatus
+) -> None:
+    rows = {"offerings": [make_offering(region="a")]}
+    assert make_result(rows, regions=regions, errors=errors).status == expected
+
+
+def test_status_reports_latest_run_and_newest_data(engine: Engine) -> None:
+    persist_run(engine, make_result(_market(), source="alpha"))
+    persist_run(
+        engine,
+        make_result({}, source="alpha", errors=(RegionError("us-east-1", "Boom", "down"),)),
+    )
+    persist_run(engine, make_result(_market(), source="beta"))
+    with Session(engine) as s:
+        statuses = {st.source: st for st in source_statuses(s)}
+        totals = store_totals(s)
+    assert set(statuses) == {"alpha", "beta"}
+    alpha = statuses["alpha"]
+    assert alpha.runs == 2
+    assert alpha.last_status == "failed"
+    assert alpha.failed_regions == ("us-east-1",)
+    assert alpha.data_as_of == T0, "the newest data survives a failed run"
+    assert totals["pools"] == 2
+    assert totals["instance_types"] == 1
+    assert totals["gpu_instance_types"] == 1

@@ -1,0 +1,194 @@
+"""Property tests: invariants of rank() over generated markets and requests."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from selector import PoolKey, PoolRecord, Snapshot, parse_requirements, rank
+from selector.requirements import Requirements
+from tests.selector.factories import HOUR, NOW, make_pool
+
+FAST = settings(max_examples=60, deadline=None)
+
+# (instance type, family, vcpus, memory, gpus, model, gpu memory, arch)
+SHAPES = [
+    ("g4dn.xlarge", "g4dn", 4, 16.0, 1, "T4", 16.0, "x86_64"),
+    ("g4dn.12xlarge", "g4dn", 48, 192.0, 4, "T4", 16.0, "x86_64"),
+    ("g5.xlarge", "g5", 4, 16.0, 1, "A10G", 24.0, "x86_64"),
+    ("g5g.xlarge", "g5g", 4, 8.0, 1, "T4G", 16.0, "arm64"),
+    ("g6.xlarge", "g6", 4, 16.0, 1, "L4", 24.0, "x86_64"),
+    ("p3.2xlarge", "p3", 8, 61.0, 1, "V100", 16.0, "x86_64"),
+    ("g4ad.xlarge", "g4ad", 4, 16.0, 1, "Radeon Pro V520", 8.0, "x86_64"),
+    ("m5.xlarge", "m5", 4, 16.0, 0, None, None, "x86_64"),
+    ("m6g.xlarge", "m6g", 4, 16.0, 0, None, None, "arm64"),
+    ("c5.4xlarge", "c5", 16, 32.0, 0, None, None, "x86_64"),
+]
+ZONES = [("us-east-1", "use1-az1"), ("us-east-1", "use1-az2"), ("us-east-1", "use1-az4"),
+         ("us-west-2", "usw2-az1"), ("eu-west-1", "euw1-az3")]  # fmt: skip
+BUCKETS = [None, "<5%", "5-10%", "10-15%", "15-20%", ">20%"]
+
+
+@st.composite
+def pool_records(draw: st.DrawFn) -> PoolRecord:
+    itype, fam, vcpus, mem, gpus, model, gmem, arch = draw(st.sampled_from(SHAPES))
+    region, zone = draw(st.sampled_from(ZONES))
+    spot = draw(st.one_of(st.none(), st.floats(0.01, 5.0)))
+    od = draw(st.one_of(st.none(), st.floats(0.05, 10.0)))
+    bucket = draw(st.sampled_from(BUCKETS))
+    return make_pool(
+        instance_type=itype, region=region, zone_id=zone, family=fam, vcpus=vcpus,
+        memory_gib=mem, gpu_count=gpus, gpu_model=model, gpu_memory_gib=gmem, arch=arch,
+        accelerator_kind="gpu" if gpus else "none",
+        spot_offered=draw(st.booleans()) or spot is not None, spot_price=spot,
+        spot_price_at=NOW - draw(st.sampled_from([0.5, 3.0, 10.0])) * HOUR,
+        on_demand_price=od,
+        interruption_source="aws-advisor" if bucket else None, interruption_label=bucket,
+        capacity_score=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
+        capacity_zonal=draw(st.booleans()),
+        fleet_interruptions=draw(st.integers(0, 5)),
+        fleet_instance_hours=draw(st.sampled_from([0.0, 10.0, 500.0])),
+        fleet_capacity_errors=draw(st.integers(0, 2)), fleet_at=NOW - HOUR,
+    )  # fmt: skip
+
+
+def markets() -> st.SearchStrategy[list[PoolRecord]]:
+    return st.lists(pool_records(), max_size=40, unique_by=lambda p: p.key)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Requirements:
+    req: dict[str, Any] = {
+        "strategy": draw(
+            st.sampled_from(["effective-cost", "price", "capacity", "price-capacity"])
+        ),
+        "top": draw(st.integers(1, 12)),
+        "nodes": draw(st.integers(1, 30)),
+        "min_instance_types": draw(st.integers(1, 5)),
+        "min_zones": draw(st.integers(1, 3)),
+        "max_share_per_type": draw(st.sampled_from([1.0, 0.5, 0.34, 0.25])),
+        "max_share_per_zone": draw(st.sampled_from([1.0, 0.5])),
+        "max_share_per_family": draw(st.sampled_from([1.0, 0.5])),
+        "capacity_types": draw(st.sampled_from([["spot"], ["on-demand"], ["spot", "on-demand"]])),
+    }
+    gpu = draw(st.sampled_from(["any", "cpu", "one16", "class"]))
+    if gpu == "cpu":
+        req["gpus"] = 0
+    elif gpu == "one16":
+        req.update(gpus=1, gpu_memory_gib=16)
+    elif gpu == "class":
+        req["gpu_models"] = ["inference-16-24gb"]
+    if draw(st.booleans()):
+        req["regions"] = draw(st.lists(st.sampled_from(["us-east-1", "us-west-2"]), min_size=1))
+    if draw(st.booleans()):
+        req["arch"] = draw(st.sampled_from(["x86_64", "arm64"]))
+    if draw(st.booleans()):
+        req["vcpus"] = {"min": 4, "max": 16}
+    if draw(st.booleans()):
+        req["max_price"] = draw(st.floats(0.05, 5.0))
+    return parse_requirements(req)
+
+
+def _rank(pools: list[PoolRecord], req: Requirements) -> Any:
+    return rank(Snapshot.build(pools, built_at=NOW), req, now=NOW)
+
+
+@FAST
+@given(markets(), requests())
+def test_every_returned_pool_satisfies_the_requirements(
+    pools: list[PoolRecord], req: Requirements
+) -> None:
+    r = _rank(pools, req)
+    by_key = {p.key: p for p in pools}
+    for rp in r.pools:
+        rec = by_key[rp.key]
+        assert rp.capacity_type in req.capacity_types
+        assert not req.regions or rec.key.region in req.regions
+        assert req.arch is None or rec.arch == req.arch
+        assert req.vcpus.contains(rec.vcpus)
+        if req.gpus == 0:
+            assert rec.gpu_count == 0
+        if req.gpus == 1:
+            assert rec.gpu_count == 1
+        if req.gpu_memory_gib is not None:
+            assert rec.gpu_memory_gib is not None
+            assert rec.gpu_memory_gib >= req.gpu_memory_gib
+        if req.gpu_models:
+            assert rp.gpu_class == "inference-16-24gb"
+        assert req.max_price is None or rp.price <= req.max_price
+        if rp.capacity_type == "spot":
+            assert rp.ages.spot_price is not None
+            assert rp.ages.spot_price <= req.max_price_age_hours * 3600
+    assert sum(e.count for e in r.exclusions) + r.candidates == len(pools)
+    assert len(r.pools) <= req.top
+
+
+@FAST
+@given(markets(), requests())
+def test_constraints_hold_whenever_nothing_is_reported_unmet(
+    pools: list[PoolRecord], req: Requirements
+) -> None:
+    r = _rank(pools, req)
+    if r.pools:
+        assert sum(p.nodes for p in r.pools) == req.nodes
+    if r.unmet:
+        return
+    assert len({p.key.instance_type for p in r.pools}) >= req.min_instance_types
+    assert len({(p.key.region, p.key.zone_id) for p in r.pools}) >= req.min_zones
+    for dim, share in (
+        (lambda p: p.key.instance_type, req.max_share_per_type),
+        (lambda p: p.family, req.max_share_per_family),
+        (lambda p: (p.key.region, p.key.zone_id), req.max_share_per_zone),
+    ):
+        load: Counter[object] = Counter()
+        for p in r.pools:
+            load[dim(p)] += p.nodes
+        assert max(load.values()) <= share * req.nodes + 1e-9
+
+
+@FAST
+@given(markets(), requests(), st.randoms(use_true_random=False))
+def test_ranking_is_deterministic_under_record_order(
+    pools: list[PoolRecord], req: Requirements, rnd: random.Random
+) -> None:
+    first = _rank(pools, req).to_dict()
+    assert _rank(pools, req).to_dict() == first
+    shuffled = pools[:]
+    rnd.shuffle(shuffled)
+    assert _rank(shuffled, req).to_dict() == first
+
+
+@FAST
+@given(markets(), requests())
+def test_a_pool_worse_on_every_signal_never_changes_the_top_choice(
+    pools: list[PoolRecord], req: Requirements
+) -> None:
+    r = _rank(pools, req)
+    if not r.pools:
+        return
+    top = next(p for p in pools if p.key == r.pools[0].key)
+    worse = replace(
+        top,
+        key=PoolKey(
+            top.key.cloud, top.key.region, top.key.zone_id, "zz-worse." + top.key.instance_type
+        ),
+        spot_price=None if top.spot_price is None else top.spot_price * 1.5 + 0.01,
+        on_demand_price=None if top.on_demand_price is None else top.on_demand_price * 1.5 + 0.01,
+        interruption_source=None,
+        interruption_label=None,
+        fleet_interruptions=10_000,
+        fleet_instance_hours=1.0,
+        capacity_score=0.0,
+        capacity_zonal=True,
+        capacity_at=NOW,
+        fleet_capacity_errors=top.fleet_capacity_errors + 5,
+        fleet_at=NOW,
+    )
+    again = _rank([*pools, worse], req)
+    assert again.pools[0].key == r.pools[0].key
+    assert again.pools[0].capacity_type == r.pools[0].capacity_type

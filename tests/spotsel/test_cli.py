@@ -1,0 +1,115 @@
+"""The command line as a user meets it: demo, collect, status, db, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from core.errors import SchemaNotReadyError
+from core.settings import Settings
+from spotsel.cli import AppState, app
+
+runner = CliRunner()
+AS_OF = "2026-11-28T12:00:00+00:00"
+
+
+def _invoke(settings: Settings, *args: str) -> Any:
+    return runner.invoke(app, list(args), obj=AppState(settings=settings), catch_exceptions=False)
+
+
+def _status(settings: Settings) -> dict[str, Any]:
+    result = _invoke(settings, "status", "--output", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_demo_loads_the_market_and_is_repeatable(settings: Settings) -> None:
+    first = _invoke(settings, "demo")
+    assert first.exit_code == 0, first.output
+    assert "simulated" in first.stdout
+    totals = _status(settings)["totals"]
+    assert totals["instance_types"] > 100
+    assert totals["pools"] > 2_000
+    second = _invoke(settings, "demo")
+    assert second.exit_code == 0, second.output
+    assert "0 new" in second.stdout
+    assert _status(settings)["totals"] == totals, "running the demo twice changes no counts"
+
+
+def test_status_json_lists_every_source(settings: Settings) -> None:
+    _invoke(settings, "db", "upgrade")
+    result = _invoke(settings, "collect", "sim", "--seed", "5", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    doc = _status(settings)
+    assert doc["totals"]["pools"] > 2_000
+    [sim] = doc["sources"]
+    assert sim["source"] == "sim"
+    assert sim["simulated"] is True
+    assert sim["last_run"]["status"] == "ok"
+    assert sim["data_as_of"] == AS_OF
+    assert sim["last_run"]["rows_written"] == sum(
+        v for k, v in doc["totals"].items() if k not in {"gpu_instance_types", "spot_pools"}
+    )
+
+
+def test_collect_needs_the_schema_first(settings: Settings) -> None:
+    with pytest.raises(SchemaNotReadyError, match="spotsel db upgrade"):
+        _invoke(settings, "collect", "sim")
+
+
+def test_db_commands_round_trip(settings: Settings) -> None:
+    assert "at revision 0001" in _invoke(settings, "db", "upgrade").stdout
+    assert "database: 0001; code: 0001" in _invoke(settings, "db", "current").stdout
+    assert "at revision base" in _invoke(settings, "db", "downgrade", "base").stdout
+
+
+def _spotsel(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("spotsel")
+    return subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        pytest.param(["status"], {"SPOTSEL_DATABASE_URL": "oracle://scott@db/x"},
+                     "invalid setting SPOTSEL_DATABASE_URL", id="unsupported URL scheme"),
+        pytest.param(["status"],
+                     {"SPOTSEL_DATABASE_URL": "postgresql+psycopg://u:pw@127.0.0.1:1/x"},
+                     "cannot connect to postgresql+psycopg://u:***@127.0.0.1:1/x",
+                     id="unreachable database, password hidden"),
+        pytest.param(["collect", "nosuch"], {}, "unknown source 'nosuch' (known sources: sim)",
+                     id="unknown source"),
+        pytest.param(["collect", "sim", "--as-of", "yesterday"], {}, "--as-of must be",
+                     id="bad timestamp"),
+    ],
+)  # fmt: skip
+def test_user_errors_are_one_line_without_traceback(
+    args: list[str], env: dict[str, str], expected: str, tmp_path: Path
+) -> None:
+    env = {"SPOTSEL_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "SPOTSEL_CONFIG": ""} | env
+    result = _spotsel(*args, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("collect", "status", "demo", "db"):
+        assert command in result.stdout
