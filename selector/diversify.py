@@ -57,7 +57,8 @@ class Selection:
 
 
 def _cap(share: float, nodes: int) -> int:
-    return math.floor(share * nodes + _EPS)
+    """Nodes one type / family / zone may carry: the share, but never less than one node."""
+    return max(1, math.floor(share * nodes + _EPS))
 
 
 def diversify(
@@ -85,8 +86,8 @@ def diversify(
     need[0] = max(need[0], c.min_instance_types)
     need[2] = max(need[2], c.min_zones)
 
-    chosen = _cover(dims, need, c.top, len(types))
-    split, blocked = _split(chosen, dims, caps, c.nodes)
+    chosen, covering = _cover(dims, need, c.top, len(types))
+    split, blocked = _split(chosen, covering, dims, caps, c.nodes)
     unmet = _unmet(chosen, split, dims, blocked, c, market_types)
     return Selection(chosen=tuple(chosen), nodes=tuple(split), unmet=tuple(unmet))
 
@@ -96,7 +97,8 @@ def _cover(
     need: list[int],
     top: int,
     n: int,
-) -> list[int]:
+) -> tuple[list[int], frozenset[int]]:
+    """The chosen positions, and those picked because they add a needed type / family / zone."""
     seen: list[set[int]] = [set() for _ in dims]
     picked: list[int] = []
     for pos in range(n):
@@ -110,26 +112,29 @@ def _cover(
             picked.append(pos)
             for d, (_, _, values, _) in enumerate(dims):
                 seen[d].add(values[pos])
-    taken = set(picked)
+    covering = frozenset(picked)
     for pos in range(n):
         if len(picked) >= top:
             break
-        if pos not in taken:
+        if pos not in covering:
             picked.append(pos)
-    return sorted(picked)
+    return sorted(picked), covering
 
 
 def _split(
     chosen: list[int],
+    covering: frozenset[int],
     dims: tuple[tuple[str, str, Sequence[int], float], ...],
     caps: list[int],
     nodes: int,
 ) -> tuple[list[int], set[int]]:
     """Node counts per chosen position, and the dimensions whose caps had to be broken.
 
-    Fills the best pool until a cap binds, then the next: caps only ever close, so this
-    is the node-by-node greedy done in bulk. Nodes left over go in a second pass that
-    ignores the fewest caps possible, and those caps are reported as unmet.
+    First one node on each pool that brought a needed type / zone (best first), so the
+    diversity asked for carries real capacity rather than sitting in the list unused. Then
+    fill the best pool until a cap binds, then the next: caps only ever close, so this is the
+    node-by-node greedy done in bulk. Nodes left over go in a pass that ignores the fewest
+    caps possible, and those caps are reported as unmet.
     """
     split = [0] * len(chosen)
     used: list[Counter[int]] = [Counter() for _ in dims]
@@ -137,6 +142,15 @@ def _split(
     remaining = nodes
     if not chosen:
         return split, blocked
+    for i, pos in enumerate(chosen):
+        if remaining == 0:
+            break
+        fits = all(caps[d] - used[d][values[pos]] > 0 for d, (_, _, values, _) in enumerate(dims))
+        if pos in covering and fits:
+            split[i] += 1
+            remaining -= 1
+            for d, (_, _, values, _) in enumerate(dims):
+                used[d][values[pos]] += 1
     relaxations: tuple[frozenset[int], ...] = (
         frozenset(),
         *(frozenset(s) for s in ({0}, {1}, {2}, {0, 1}, {0, 2}, {1, 2}, {0, 1, 2})),
@@ -200,7 +214,9 @@ def _unmet(
         for i, pos in enumerate(chosen):
             load[values[pos]] += split[i]
         worst = max(load.values(), default=0) / c.nodes
-        if d in blocked or worst > share + _EPS:
+        # One node is the least any pool can carry: with few nodes a share below 1/nodes
+        # is met by one node per pool.
+        if d in blocked or worst > max(share, 1 / c.nodes) + _EPS:
             out.append(
                 UnmetConstraint(
                     code,

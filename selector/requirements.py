@@ -47,6 +47,11 @@ DEFAULT_CHECKPOINT_INTERVAL_MINUTES: Final = 30.0
 DEFAULT_FINAL_CHECKPOINT_SECONDS: Final = 60.0  # fits AWS's 120 s notice, not the 30 s elsewhere
 DEFAULT_RESTART_OVERHEAD_MINUTES: Final = 10.0  # new node + image pull + checkpoint load
 DEFAULT_MIN_INSTANCE_TYPES: Final = 3  # the seed scenario's g4dn / g5 / p3 spread
+# Blast radius by default: no instance type and no zone carries more than half of the nodes
+# (never less than one node), so one pool running dry cannot take the whole job down.
+DEFAULT_MAX_SHARE_PER_TYPE: Final = 0.5
+DEFAULT_MAX_SHARE_PER_FAMILY: Final = 1.0  # GPU families are few; opt in where they are not
+DEFAULT_MAX_SHARE_PER_ZONE: Final = 0.5
 # Spot prices are collected hourly; three missed collections mean the price is not known.
 DEFAULT_MAX_PRICE_AGE_HOURS: Final = 6.0
 
@@ -86,9 +91,9 @@ class Requirements:
     final_checkpoint_seconds: float = DEFAULT_FINAL_CHECKPOINT_SECONDS
     restart_overhead_minutes: float = DEFAULT_RESTART_OVERHEAD_MINUTES
     min_instance_types: int = DEFAULT_MIN_INSTANCE_TYPES
-    max_share_per_type: float = 1.0
-    max_share_per_family: float = 1.0
-    max_share_per_zone: float = 1.0
+    max_share_per_type: float = DEFAULT_MAX_SHARE_PER_TYPE
+    max_share_per_family: float = DEFAULT_MAX_SHARE_PER_FAMILY
+    max_share_per_zone: float = DEFAULT_MAX_SHARE_PER_ZONE
     min_zones: int = 1
     max_price_age_hours: float = DEFAULT_MAX_PRICE_AGE_HOURS
 
@@ -161,9 +166,9 @@ def parse_requirements(mapping: Mapping[str, object]) -> Requirements:
             m, "restart_overhead_minutes", DEFAULT_RESTART_OVERHEAD_MINUTES, 0.0, MAX_MINUTES
         ),
         min_instance_types=_int(m, "min_instance_types", DEFAULT_MIN_INSTANCE_TYPES, 1, MAX_TOP),
-        max_share_per_type=_share(m, "max_share_per_type"),
-        max_share_per_family=_share(m, "max_share_per_family"),
-        max_share_per_zone=_share(m, "max_share_per_zone"),
+        max_share_per_type=_share(m, "max_share_per_type", DEFAULT_MAX_SHARE_PER_TYPE),
+        max_share_per_family=_share(m, "max_share_per_family", DEFAULT_MAX_SHARE_PER_FAMILY),
+        max_share_per_zone=_share(m, "max_share_per_zone", DEFAULT_MAX_SHARE_PER_ZONE),
         min_zones=_int(m, "min_zones", 1, 1, MAX_TOP),
         max_price_age_hours=_float(
             m, "max_price_age_hours", DEFAULT_MAX_PRICE_AGE_HOURS, 0.0, MAX_SIGNAL_AGE_HOURS
@@ -231,8 +236,8 @@ def _int(m: Mapping[str, object], field: str, default: int, lo: int, hi: int) ->
     return default if value is None else value
 
 
-def _share(m: Mapping[str, object], field: str) -> float:
-    share = _float(m, field, 1.0, 0.0, 1.0)
+def _share(m: Mapping[str, object], field: str, default: float) -> float:
+    share = _float(m, field, default, 0.0, 1.0)
     if share <= 0:
         raise RequirementsError(field, "must be a fraction with 0 < x <= 1")
     return share

@@ -15,6 +15,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api.snapshot import load_snapshot
 from collectors import SOURCES, CollectContext, get_source
 from collectors.runner import run_source
 from core import migrate
@@ -24,7 +25,8 @@ from core.errors import ConfigError, SpotselError
 from core.settings import Settings, load_settings
 from core.summary import cloud_summaries, source_statuses, store_totals
 from core.tables import CollectionRun
-from spotsel import render
+from selector import Ranking, Requirements, RequirementsError, parse_requirements, rank
+from spotsel import render, render_ranking
 from spotsel.progress import RichProgress
 
 __all__ = ["app", "main"]
@@ -39,7 +41,19 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema: upgrade, downgrade, current revision.")
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False)
+# The seed scenario of the design: one GPU with at least 16 GiB for a checkpointed trainer.
+DEMO_REQUEST: dict[str, Any] = {
+    "gpus": 1,
+    "gpu_memory_gib": 16,
+    "arch": "x86_64",
+    "regions": ["us-east-1"],
+    "nodes": 8,
+    "top": 12,
+}
+
+# Tables are wide: when output is piped (no terminal width to respect), do not squeeze them.
+PIPE_WIDTH = 200
+out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
 err = Console(stderr=True, highlight=False)
 
 
@@ -190,6 +204,87 @@ def collect(
         raise typer.Exit(1)
 
 
+def _csv(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _requirements_mapping(**flags: Any) -> dict[str, Any]:
+    """CLI flags → the ranking vocabulary (only the flags given)."""
+    lists = {"gpu_models", "clouds", "regions", "capacity_types"}
+    return {
+        name: _csv(value) if name in lists else value
+        for name, value in flags.items()
+        if value is not None
+    }
+
+
+@app.command(name="rank")
+def rank_command(
+    ctx: typer.Context,
+    vcpus: Annotated[str | None, typer.Option(help="vCPU range, e.g. 4:16, 8:, :32 or 8.")] = None,
+    memory_gib: Annotated[str | None, typer.Option(help="Memory range in GiB, e.g. 16:.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs per node (0 = CPU only).")] = None,
+    gpu_memory: Annotated[
+        float | None, typer.Option("--gpu-memory", help="Minimum GiB per GPU.")
+    ] = None,
+    gpu_models: Annotated[
+        str | None, typer.Option(help="Comma list of GPU models or classes, e.g. A10G,L4.")
+    ] = None,
+    arch: Annotated[str | None, typer.Option(help="x86_64 or arm64.")] = None,
+    clouds: Annotated[str | None, typer.Option(help="Comma list: aws,gcp,azure.")] = None,
+    regions: Annotated[
+        str | None, typer.Option(help="Comma list of regions (default any).")
+    ] = None,
+    capacity_types: Annotated[
+        str | None, typer.Option(help="Comma list: spot,on-demand (default both).")
+    ] = None,
+    nodes: Annotated[int | None, typer.Option(help="Nodes to place (capacity split).")] = None,
+    max_price: Annotated[float | None, typer.Option(help="Max $/h per node.")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="effective-cost | price | capacity | price-capacity.")
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="Pools to return.")] = None,
+    checkpoint_interval_minutes: Annotated[float | None, typer.Option()] = None,
+    final_checkpoint_seconds: Annotated[float | None, typer.Option()] = None,
+    restart_overhead_minutes: Annotated[float | None, typer.Option()] = None,
+    min_instance_types: Annotated[int | None, typer.Option()] = None,
+    max_share_per_type: Annotated[float | None, typer.Option()] = None,
+    max_share_per_family: Annotated[float | None, typer.Option()] = None,
+    max_share_per_zone: Annotated[float | None, typer.Option()] = None,
+    min_zones: Annotated[int | None, typer.Option()] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
+) -> None:
+    """Rank diversified instance-type × zone pools for a workload."""
+    requirements = parse_requirements(
+        _requirements_mapping(
+            vcpus=vcpus, memory_gib=memory_gib, gpus=gpus, gpu_memory_gib=gpu_memory,
+            gpu_models=gpu_models, arch=arch, clouds=clouds, regions=regions,
+            capacity_types=capacity_types, nodes=nodes, max_price=max_price,
+            strategy=strategy, top=top, checkpoint_interval_minutes=checkpoint_interval_minutes,
+            final_checkpoint_seconds=final_checkpoint_seconds,
+            restart_overhead_minutes=restart_overhead_minutes,
+            min_instance_types=min_instance_types, max_share_per_type=max_share_per_type,
+            max_share_per_family=max_share_per_family, max_share_per_zone=max_share_per_zone,
+            min_zones=min_zones,
+        )
+    )  # fmt: skip
+    ranking = _rank(_state(ctx), requirements)
+    if output is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(ranking.to_dict(), indent=2) + "\n")
+        return
+    render_ranking.print_ranking(out, ranking)
+
+
+def _rank(state: AppState, requirements: Requirements) -> Ranking:
+    engine = state.engine()
+    require_schema(engine)
+    now = utcnow()
+    snapshot = load_snapshot(engine, now=now)
+    if snapshot.size == 0:
+        raise SpotselError("the store holds no pools yet: run `spotsel collect sim` first")
+    return rank(snapshot, requirements, now=now)
+
+
 @app.command()
 def status(
     ctx: typer.Context,
@@ -248,7 +343,13 @@ def demo(
     render.print_totals(out, totals)
     render.print_clouds(out, clouds)
     render.print_sources(out, statuses, now=now, labels=_source_labels())
-    out.print("Next: `spotsel status --output json` for the same figures as JSON.")
+    out.print()
+    out.print(f"[bold]Ranking[/] the seed scenario: {DEMO_REQUEST}")
+    render_ranking.print_ranking(out, _rank(state, parse_requirements(DEMO_REQUEST)))
+    out.print(
+        "Next: `spotsel rank --gpus 1 --gpu-memory 16 --regions us-east-1` or "
+        "`spotsel status --output json`."
+    )
 
 
 def main() -> None:
@@ -257,6 +358,14 @@ def main() -> None:
         app()
     except SpotselError as exc:
         err.print(f"spotsel: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except RequirementsError as exc:
+        err.print(
+            f"spotsel: error: invalid requirements: {exc}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         err.print("spotsel: interrupted")

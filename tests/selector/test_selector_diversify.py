@@ -71,8 +71,14 @@ def test_split_respects_share_caps_and_sums_to_nodes() -> None:
         pytest.param(
             [0, 1],
             {"nodes": 1, "max_share_per_type": 0.5},
+            set(),
+            id="one node meets any share: a pool carries at least one node",
+        ),
+        pytest.param(
+            [0, 0, 0],
+            {"nodes": 4, "max_share_per_type": 0.5},
             {"max_share_per_type"},
-            id="one node cannot be split across types",
+            id="one type cannot hold 4 nodes at 50%",
         ),
         pytest.param(
             [0, 1],
@@ -99,3 +105,17 @@ def test_no_candidates_gives_empty_selection_and_unmet() -> None:
     assert sel.chosen == ()
     # Nothing eligible: every coverage constraint is unmet, nothing is silently "fine".
     assert [u.code for u in sel.unmet] == ["min_instance_types", "min_zones"]
+
+
+def test_required_diversity_carries_nodes_not_just_list_entries() -> None:
+    """Without caps forcing it, the split still puts a node on every type asked for."""
+    types = [0, 0, 0, 1, 2]
+    c = _constraints(nodes=8, min_instance_types=3)
+    sel = diversify(types, types, list(range(5)), c, market_types=3)
+    nodes_per_type: dict[int, int] = {}
+    for pos, n in zip(sel.chosen, sel.nodes, strict=True):
+        nodes_per_type[types[pos]] = nodes_per_type.get(types[pos], 0) + n
+    assert sel.unmet == ()
+    assert sum(sel.nodes) == 8
+    assert all(nodes_per_type.get(t, 0) >= 1 for t in (0, 1, 2)), nodes_per_type
+    assert nodes_per_type[0] == 6, "the rest still goes to the best pool"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from core.errors import SchemaNotReadyError
+from core.errors import SchemaNotReadyError, SpotselError
 from core.settings import Settings
 from spotsel.cli import AppState, app
 
@@ -34,6 +34,7 @@ def test_demo_loads_the_market_and_is_repeatable(settings: Settings) -> None:
     first = _invoke(settings, "demo")
     assert first.exit_code == 0, first.output
     assert "simulated" in first.stdout
+    assert "spot pays off" in first.stdout, "the demo ends with a ranking and its verdict"
     totals = _status(settings)["totals"]
     assert totals["instance_types"] > 100
     assert totals["pools"] > 2_000
@@ -95,6 +96,10 @@ def _spotsel(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
                      id="unknown source"),
         pytest.param(["collect", "sim", "--as-of", "yesterday"], {}, "--as-of must be",
                      id="bad timestamp"),
+        pytest.param(["rank", "--vcpus", "16:4"], {}, "invalid requirements: vcpus",
+                     id="inverted range"),
+        pytest.param(["rank", "--gpus", "0", "--gpu-memory", "16"], {},
+                     "invalid requirements: gpu_memory_gib", id="contradictory GPU request"),
     ],
 )  # fmt: skip
 def test_user_errors_are_one_line_without_traceback(
@@ -113,3 +118,28 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("collect", "status", "demo", "db"):
         assert command in result.stdout
+
+
+def test_rank_prints_a_diversified_explained_answer(settings: Settings) -> None:
+    _invoke(settings, "db", "upgrade")
+    _invoke(settings, "collect", "sim")
+    args = ["rank", "--gpus", "1", "--gpu-memory", "16", "--regions", "us-east-1,us-west-2"]
+    result = _invoke(settings, *args, "--nodes", "6", "-o", "json")
+    assert result.exit_code == 0, result.output
+    ranking = json.loads(result.stdout)
+    pools = ranking["pools"]
+    assert len({p["instance_type"] for p in pools}) >= 3
+    assert {p["region"] for p in pools} <= {"us-east-1", "us-west-2"}
+    assert sum(p["nodes"] for p in pools) == 6
+    assert all(p["effective_cost"] >= p["price"] for p in pools)
+    assert ranking["verdict"]["message"]
+    assert ranking["exclusions"]
+    table = _invoke(settings, *args)
+    assert table.exit_code == 0
+    assert "spot pays off" in table.stdout
+
+
+def test_rank_on_an_empty_store_says_what_to_do(settings: Settings) -> None:
+    _invoke(settings, "db", "upgrade")
+    with pytest.raises(SpotselError, match="spotsel collect sim"):
+        _invoke(settings, "rank", "--gpus", "1")
