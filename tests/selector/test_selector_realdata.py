@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from selector import Ranking, Snapshot, parse_requirements, rank
@@ -9,7 +11,10 @@ from selector.hazard import AWS_ADVISOR_BUCKETS
 from selector.strategies import SIMILAR_COST_TOLERANCE
 from tests.selector import realdata
 
-pytestmark = pytest.mark.skipif(not realdata.available(), reason="../shared/data not present")
+# CI always has ../shared/data beside the checkout: there a missing file fails, never skips.
+pytestmark = pytest.mark.skipif(
+    not realdata.available() and not os.environ.get("CI"), reason="../shared/data not present"
+)
 
 BUCKET_ORDER = {label: i for i, label in enumerate(AWS_ADVISOR_BUCKETS)}
 # The price dump ends 2022-06-01 and `now` is 2022-07-12: allow 60 days of price age.
