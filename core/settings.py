@@ -82,6 +82,29 @@ class Settings(BaseSettings):
     sim_scale: int = Field(default=1, ge=1, le=1_000)
     log_level: str = "WARNING"
 
+    # --- AWS collectors ---
+    aws_regions: list[str] = Field(
+        default_factory=lambda: [
+            "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1",
+            "ap-northeast-1", "ap-south-1", "ap-southeast-1",
+        ]
+    )  # fmt: skip
+    # First run of the spot price history collector looks back this far (AWS keeps 90 days).
+    aws_spot_lookback_days: int = Field(default=7, ge=1, le=90)
+    aws_advisor_url: str = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
+    # Instance-type sets scored by get_spot_placement_scores (≥ 3 types each: AWS scores a
+    # smaller set as always low). Default: the single-GPU equivalence groups.
+    aws_placement_type_sets: list[list[str]] = Field(
+        default_factory=lambda: [
+            ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"],
+            ["g4dn.2xlarge", "g5.2xlarge", "g6.2xlarge"],
+            ["p3.2xlarge", "g5.4xlarge", "g6.4xlarge"],
+        ]
+    )
+    aws_placement_target_capacity: int = Field(default=1, ge=1, le=2_000_000)
+    # AWS allows about 10 new placement-score configurations per account per 24 h.
+    aws_placement_daily_config_limit: int = Field(default=10, ge=0, le=1_000)
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

@@ -195,11 +195,23 @@ def collect(
     as_of: Annotated[
         str | None, typer.Option(help="sim: market time, ISO 8601 (default: this hour).")
     ] = None,
+    regions: Annotated[
+        str | None, typer.Option(help="Cloud sources: comma list of regions (default: settings).")
+    ] = None,
+    source_url: Annotated[
+        str | None,
+        typer.Option(help="Feed sources: URL to read instead of the public one (file:// works)."),
+    ] = None,
 ) -> None:
     """Run one collection now and store what it returns."""
-    run = _collect(
-        _state(ctx), source, {"seed": seed, "scale": scale, "as_of": _parse_as_of(as_of)}
-    )
+    options = {
+        "seed": seed,
+        "scale": scale,
+        "as_of": _parse_as_of(as_of),
+        "regions": _csv(regions),
+        "source_url": source_url,
+    }
+    run = _collect(_state(ctx), source, options)
     if run.status == "failed":
         raise typer.Exit(1)
 
