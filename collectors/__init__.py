@@ -5,6 +5,7 @@ Sources are listed in one plain registry: name → source object with a ``collec
 
 from __future__ import annotations
 
+from collectors.aws import AWS_ADVISOR_SOURCE, AWS_SOURCE
 from collectors.base import CollectContext, Source
 from collectors.sim.source import SIM_SOURCE
 from core.errors import UnknownSourceError
@@ -13,6 +14,8 @@ __all__ = ["SOURCES", "CollectContext", "Source", "get_source"]
 
 SOURCES: dict[str, Source] = {
     SIM_SOURCE.name: SIM_SOURCE,
+    AWS_SOURCE.name: AWS_SOURCE,
+    AWS_ADVISOR_SOURCE.name: AWS_ADVISOR_SOURCE,
 }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
+
+from sqlalchemy import Engine
 
 from core.progress import NullProgress, Progress
 from core.runs import CollectionResult
@@ -22,6 +25,14 @@ class CollectContext:
     progress: Progress = field(default_factory=NullProgress)
     # Source-specific options from the CLI or the scheduler (e.g. seed, scale).
     options: dict[str, Any] = field(default_factory=dict)
+    # Cloud SDK clients: ``factory(service, region) -> client`` (boto3 for AWS). None = the
+    # source builds production clients itself; tests inject moto / Stubber-wrapped clients.
+    aws_client_factory: Callable[[str, str], Any] | None = None
+    # HTTP clients for public feeds: ``factory() -> httpx.Client``; tests inject a MockTransport.
+    http_client_factory: Callable[[], Any] | None = None
+    # The store, for sources that read their own state (watermarks, spent quotas, ETags).
+    # ``run_source`` fills it in; collectors only read through it, the runner writes.
+    engine: Engine | None = None
 
     def with_progress(self, progress: Progress) -> CollectContext:
         return replace(self, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy import Engine
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 def run_source(engine: Engine, source: Source, ctx: CollectContext) -> CollectionRun:
     """Collect from ``source`` and persist the run; a crashed collect is recorded as failed."""
     started = utcnow()
+    if ctx.engine is None:
+        ctx = replace(ctx, engine=engine)
     try:
         result = source.collect(ctx)
     except SpotselError as exc:

@@ -1,0 +1,195 @@
+"""The ``aws-advisor`` source: fetch the public Spot Advisor JSON, conditionally, and load it.
+
+- No credentials: a plain HTTPS GET through an injectable ``httpx.Client``.
+- ``file://`` URLs read a saved copy (air-gapped installs, backtests).
+- ``observed_at`` of every row is the document's ``Last-Modified`` (HTTP) or the file's mtime,
+  so loading the same document twice writes no new rows.
+- Conditional GET: the last ETag is kept in a small JSON file in ``settings.data_dir``
+  (``aws-advisor-http.json``, per URL) next to the ``observed_at`` it produced. It is only sent
+  when the store still holds rows of that document, so a fresh or restored database can never
+  be starved by a stale ETag. A ``304 Not Modified`` re-confirms the stored rows of that
+  document: the run succeeds and writes nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from collectors.aws.advisor import SOURCE, parse_advisor
+from collectors.aws.clients import http_client
+from collectors.base import CollectContext
+from core.clock import as_utc, utcnow
+from core.errors import ConfigError, SpotselError
+from core.runs import CollectionResult, TableRows
+from core.settings import Settings
+from core.tables import InterruptionRate
+
+__all__ = [
+    "AWS_ADVISOR_SOURCE",
+    "STATE_FILE",
+    "AdvisorDocument",
+    "AwsAdvisorSource",
+    "fetch_advisor",
+]
+
+log = logging.getLogger(__name__)
+
+# Where the last ETag per URL is kept (inside settings.data_dir).
+STATE_FILE = "aws-advisor-http.json"
+_ROW_COLUMNS = (
+    "cloud", "region", "zone_id", "instance_type", "source", "observed_at",
+    "bucket", "label", "rate", "savings_pct",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AdvisorDocument:
+    """One fetch: the body (None = not modified), its validator and its date."""
+
+    body: bytes | None
+    etag: str | None
+    observed_at: datetime | None
+
+
+def _read_file(url: str) -> AdvisorDocument:
+    path = Path(unquote(urlparse(url).path))
+    try:
+        body = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        raise ConfigError(f"advisor file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read advisor file {path}: {exc.strerror}") from None
+    # Whole seconds: the same file must give the same observed_at on every engine.
+    return AdvisorDocument(body, None, datetime.fromtimestamp(int(mtime), UTC))
+
+
+def _last_modified(response: httpx.Response) -> datetime | None:
+    header = response.headers.get("last-modified")
+    if not header:
+        return None
+    try:
+        return as_utc(parsedate_to_datetime(header))
+    except (TypeError, ValueError):
+        return None
+
+
+def fetch_advisor(client: httpx.Client, url: str, *, etag: str | None) -> AdvisorDocument:
+    """GET ``url`` (``If-None-Match: etag`` when given); ``file://`` reads a local file."""
+    scheme = urlparse(url).scheme
+    if scheme == "file":
+        return _read_file(url)
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"advisor URL must be https://, http:// or file://, got {url!r}")
+    headers = {"If-None-Match": etag} if etag else {}
+    try:
+        response = client.get(url, headers=headers)
+    except httpx.HTTPError as exc:
+        raise SpotselError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
+    if response.status_code == httpx.codes.NOT_MODIFIED:
+        return AdvisorDocument(None, etag, None)
+    if response.status_code != httpx.codes.OK:
+        raise SpotselError(f"fetching {url} failed: HTTP {response.status_code}")
+    return AdvisorDocument(response.content, response.headers.get("etag"), _last_modified(response))
+
+
+# --- ETag state -----------------------------------------------------------------------------
+
+
+def _state_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / STATE_FILE
+
+
+def _load_state(settings: Settings, url: str) -> tuple[str, datetime] | None:
+    try:
+        entry = json.loads(_state_path(settings).read_text(encoding="utf-8")).get(url)
+        return str(entry["etag"]), as_utc(datetime.fromisoformat(entry["observed_at"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no or unreadable state: just fetch unconditionally
+
+
+def _save_state(settings: Settings, url: str, etag: str, observed_at: datetime) -> None:
+    path = _state_path(settings)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(state, dict):
+            state = {}
+    except (OSError, ValueError):
+        state = {}
+    state[url] = {"etag": etag, "observed_at": observed_at.isoformat()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    except OSError as exc:  # losing the ETag costs one full download, nothing more
+        log.warning("could not save the advisor ETag", extra={"path": str(path), "error": str(exc)})
+
+
+def _stored_rows(engine: Engine | None, observed_at: datetime) -> list[dict[str, Any]]:
+    """The stored advisor rows of the document observed at ``observed_at``."""
+    if engine is None:
+        return []
+    columns = [getattr(InterruptionRate, c) for c in _ROW_COLUMNS]
+    stmt = select(*columns).where(
+        InterruptionRate.source == SOURCE, InterruptionRate.observed_at == observed_at
+    )
+    with Session(engine) as session:
+        return [dict(zip(_ROW_COLUMNS, row, strict=True)) for row in session.execute(stmt)]
+
+
+# --- the source -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwsAdvisorSource:
+    """AWS Spot Instance Advisor interruption buckets and savings (public, no credentials).
+
+    Options: ``source_url`` (https:// or file://; default ``settings.aws_advisor_url``).
+    """
+
+    name: str = SOURCE
+    description: str = "AWS Spot Advisor: interruption-frequency buckets and savings (public)"
+    simulated: bool = False
+    option_names: frozenset[str] = frozenset({"source_url"})
+
+    def collect(self, ctx: CollectContext) -> CollectionResult:
+        url = str(ctx.options.get("source_url") or ctx.settings.aws_advisor_url)
+        started = utcnow()
+        state = _load_state(ctx.settings, url)
+        stored = _stored_rows(ctx.engine, state[1]) if state else []
+        ctx.progress.stage(f"fetching {url}", None)
+        with http_client(ctx) as client:
+            doc = fetch_advisor(client, url, etag=state[0] if stored and state else None)
+        if doc.body is None:
+            log.info("advisor not modified", extra={"url": url, "rows": len(stored)})
+            rows = stored
+        else:
+            observed_at = doc.observed_at
+            if observed_at is None:
+                log.warning("advisor response has no Last-Modified; using now", extra={"url": url})
+                observed_at = ctx.now
+            rows = parse_advisor(doc.body, observed_at=observed_at)
+            if doc.etag:
+                _save_state(ctx.settings, url, doc.etag, observed_at)
+        table = TableRows()
+        table.add("interruption_rates", rows)
+        return CollectionResult(
+            source=self.name,
+            started_at=started,
+            finished_at=utcnow(),
+            regions=tuple(sorted({r["region"] for r in rows})),
+            rows=table,
+        )
+
+
+AWS_ADVISOR_SOURCE = AwsAdvisorSource()

@@ -1,0 +1,218 @@
+"""Spot Advisor: the real snapshots, malformed documents, conditional GET and the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from collectors import get_source
+from collectors.aws.advisor import parse_advisor
+from collectors.base import CollectContext
+from collectors.runner import run_source
+from core.errors import SourceDataError, SpotselError
+from core.settings import Settings
+from core.tables import CollectionRun, InterruptionRate
+from spotsel.cli import AppState, app
+
+URL = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
+LAST_MODIFIED = datetime(2025, 6, 28, 9, 0, tzinfo=UTC)
+
+
+def _path(shared_data: Path, day: str) -> Path:
+    return shared_data / "aws-spot-advisor" / f"spot-advisor-data_{day}.json"
+
+
+def _linux_cells(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, int]]]:
+    return [
+        (region, itype, cell)
+        for region, by_os in doc["spot_advisor"].items()
+        for itype, cell in by_os.get("Linux", {}).items()
+    ]
+
+
+@pytest.mark.parametrize("day", ["2025-06-28", "2021-02-10"])
+def test_every_linux_row_of_the_real_snapshots(shared_data: Path, day: str, now: datetime) -> None:
+    raw = _path(shared_data, day).read_bytes()
+    cells = _linux_cells(json.loads(raw))
+    rows = parse_advisor(raw, observed_at=now)
+    assert len(rows) == len(cells)
+    labels = {r["index"]: r["label"] for r in json.loads(raw)["ranges"]}
+    by_key = {(r["region"], r["instance_type"]): r for r in rows}
+    for region, itype, cell in cells:
+        row = by_key[(region, itype)]
+        assert (row["bucket"], row["label"], row["savings_pct"]) == (
+            cell["r"],
+            labels[cell["r"]],
+            cell["s"],
+        )
+    assert all(r["zone_id"] == "" and r["source"] == "aws-advisor" for r in rows)
+
+
+def test_negative_and_zero_savings_are_kept(shared_data: Path, now: datetime) -> None:
+    rows = parse_advisor(_path(shared_data, "2025-06-28").read_bytes(), observed_at=now)
+    p5 = next(
+        r for r in rows if (r["region"], r["instance_type"]) == ("ca-central-1", "p5.48xlarge")
+    )
+    assert (p5["savings_pct"], p5["label"]) == (-62.0, "<5%")
+    assert any(r["savings_pct"] == 0 for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (b"<html>Access Denied</html>", "not JSON"),
+        (b"[]", "top level"),
+        (json.dumps({"spot_advisor": {"us-east-1": {"Linux": {}}}}).encode(), "'ranges'"),
+        (json.dumps({"ranges": [{"index": 0, "label": "<5%"}]}).encode(), "'spot_advisor'"),
+        (
+            json.dumps(
+                {
+                    "ranges": [{"index": 0, "label": "<5%"}],
+                    "spot_advisor": {"us-east-1": {"Linux": {"m5.large": {"s": 70, "r": 7}}}},
+                }
+            ).encode(),
+            "not an index",
+        ),
+        (
+            json.dumps(
+                {
+                    "ranges": [{"index": 0, "label": "<5%"}],
+                    "spot_advisor": {"us-east-1": {"Linux": {"m5.large": {"s": "70", "r": 0}}}},
+                }
+            ).encode(),
+            "expected a number",
+        ),
+        (
+            json.dumps(
+                {
+                    "ranges": [{"index": 0, "label": "<5%"}],
+                    "spot_advisor": {"us-east-1": {"Windows": {"m5.large": {"s": 70, "r": 0}}}},
+                }
+            ).encode(),
+            "no Linux rows",
+        ),
+    ],
+)
+def test_malformed_documents_are_one_clear_error(
+    document: bytes, reason: str, now: datetime
+) -> None:
+    with pytest.raises(SourceDataError, match=reason) as caught:
+        parse_advisor(document, observed_at=now)
+    assert "\n" not in str(caught.value)
+
+
+def _count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(InterruptionRate)) or 0)
+
+
+def _ctx(settings: Settings, now: datetime, handler: Any, **options: Any) -> CollectContext:
+    return CollectContext(
+        settings=settings,
+        now=now,
+        options=options,
+        http_client_factory=lambda: httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+
+
+def test_malformed_feed_writes_nothing(engine: Engine, settings: Settings, now: datetime) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"ranges": [], "spot_advisor": {}}')
+
+    with pytest.raises(SourceDataError):
+        run_source(engine, get_source("aws-advisor"), _ctx(settings, now, handler))
+    assert _count(engine) == 0
+    with Session(engine) as session:
+        [run] = session.scalars(select(CollectionRun)).all()
+    assert (run.status, run.error_class) == ("failed", "SourceDataError")
+
+
+def test_http_error_is_one_line(engine: Engine, settings: Settings, now: datetime) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, content=b"Slow Down")
+
+    with pytest.raises(SpotselError, match="HTTP 503") as caught:
+        run_source(engine, get_source("aws-advisor"), _ctx(settings, now, handler))
+    assert "\n" not in str(caught.value)
+    assert _count(engine) == 0
+
+
+def test_conditional_get_with_etag(
+    engine: Engine, settings: Settings, now: datetime, shared_data: Path
+) -> None:
+    body = _path(shared_data, "2025-06-28").read_bytes()
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("if-none-match"))
+        if request.headers.get("if-none-match") == '"v1"':
+            return httpx.Response(304)
+        headers = {"ETag": '"v1"', "Last-Modified": format_datetime(LAST_MODIFIED, usegmt=True)}
+        return httpx.Response(200, content=body, headers=headers)
+
+    source = get_source("aws-advisor")
+    first = run_source(engine, source, _ctx(settings, now, handler))
+    loaded = _count(engine)
+    assert loaded == len(_linux_cells(json.loads(body)))
+    assert first.data_as_of == LAST_MODIFIED, "rows carry the document's Last-Modified"
+    second = run_source(engine, source, _ctx(settings, now, handler))
+    assert seen == [None, '"v1"']
+    assert (second.status, second.rows_new) == ("ok", 0), "304: a success that adds nothing"
+    assert _count(engine) == loaded
+    # A store that lost the document must not be starved by the remembered ETag.
+    with Session(engine) as session, session.begin():
+        session.execute(delete(InterruptionRate))
+    third = run_source(engine, source, _ctx(settings, now, handler))
+    assert seen[-1] is None
+    assert third.rows_new == loaded
+
+
+def test_cli_loads_a_saved_copy_and_status_shows_it(settings: Settings, shared_data: Path) -> None:
+    path = _path(shared_data, "2025-06-28")
+    expected = len(_linux_cells(json.loads(path.read_bytes())))
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(
+            app, list(args), obj=AppState(settings=settings), catch_exceptions=False
+        )
+
+    assert invoke("db", "upgrade").exit_code == 0
+    first = invoke("collect", "aws-advisor", "--source-url", path.as_uri())
+    assert first.exit_code == 0, first.output
+    again = invoke("collect", "aws-advisor", "--source-url", path.as_uri())
+    assert again.exit_code == 0, again.output
+    assert "0 new" in again.stdout, "the same file twice writes no duplicates"
+    status = invoke("status", "--output", "json")
+    assert status.exit_code == 0, status.output
+    doc = json.loads(status.stdout)
+    [advisor] = [s for s in doc["sources"] if s["source"] == "aws-advisor"]
+    assert advisor["simulated"] is False
+    assert advisor["last_run"]["status"] == "ok"
+    assert advisor["last_run"]["rows_written"] == expected
+    assert advisor["runs"] == 2
+    mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
+    assert advisor["data_as_of"] == mtime.isoformat()
+
+
+def test_cli_missing_file_is_a_config_error(settings: Settings, tmp_path: Path) -> None:
+    from core.errors import ConfigError
+
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"], obj=AppState(settings=settings), catch_exceptions=False)
+    with pytest.raises(ConfigError, match="does not exist"):
+        runner.invoke(
+            app,
+            ["collect", "aws-advisor", "--source-url", (tmp_path / "nope.json").as_uri()],
+            obj=AppState(settings=settings),
+            catch_exceptions=False,
+        )
