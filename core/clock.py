@@ -18,3 +18,12 @@ def as_utc(value: datetime) -> datetime:
 
 def floor_hour(value: datetime) -> datetime:
     return as_utc(value).replace(minute=0, second=0, microsecond=0)
+
+
+def parse_utc(value: datetime | str | None) -> datetime | None:
+    """Aware UTC from a driver value: SQLite hands back aggregates (``max(ts)``) as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return as_utc(value)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Integer, distinct, func, select
 from sqlalchemy.orm import Session
 
-from core.clock import as_utc
+from core.clock import parse_utc
 from core.store import count_rows
 from core.tables import CollectionRun, CollectionRunRegion, InstanceType, Offering
 
@@ -84,18 +84,11 @@ def source_statuses(session: Session) -> list[SourceStatus]:
                 last_rows_written=run.rows_written,
                 last_rows_new=run.rows_new,
                 last_error=run.error_message,
-                data_as_of=as_of if as_of is None else _aware(as_of),
+                data_as_of=parse_utc(as_of),
                 failed_regions=tuple(failed),
             )
         )
     return statuses
-
-
-def _aware(value: datetime | str) -> datetime:
-    # Aggregates bypass the column type on SQLite, which hands back text.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return as_utc(value)
 
 
 def store_totals(session: Session) -> dict[str, int]:
