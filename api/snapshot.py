@@ -30,7 +30,7 @@ from core.tables import (
 )
 from selector import PoolKey, PoolRecord, Snapshot
 
-__all__ = ["SnapshotCache", "load_pool_records", "load_snapshot"]
+__all__ = ["SnapshotCache", "load_pool_records", "load_snapshot", "newest_run_id"]
 
 # Volatility is measured over the same trailing week the collectors look back by default.
 VOLATILITY_WINDOW = timedelta(days=7)
@@ -256,7 +256,8 @@ def load_snapshot(engine: Engine, *, now: datetime) -> Snapshot:
     return Snapshot.build(records, built_at=now)
 
 
-def _newest_run_id(engine: Engine) -> int:
+def newest_run_id(engine: Engine) -> int:
+    """The id of the newest collection run (0 when none): what a snapshot generation is."""
     with Session(engine) as session:
         return int(session.scalar(select(func.max(CollectionRun.id))) or 0)
 
@@ -272,26 +273,38 @@ class SnapshotCache:
         self._engine = engine
         self._clock = clock
         self._lock = threading.Lock()
-        self._snapshot: Snapshot | None = None
-        self._generation = -1
+        # (generation, snapshot) swapped as one value so readers never see a mixed pair.
+        self._current: tuple[int, Snapshot] | None = None
 
     @property
     def generation(self) -> int:
-        """The newest collection run id the current snapshot includes."""
-        return self._generation
+        """The newest collection run id the current snapshot includes (-1 before a build)."""
+        current = self._current
+        return -1 if current is None else current[0]
+
+    @property
+    def loaded(self) -> bool:
+        return self._current is not None
 
     def get(self) -> Snapshot:
-        snapshot = self._snapshot
-        if snapshot is None:
-            return self.refresh(force=True)
-        return snapshot
+        return self.current()[1]
+
+    def current(self) -> tuple[int, Snapshot]:
+        """(generation, snapshot), consistent with each other; builds on first use."""
+        current = self._current
+        if current is None:
+            self.refresh(force=True)
+            current = self._current
+            assert current is not None
+        return current
 
     def refresh(self, *, force: bool = False) -> Snapshot:
         """Rebuild if a collection run landed since the last build (or when forced)."""
         with self._lock:
-            newest = _newest_run_id(self._engine)
-            if self._snapshot is not None and newest == self._generation and not force:
-                return self._snapshot
+            newest = newest_run_id(self._engine)
+            current = self._current
+            if current is not None and newest == current[0] and not force:
+                return current[1]
             snapshot = load_snapshot(self._engine, now=self._clock())
-            self._snapshot, self._generation = snapshot, newest
+            self._current = (newest, snapshot)
             return snapshot

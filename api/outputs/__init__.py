@@ -1,0 +1,58 @@
+"""Edge of the outputs: profiles YAML, CRD and botocore validation, YAML files, diff, apply.
+
+The builders themselves are pure (`selector.outputs`); everything here does I/O or imports
+jsonschema / botocore / yaml / kubernetes.
+"""
+
+from api.outputs.aws_validate import (
+    asg_request_errors,
+    fleet_request_errors,
+    load_fleet_json,
+    validate_asg_request,
+    validate_fleet_request,
+)
+from api.outputs.crds import (
+    CrdSchemas,
+    builtin_schemas,
+    load_crds,
+    manifest_errors,
+    validate_manifests,
+)
+from api.outputs.generate import (
+    build_fleet_output,
+    generate_karpenter,
+    load_zone_names,
+    rank_profile,
+    resolve_crds,
+)
+from api.outputs.kube import apply_manifests, validate_workload, workload_errors
+from api.outputs.profiles import load_profiles, parse_profile, parse_profiles
+from api.outputs.writer import Change, diff_files, render_files, write_files
+
+__all__ = [
+    "Change",
+    "CrdSchemas",
+    "apply_manifests",
+    "asg_request_errors",
+    "build_fleet_output",
+    "builtin_schemas",
+    "diff_files",
+    "fleet_request_errors",
+    "generate_karpenter",
+    "load_crds",
+    "load_fleet_json",
+    "load_profiles",
+    "load_zone_names",
+    "manifest_errors",
+    "parse_profile",
+    "parse_profiles",
+    "rank_profile",
+    "render_files",
+    "resolve_crds",
+    "validate_asg_request",
+    "validate_fleet_request",
+    "validate_manifests",
+    "validate_workload",
+    "workload_errors",
+    "write_files",
+]

@@ -1,0 +1,154 @@
+"""From the store's snapshot to validated outputs: rank each profile, build, validate.
+
+The one path the CLI (`spotsel nodepools generate`, `spotsel fleet`) and the REST routes share.
+Nothing is returned that did not pass validation; builder refusals (no pool matches) become
+`OutputUnavailableError`, validation failures `InvalidOutputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from api.outputs.aws_validate import validate_asg_request, validate_fleet_request
+from api.outputs.crds import CrdSchemas, builtin_schemas, load_crds, validate_manifests
+from api.outputs.kube import validate_workload
+from core.errors import ConfigError, OutputUnavailableError
+from core.tables import Zone
+from selector import Ranking, Snapshot, rank
+from selector.outputs import (
+    FleetOptions,
+    KarpenterDocuments,
+    OutputError,
+    OutputProfile,
+    asg_request,
+    create_fleet_request,
+    karpenter_documents,
+    wants_fallback,
+    workload_snippet,
+)
+
+__all__ = [
+    "FleetFormat",
+    "build_fleet_output",
+    "generate_karpenter",
+    "load_zone_names",
+    "rank_profile",
+    "resolve_crds",
+]
+
+FleetFormat = Literal["fleet", "asg"]
+AWS: Final = "aws"
+
+
+def load_zone_names(engine: Engine, *, account: str | None) -> dict[str, str]:
+    """AWS zone ID -> zone name of `account`, or of the only account in `zones` when unset.
+
+    No account in the table gives an empty map (NodePools then use `topology.k8s.aws/zone-id`);
+    several accounts and none chosen is an error that lists them.
+    """
+    with Session(engine) as session:
+        if account is None:
+            accounts = sorted(
+                session.scalars(select(Zone.account).where(Zone.cloud == AWS).distinct())
+            )
+            if not accounts:
+                return {}
+            if len(accounts) > 1:
+                raise ConfigError(
+                    f"zones table holds several AWS accounts {accounts}: set "
+                    "SPOTSEL_OUTPUTS_AWS_ACCOUNT to the cluster's account"
+                )
+            account = accounts[0]
+        rows = session.execute(
+            select(Zone.zone_id, Zone.zone_name).where(Zone.cloud == AWS, Zone.account == account)
+        ).all()
+    if not rows:
+        raise ConfigError(f"no AWS zone names stored for account {account!r}")
+    return {str(zone_id): str(name) for zone_id, name in rows}
+
+
+def resolve_crds(directory: Path | None) -> CrdSchemas:
+    """The CRDs of `directory`, or the built-in structural check when none is configured."""
+    return builtin_schemas() if directory is None else load_crds(directory)
+
+
+def rank_profile(
+    snapshot: Snapshot, profile: OutputProfile, *, capacity_type: str, now: datetime
+) -> Ranking:
+    """Rank the profile's requirements for one capacity type ("spot" or "on-demand")."""
+    requirements = replace(profile.requirements, capacity_types=(capacity_type,))
+    return rank(snapshot, requirements, now=now)
+
+
+def _unavailable(exc: OutputError) -> OutputUnavailableError:
+    return OutputUnavailableError(str(exc))
+
+
+def generate_karpenter(
+    snapshot: Snapshot,
+    profiles: Sequence[OutputProfile],
+    *,
+    now: datetime,
+    zone_names: dict[str, str],
+    crds: CrdSchemas,
+) -> list[KarpenterDocuments]:
+    """Documents of every profile, all validated (CRD schemas + CEL rules, workload models)."""
+    out = []
+    for profile in profiles:
+        spot = rank_profile(snapshot, profile, capacity_type="spot", now=now)
+        on_demand = (
+            rank_profile(snapshot, profile, capacity_type="on-demand", now=now)
+            if wants_fallback(profile, spot)
+            else None
+        )
+        try:
+            docs = karpenter_documents(
+                profile,
+                spot=spot,
+                on_demand=on_demand,
+                zone_names=zone_names,
+                workload=workload_snippet(profile),
+            )
+        except OutputError as exc:
+            raise _unavailable(exc) from exc
+        validate_manifests(docs.manifests, crds)
+        validate_workload(docs.workload, profile=profile.name)
+        out.append(docs)
+    return out
+
+
+def build_fleet_output(
+    snapshot: Snapshot,
+    profile: OutputProfile,
+    options: FleetOptions,
+    *,
+    now: datetime,
+    fmt: FleetFormat = "fleet",
+    on_demand_percentage_above_base: int = 0,
+) -> dict[str, Any]:
+    """A validated CreateFleet input (`fleet`) or CreateAutoScalingGroup input (`asg`)."""
+    spot = rank_profile(snapshot, profile, capacity_type="spot", now=now)
+    try:
+        if fmt == "asg":
+            request = asg_request(
+                spot,
+                options,
+                name=profile.nodepool,
+                on_demand_percentage_above_base=on_demand_percentage_above_base,
+            )
+        else:
+            request = create_fleet_request(spot, options)
+    except OutputError as exc:
+        raise _unavailable(exc) from exc
+    if fmt == "asg":
+        validate_asg_request(request)
+    else:
+        validate_fleet_request(request)
+    return request

@@ -1,0 +1,109 @@
+"""Recommendations from the in-memory snapshot, with a small per-generation answer cache.
+
+Ranking never runs SQL: it reads the current `SnapshotCache` snapshot. Identical requests
+(same canonical `Requirements`) within one snapshot generation share one serialised answer
+for at most `api_response_cache_ttl_seconds`, so signal ages in a cached answer drift by no
+more than that; a new collection run (a new generation) invalidates every entry.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from api.errors import NoDataError
+from api.schemas import RecommendationResponse
+from api.snapshot import SnapshotCache
+from selector import Requirements, parse_requirements, rank
+
+__all__ = ["Answer", "Recommender"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A serialised recommendation and whether it came from the cache."""
+
+    body: bytes
+    generation: int
+    cached: bool
+
+
+class _LRU:
+    """Thread-safe LRU of (generation, requirements) -> (stored at, body)."""
+
+    def __init__(self, size: int, ttl: float) -> None:
+        self._size = size
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[int, Requirements], tuple[float, bytes]] = OrderedDict()
+
+    def get(self, key: tuple[int, Requirements], now: float) -> bytes | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if now - item[0] > self._ttl:
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: tuple[int, Requirements], now: float, body: bytes) -> None:
+        if self._size == 0:
+            return
+        with self._lock:
+            if key[0] != next(iter(self._items), key)[0]:
+                self._items.clear()  # a new generation: every older answer is outdated
+            self._items[key] = (now, body)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class Recommender:
+    """parse → rank over the current snapshot → serialise, with the answer cache in front."""
+
+    def __init__(
+        self,
+        cache: SnapshotCache,
+        *,
+        clock: Callable[[], datetime],
+        cache_size: int,
+        cache_ttl_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._snapshots = cache
+        self._clock = clock
+        self._monotonic = monotonic
+        self._answers = _LRU(cache_size, cache_ttl_seconds)
+        self._count_lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def recommend(self, body: Mapping[str, object]) -> Answer:
+        """Rank for `body` (the ranking vocabulary); raises `RequirementsError` when invalid."""
+        requirements = parse_requirements(body)
+        generation, snapshot = self._snapshots.current()
+        if snapshot.size == 0:
+            raise NoDataError(
+                "the store holds no pools yet: run a collection (e.g. `spotsel collect sim`)"
+            )
+        key = (generation, requirements)
+        stamp = self._monotonic()
+        cached = self._answers.get(key, stamp)
+        with self._count_lock:
+            if cached is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        if cached is not None:
+            return Answer(cached, generation, cached=True)
+        ranking = rank(snapshot, requirements, now=self._clock())
+        payload = ranking.to_dict() | {"snapshot_generation": generation}
+        encoded = RecommendationResponse.model_validate(payload).model_dump_json().encode()
+        self._answers.put(key, stamp, encoded)
+        return Answer(encoded, generation, cached=False)

@@ -1,0 +1,171 @@
+"""`POST /v1/karpenter/nodepools` and `POST /v1/fleet-requests`: validated outputs over HTTP.
+
+Self-contained router. Its one dependency, `outputs_inputs`, builds an `OutputsInputs` (snapshot,
+clock, zone-name map, CRD schemas) from ``request.app.state.services`` — any object with
+`engine`, `snapshots.get()`, `clock()` and `settings` (the app's `Services`). Tests or another
+app override it with ``app.dependency_overrides[outputs_inputs] = ...``. Authentication is added
+where the router is included (``app.include_router(router, dependencies=[...])``).
+
+Errors are the project's: an invalid profile body is `ProfileError` (400, names the field), no
+matching pool `OutputUnavailableError` (400), generated output failing validation
+`InvalidOutputError` (a bug: the app should answer 500).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.outputs.crds import CrdSchemas, builtin_schemas, load_crds
+from api.outputs.generate import build_fleet_output, generate_karpenter, load_zone_names
+from api.outputs.profiles import parse_profile
+from core.errors import ProfileError, SpotselError
+from selector import Snapshot
+from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
+
+__all__ = [
+    "FleetRequestBody",
+    "KarpenterRequestBody",
+    "OutputsInputs",
+    "outputs_inputs",
+    "router",
+]
+
+router = APIRouter(prefix="/v1", tags=["outputs"])
+
+
+@dataclass(frozen=True, slots=True)
+class OutputsInputs:
+    """Everything a generation needs besides the request body."""
+
+    snapshot: Snapshot
+    now: datetime
+    zone_names: dict[str, str]
+    crds: CrdSchemas
+
+
+@lru_cache(maxsize=4)
+def _crds(directory: str | None) -> CrdSchemas:
+    return builtin_schemas() if directory is None else load_crds(Path(directory))
+
+
+def outputs_inputs(request: Request) -> OutputsInputs:
+    """Default wiring: the app's services (engine, snapshot cache, clock, settings)."""
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        raise SpotselError(
+            "outputs router is not wired: app.state.services is missing "
+            "(or override api.routes.outputs.outputs_inputs)"
+        )
+    settings = services.settings
+    crds_dir = settings.karpenter_crds_dir
+    return OutputsInputs(
+        snapshot=services.snapshots.get(),
+        now=services.clock(),
+        zone_names=load_zone_names(services.engine, account=settings.outputs_aws_account),
+        crds=_crds(None if crds_dir is None else str(crds_dir)),
+    )
+
+
+InputsDep = Annotated[OutputsInputs, Depends(outputs_inputs)]
+
+
+class KarpenterRequestBody(BaseModel):
+    """A profile object in the profiles-file format (see examples/profiles.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    profile: dict[str, Any]
+
+
+class KarpenterResponse(BaseModel):
+    profile: str
+    nodepools: list[dict[str, Any]]
+    nodeoverlays: list[dict[str, Any]]
+    workload: dict[str, Any]
+    validated_against: str
+
+
+class FleetRequestBody(BaseModel):
+    """Either a `profile` object or bare `requirements` (ranking vocabulary), plus options."""
+
+    model_config = ConfigDict(extra="forbid")
+    profile: dict[str, Any] | None = None
+    requirements: dict[str, Any] | None = None
+    launch_template_id: str = Field(min_length=1)
+    launch_template_version: str = "$Latest"
+    subnets: list[str] = Field(min_length=1)
+    target_capacity: int = Field(ge=1)
+    type: str = Field("instant", description=f"one of {list(FLEET_TYPES)}")
+    strategy: str = Field(
+        "price-capacity-optimized", description=f"one of {list(FLEET_STRATEGIES)}"
+    )
+    on_demand_base: int = Field(0, ge=0)
+    on_demand_percentage_above_base: int = Field(0, ge=0, le=100)
+    format: Literal["fleet", "asg"] = "fleet"
+    name: str = Field("spotsel-fleet", description="profile name when `requirements` is given")
+
+
+class FleetResponse(BaseModel):
+    format: str
+    request: dict[str, Any]
+
+
+def _fleet_profile(body: FleetRequestBody) -> OutputProfile:
+    if (body.profile is None) == (body.requirements is None):
+        raise ProfileError("request body: give exactly one of `profile` or `requirements`")
+    if body.profile is not None:
+        return parse_profile(body.profile, source="request body profile")
+    return parse_profile(
+        {"name": body.name, "requirements": body.requirements}, source="request body"
+    )
+
+
+@router.post(
+    "/karpenter/nodepools",
+    response_model=KarpenterResponse,
+    summary="Validated Karpenter NodePools (+ NodeOverlays, workload snippet) for a profile",
+)
+def karpenter_nodepools(body: KarpenterRequestBody, inputs: InputsDep) -> KarpenterResponse:
+    profile = parse_profile(body.profile, source="request body profile")
+    [docs] = generate_karpenter(
+        inputs.snapshot, [profile], now=inputs.now, zone_names=inputs.zone_names, crds=inputs.crds
+    )
+    return KarpenterResponse(
+        profile=docs.profile,
+        nodepools=list(docs.nodepools),
+        nodeoverlays=list(docs.overlays),
+        workload=docs.workload,
+        validated_against=inputs.crds.source,
+    )
+
+
+@router.post(
+    "/fleet-requests",
+    response_model=FleetResponse,
+    summary="A validated EC2 CreateFleet (or ASG CreateAutoScalingGroup) input",
+)
+def fleet_requests(body: FleetRequestBody, inputs: InputsDep) -> FleetResponse:
+    options = FleetOptions(
+        launch_template_id=body.launch_template_id,
+        launch_template_version=body.launch_template_version,
+        subnets=tuple(body.subnets),
+        target_capacity=body.target_capacity,
+        fleet_type=body.type,
+        strategy=body.strategy,
+        on_demand_base=body.on_demand_base,
+    )
+    request = build_fleet_output(
+        inputs.snapshot,
+        _fleet_profile(body),
+        options,
+        now=inputs.now,
+        fmt=body.format,
+        on_demand_percentage_above_base=body.on_demand_percentage_above_base,
+    )
+    return FleetResponse(format=body.format, request=request)

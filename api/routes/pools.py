@@ -1,0 +1,60 @@
+"""``GET /v1/pools`` (the snapshot's pools, filtered, paginated) and a pool's history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from api.deps import NowDep, ReadAuth, SessionDep, SnapshotDep
+from api.history import pool_history, resolve_range
+from api.pagination import next_link
+from api.pools import PoolFilters, list_pools
+from api.routes import ERRORS
+from api.schemas import HistoryQuery, Page, PoolHistory, PoolItem, PoolQuery
+from selector import PoolKey
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["pools"])
+
+Segment = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+@router.get("/pools", response_model=Page[PoolItem], responses=ERRORS)
+def pools(
+    request: Request, query: Annotated[PoolQuery, Query()], snapshot: SnapshotDep, _: ReadAuth
+) -> Page[PoolItem]:
+    """Pools of the current ranking snapshot in pool-key order, with the signals in force."""
+    filters = PoolFilters(**query.model_dump(exclude={"limit", "cursor"}))
+    page = list_pools(snapshot, filters, limit=query.limit, cursor=query.cursor)
+    return Page[PoolItem](
+        items=[PoolItem.model_validate(item) for item in page.items],
+        total=page.total,
+        limit=query.limit,
+        next_cursor=page.next_cursor,
+        next=next_link(request.url, page.next_cursor),
+    )
+
+
+@router.get(
+    "/pools/{cloud}/{region}/{zone_id}/{instance_type}/history",
+    response_model=PoolHistory,
+    responses={**ERRORS, 404: {"description": "no such pool"}},
+)
+def history(
+    cloud: Segment,
+    region: Segment,
+    zone_id: Segment,
+    instance_type: Segment,
+    query: Annotated[HistoryQuery, Query()],
+    session: SessionDep,
+    now: NowDep,
+    _: ReadAuth,
+) -> PoolHistory:
+    """Price changes, placement scores and interruption rates of one pool over a range."""
+    start, end = resolve_range(query.start, query.end, now=now)
+    data = pool_history(
+        session, PoolKey(cloud, region, zone_id, instance_type), start=start, end=end
+    )
+    return PoolHistory.model_validate(data, from_attributes=True)

@@ -1,0 +1,402 @@
+"""Request and response models of the REST API: the published contract (/openapi.json).
+
+The recommendation body mirrors the ranking vocabulary (`selector.Requirements`) for shape
+only — strict types, no unknown keys, finite numbers; meaning (bounds, contradictions, GPU
+classes) is checked by `selector.parse_requirements`, the one validator every interface uses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.pagination import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
+
+__all__ = [
+    "CollectorsResponse",
+    "ErrorBody",
+    "HealthResponse",
+    "HistoryQuery",
+    "InstanceTypeItem",
+    "Page",
+    "PoolHistory",
+    "PoolItem",
+    "PoolQuery",
+    "ReadinessResponse",
+    "RecommendationRequest",
+    "RecommendationResponse",
+    "SnapshotInfo",
+    "TypeQuery",
+]
+
+# Integers beyond 2^53 are not exact in JSON clients (and overflow float conversion later).
+JSON_SAFE_INT = 2**53
+SafeInt = Annotated[int, Field(ge=-JSON_SAFE_INT, le=JSON_SAFE_INT)]
+Text = Annotated[str, Field(max_length=256)]
+TextList = Annotated[list[Text], Field(max_length=1_000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class RangeBody(_Strict):
+    """A closed interval; either end may be omitted (open)."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+RangeValue = Annotated[
+    float | Annotated[str, Field(max_length=64)] | RangeBody | None,
+    Field(description='a number (exact), "4:16" / "16:" / ":8", or {"min": 4, "max": 16}'),
+]
+
+
+class RecommendationRequest(_Strict):
+    """What the workload needs: the ranking vocabulary (README "Ranking"). All optional."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"gpus": 1, "gpu_memory_gib": 16, "regions": ["us-east-1"], "nodes": 8}]
+        }
+    )
+
+    vcpus: RangeValue = None
+    memory_gib: RangeValue = None
+    gpus: SafeInt | None = Field(None, description="GPUs per node; 0 = CPU only")
+    gpu_memory_gib: float | None = Field(None, description="minimum GiB per GPU")
+    gpu_models: TextList | None = Field(None, description="models or classes, e.g. A10G, L4")
+    arch: Text | None = Field(None, description="x86_64 or arm64")
+    clouds: TextList | None = None
+    regions: TextList | None = None
+    capacity_types: TextList | None = Field(None, description="spot and/or on-demand")
+    nodes: SafeInt | None = None
+    max_price: float | None = Field(None, description="max $/h per node")
+    strategy: Text | None = Field(
+        None, description="effective-cost | price | capacity | price-capacity"
+    )
+    top: SafeInt | None = None
+    checkpoint_interval_minutes: float | None = None
+    final_checkpoint_seconds: float | None = None
+    restart_overhead_minutes: float | None = None
+    min_instance_types: SafeInt | None = None
+    max_share_per_type: float | None = None
+    max_share_per_family: float | None = None
+    max_share_per_zone: float | None = None
+    min_zones: SafeInt | None = None
+    max_price_age_hours: float | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable machine code and a human detail (a list for validation)."""
+
+    error: str
+    detail: Any
+    field: str | None = None
+
+
+class PoolKeyModel(BaseModel):
+    cloud: str
+    region: str
+    zone_id: str
+    instance_type: str
+
+
+class HazardModel(BaseModel):
+    rate_per_hour: float
+    low: float
+    high: float
+    source: str
+    label: str | None
+    fleet_updated: bool
+
+
+class SignalAgesModel(BaseModel):
+    """Seconds since each signal was observed; null = absent."""
+
+    spot_price: float | None
+    on_demand_price: float | None
+    interruption: float | None
+    capacity: float | None
+    fleet: float | None
+
+
+class RankedPoolModel(PoolKeyModel):
+    rank: int
+    capacity_type: str
+    nodes: int = Field(description="suggested nodes of the request's `nodes` on this pool")
+    family: str
+    vcpus: int
+    memory_gib: float
+    arch: str
+    gpu_count: int
+    gpu_model: str | None
+    gpu_class: str | None
+    gpu_memory_gib: float | None
+    price: float
+    spot_price: float | None
+    on_demand_price: float | None
+    savings: float | None
+    price_volatility: float | None
+    hazard: HazardModel
+    lost_hours_per_interruption: float
+    useful_fraction: float
+    effective_cost: float
+    capacity: float
+    capacity_basis: str
+    capacity_raw: str | None
+    score: float
+    ages_seconds: SignalAgesModel
+    flags: list[str]
+
+
+class ExclusionModel(BaseModel):
+    code: str
+    reason: str
+    count: int
+
+
+class UnmetModel(BaseModel):
+    code: str
+    required: float
+    achieved: float
+    message: str
+
+
+class VerdictModel(BaseModel):
+    """Does the best spot pool beat on-demand for this request, per useful hour?"""
+
+    spot_pays_off: bool | None
+    best_spot_pool: PoolKeyModel | None
+    best_spot_price: float | None
+    best_spot_effective_cost: float | None
+    best_on_demand_pool: PoolKeyModel | None
+    best_on_demand_price: float | None
+    savings_fraction: float | None
+    break_even_hazard: float | None
+    message: str
+
+
+class RecommendationResponse(BaseModel):
+    """`selector.Ranking.to_dict()` plus the snapshot generation it was ranked on."""
+
+    strategy: str
+    now: datetime
+    snapshot_built_at: datetime
+    snapshot_size: int
+    snapshot_generation: int
+    candidates: int
+    requirements: dict[str, Any]
+    pools: list[RankedPoolModel]
+    exclusions: list[ExclusionModel]
+    unmet: list[UnmetModel]
+    verdict: VerdictModel
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing; follow `next` (or pass `next_cursor`) until it is null."""
+
+    items: list[T]
+    total: int = Field(description="items matching the filters, over all pages")
+    limit: int
+    next_cursor: str | None
+    next: str | None = Field(description="path and query of the next page")
+
+
+class PoolItem(PoolKeyModel):
+    """A pool as the current snapshot holds it: specs and the signals in force."""
+
+    family: str
+    vcpus: int
+    memory_gib: float
+    arch: str
+    gpu_count: int
+    gpu_model: str | None
+    gpu_memory_gib: float | None
+    spot_offered: bool
+    on_demand_offered: bool
+    spot_price: float | None
+    spot_price_at: datetime | None
+    on_demand_price: float | None
+    interruption_source: str | None
+    interruption_label: str | None
+    interruption_value: float | None
+    capacity_score: float | None
+    capacity_raw: str | None
+    capacity_zonal: bool
+
+
+class InstanceTypeItem(BaseModel):
+    cloud: str
+    name: str
+    family: str
+    generation: int | None
+    size: str
+    vcpus: int
+    memory_gib: float
+    arch: str
+    gpu_count: int
+    gpu_model: str | None
+    gpu_memory_gib: float | None
+    accelerator_kind: str
+    network_gbps: float | None
+    local_storage_gib: float | None
+    source: str
+    observed_at: datetime
+
+
+class PricePoint(BaseModel):
+    ts: datetime
+    price_usd_per_hour: float
+    source: str
+    observed_at: datetime
+
+
+class ScorePoint(BaseModel):
+    observed_at: datetime
+    zone_id: str = Field(description='"" = a regional score')
+    instance_types: list[str] = Field(description="the scored set")
+    target_capacity: int
+    score: float | None
+    raw: str
+    source: str
+
+
+class InterruptionPoint(BaseModel):
+    observed_at: datetime
+    zone_id: str = Field(description='"" = a regional signal')
+    source: str
+    bucket: int | None
+    label: str | None
+    rate: float | None
+
+
+class PoolHistory(BaseModel):
+    """Signals of one pool over [start, end]; `spot_prices` starts with the price in force."""
+
+    pool: PoolKeyModel
+    start: datetime
+    end: datetime
+    spot_prices: list[PricePoint]
+    placement_scores: list[ScorePoint]
+    interruption_rates: list[InterruptionPoint]
+    truncated: bool = Field(description="a series hit the per-series point limit")
+
+
+class RegionOutcome(BaseModel):
+    region: str
+    status: str
+    rows: int
+    error_class: str | None
+    error_message: str | None
+
+
+class RunModel(BaseModel):
+    id: int
+    started_at: datetime
+    finished_at: datetime
+    duration_seconds: float
+    status: str
+    rows_written: int
+    rows_new: int
+    data_as_of: datetime | None
+    error_class: str | None
+    error_message: str | None
+    regions: list[RegionOutcome]
+
+
+class CollectorStatus(BaseModel):
+    source: str
+    runs: int
+    last_status: str
+    last_error: str | None
+    failed_regions: list[str]
+    data_as_of: datetime | None
+    data_age_seconds: float | None
+    recent_runs: list[RunModel]
+
+
+class CollectorsResponse(BaseModel):
+    now: datetime
+    sources: list[CollectorStatus]
+
+
+class HealthResponse(BaseModel):
+    status: str
+
+
+class Check(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
+class StaleSource(BaseModel):
+    source: str
+    data_as_of: datetime | None
+    data_age_seconds: float | None
+    max_age_seconds: float
+
+
+class ReadinessResponse(BaseModel):
+    """Ready = database reachable, schema present, snapshot loaded, every source fresh."""
+
+    ready: bool
+    checks: list[Check]
+    stale: list[StaleSource]
+
+
+class SnapshotInfo(BaseModel):
+    generation: int
+    pools: int
+    built_at: datetime
+
+
+# --- query parameters ------------------------------------------------------------------------
+
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+# Above any real instance (largest VMs: < 2,000 vCPUs, < 32 TiB); larger is a typo.
+MAX_QUERY_NUMBER = 1_000_000
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}")
+    cursor: Annotated[str, Field(max_length=MAX_CURSOR_CHARS)] | None = Field(
+        None, description="`next_cursor` of the previous page"
+    )
+
+
+class PoolQuery(_Query):
+    cloud: Name | None = None
+    region: Name | None = None
+    zone: Name | None = Field(None, description="zone ID, e.g. use1-az4")
+    instance_type: Name | None = None
+    gpu_model: Name | None = Field(None, description="a model (A10G) or a class")
+    min_gpu_memory: float | None = Field(None, ge=0, le=MAX_QUERY_NUMBER)
+    capacity_type: Literal["spot", "on-demand"] | None = None
+
+
+class TypeQuery(_Query):
+    cloud: Name | None = None
+    family: Name | None = None
+    arch: Literal["x86_64", "arm64"] | None = None
+    min_vcpus: int | None = Field(None, ge=0, le=MAX_QUERY_NUMBER)
+    min_memory_gib: float | None = Field(None, ge=0, le=MAX_QUERY_NUMBER)
+    gpu_model: Name | None = Field(None, description="a model (A10G) or a class")
+    min_gpu_memory: float | None = Field(None, ge=0, le=MAX_QUERY_NUMBER)
+    gpus: int | None = Field(None, ge=0, le=1_024, description="exact GPUs; 0 = CPU only")
+
+
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime | None = Field(None, description="default: a week before `end`")
+    end: datetime | None = Field(None, description="default: now")

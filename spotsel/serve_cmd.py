@@ -1,0 +1,81 @@
+"""`spotsel serve` and `spotsel api-key create`: presentation and checks around `api.server`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from api.app import NO_AUTH_WARNING
+from api.auth import SCOPES, generate_key, key_entry
+from api.server import check_startup, is_loopback, serve
+from core.db import make_engine, redact_url, require_schema
+from core.errors import ConfigError
+from core.settings import Settings
+
+__all__ = ["api_key_app", "run_serve"]
+
+api_key_app = typer.Typer(help="API keys for `spotsel serve` (hashed at rest).")
+_out = Console(highlight=False)
+
+
+def run_serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    no_auth: bool,
+    out: Console,
+    err: Console,
+) -> None:
+    """Check the configuration and the store, say how to reach the API, then serve."""
+    if no_auth:
+        settings = settings.model_copy(update={"api_auth": False})
+    check_startup(settings)
+    engine = make_engine(
+        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    try:
+        require_schema(engine)
+    finally:
+        engine.dispose()
+    if not settings.api_auth:
+        exposure = "" if is_loopback(host) else f" ON {host}, REACHABLE FROM THE NETWORK"
+        err.print(f"[bold red]WARNING: {NO_AUTH_WARNING}{exposure}.[/]")
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    out.print(
+        f"spotsel API on {base} (database {redact_url(settings.database_url)}, "
+        f"{workers} worker{'s' if workers != 1 else ''}); docs at {base}/docs"
+    )
+    out.print(f"try: {curl_example(base, auth=settings.api_auth)}", soft_wrap=True)
+    serve(settings, host=host, port=port, workers=workers)
+
+
+def curl_example(base: str, *, auth: bool) -> str:
+    """A ready-to-paste request for one GPU with at least 16 GiB in us-east-1."""
+    header = ' -H "Authorization: Bearer $SPOTSEL_API_KEY"' if auth else ""
+    body = '{"gpus": 1, "gpu_memory_gib": 16, "regions": ["us-east-1"]}'
+    return (
+        f"curl -s -X POST {base}/v1/recommendations{header} "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+@api_key_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="A label for the key, e.g. the client's name.")],
+    scope: Annotated[str, typer.Option(help=f"One of {', '.join(SCOPES)}.")] = "read",
+) -> None:
+    """Create a key: prints the key once and the settings entry (its hash) to configure."""
+    if scope not in SCOPES:
+        raise ConfigError(f"--scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    key = generate_key()
+    entry = key_entry(name=name, scope=scope, key=key)
+    _out.print(f"key (shown once, give it to the client): {key}", soft_wrap=True)
+    _out.print(f"settings entry (hash only, safe to store): {entry}", soft_wrap=True)
+    _out.print(
+        f"add it to SPOTSEL_API_KEYS (comma-separated), e.g. export SPOTSEL_API_KEYS={entry}",
+        soft_wrap=True,
+    )
