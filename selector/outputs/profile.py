@@ -1,0 +1,98 @@
+"""A workload profile as the output builders see it: validated, frozen, plain values.
+
+Parsing and validating the profile YAML is edge work (`api.outputs.profiles`); the builders
+here only read these dataclasses, so they stay pure and table-testable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from selector.hazard import NOTICE_SECONDS
+from selector.requirements import Requirements
+
+__all__ = [
+    "CONSOLIDATION_POLICIES",
+    "DEFAULT_ON_DEMAND_WEIGHT",
+    "DEFAULT_SPOT_WEIGHT",
+    "FALLBACK_POLICIES",
+    "Budget",
+    "Disruption",
+    "OutputProfile",
+    "notice_seconds",
+]
+
+# Karpenter picks the NodePool with the highest weight first (CRD: 1..100); spot first, then
+# the on-demand fallback.
+DEFAULT_SPOT_WEIGHT: Final = 80
+DEFAULT_ON_DEMAND_WEIGHT: Final = 20
+# `always`: emit the on-demand fallback NodePool; `auto`: only when the ranking says spot does
+# not pay off, found no spot pool or missed a diversity constraint; `never`: spot only.
+FALLBACK_POLICIES: Final = ("always", "auto", "never")
+# karpenter.sh_nodepools.yaml spec.disruption.consolidationPolicy enum (v1.14).
+CONSOLIDATION_POLICIES: Final = ("WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced")
+# Karpenter's own default budget: at most 10 % of a pool's nodes disrupted at once.
+DEFAULT_BUDGET_NODES: Final = "10%"
+# Long training jobs: wait before consolidating so a short lull does not kill a node.
+DEFAULT_CONSOLIDATE_AFTER: Final = "10m"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One Karpenter disruption budget (`schedule` and `duration` come together or not at all)."""
+
+    nodes: str = DEFAULT_BUDGET_NODES
+    schedule: str | None = None
+    duration: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Disruption:
+    consolidation_policy: str = "WhenEmptyOrUnderutilized"
+    consolidate_after: str = DEFAULT_CONSOLIDATE_AFTER
+    budgets: tuple[Budget, ...] = (Budget(),)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputProfile:
+    """One workload: what to rank for it and how its NodePools / Fleet requests look."""
+
+    name: str
+    requirements: Requirements  # the ranking vocabulary; capacity types are set per output
+    nodepool: str  # base name: <nodepool>-spot, <nodepool>-on-demand, <nodepool>-critical-addons
+    ec2nodeclass: str
+    spot_weight: int = DEFAULT_SPOT_WEIGHT
+    on_demand_weight: int = DEFAULT_ON_DEMAND_WEIGHT
+    limits: tuple[tuple[str, str], ...] = ()  # resource -> Kubernetes quantity
+    on_demand_limits: tuple[tuple[str, str], ...] | None = None  # None = same as `limits`
+    on_demand_fallback: str = "always"
+    critical_addons: bool = False
+    node_overlays: bool = False  # NodeOverlay is alpha in Karpenter: opt-in
+    disruption: Disruption = field(default_factory=Disruption)
+    checkpoint_command: tuple[str, ...] = ()
+    container: str = "main"
+    grace_seconds: int | None = None  # None = the cloud's notice window
+
+    @property
+    def spot_pool_name(self) -> str:
+        return f"{self.nodepool}-spot"
+
+    @property
+    def on_demand_pool_name(self) -> str:
+        return f"{self.nodepool}-on-demand"
+
+    @property
+    def critical_pool_name(self) -> str:
+        return f"{self.nodepool}-critical-addons"
+
+    @property
+    def cloud(self) -> str:
+        """Karpenter and EC2 Fleet outputs are AWS outputs."""
+        return "aws"
+
+
+def notice_seconds(cloud: str) -> int:
+    """The interruption notice of `cloud` in whole seconds (AWS 120 s; Azure / GCP 30 s)."""
+    return int(NOTICE_SECONDS.get(cloud, min(NOTICE_SECONDS.values())))

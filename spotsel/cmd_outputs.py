@@ -1,0 +1,266 @@
+"""`spotsel nodepools generate` and `spotsel fleet`: rankings turned into validated outputs.
+
+Presentation only: ranking, building and validation live in `api.outputs` / `selector.outputs`.
+`write_demo_outputs` is what `spotsel demo` calls to drop NodePools and a Fleet request into its
+output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final
+
+import typer
+from rich.console import Console
+
+from api.outputs import (
+    apply_manifests,
+    build_fleet_output,
+    diff_files,
+    generate_karpenter,
+    load_profiles,
+    load_zone_names,
+    render_files,
+    resolve_crds,
+    write_files,
+)
+from api.outputs.kube import default_apply_client
+from api.outputs.writer import write_atomic
+from api.snapshot import load_snapshot
+from core.clock import utcnow
+from core.db import require_schema
+from core.errors import ConfigError, ProfileError, SpotselError
+from selector import Snapshot
+from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
+
+if TYPE_CHECKING:
+    from spotsel.cli import AppState
+
+__all__ = [
+    "DIFF_EXIT_CODE",
+    "EXAMPLE_PROFILES",
+    "fleet_command",
+    "nodepools_app",
+    "write_demo_outputs",
+]
+
+# `--diff` exits 2 when something changed, so a CronJob (or CI) can alert on it.
+DIFF_EXIT_CODE: Final = 2
+EXAMPLE_PROFILES: Final = Path(__file__).resolve().parents[1] / "examples" / "profiles.yaml"
+# The demo's Fleet request uses placeholders: the user substitutes their own IDs.
+DEMO_LAUNCH_TEMPLATE: Final = "lt-0123456789abcdef0"
+DEMO_SUBNETS: Final = ("subnet-aaaa1111", "subnet-bbbb2222")
+DEMO_TARGET_CAPACITY: Final = 8
+
+nodepools_app = typer.Typer(help="Karpenter NodePools from the ranking.", no_args_is_help=True)
+PIPE_WIDTH = 200
+out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+err = Console(stderr=True, highlight=False)
+
+
+class FleetFormatOption(StrEnum):
+    FLEET = "fleet"
+    ASG = "asg"
+
+
+class FleetOutput(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def _state(ctx: typer.Context) -> AppState:
+    from spotsel.cli import AppState
+
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState()
+    return root.obj
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    snapshot: Snapshot
+    now: datetime
+
+
+def _snapshot(state: AppState) -> _Inputs:
+    engine = state.engine()
+    require_schema(engine)
+    now = utcnow()
+    snapshot = load_snapshot(engine, now=now)
+    if snapshot.size == 0:
+        raise SpotselError("the store holds no pools yet: run `spotsel collect sim` first")
+    return _Inputs(snapshot=snapshot, now=now)
+
+
+def _generate_files(
+    state: AppState, profiles: tuple[OutputProfile, ...], crds_dir: Path | None
+) -> tuple[dict[str, str], list[dict[str, Any]], str, bool]:
+    settings = state.get_settings()
+    crds = resolve_crds(crds_dir or settings.karpenter_crds_dir)
+    inputs = _snapshot(state)
+    zone_names = load_zone_names(state.engine(), account=settings.outputs_aws_account)
+    generated = generate_karpenter(
+        inputs.snapshot, profiles, now=inputs.now, zone_names=zone_names, crds=crds
+    )
+    manifests = [dict(m) for g in generated for m in g.manifests]
+    return render_files(generated), manifests, crds.source, crds.builtin
+
+
+@nodepools_app.command("generate")
+def nodepools_generate(
+    ctx: typer.Context,
+    profiles: Annotated[Path, typer.Option("--profiles", help="Workload profiles YAML.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory (created).")],
+    crds: Annotated[
+        Path | None,
+        typer.Option(help="Directory of the cluster's Karpenter CRD YAMLs (validation)."),
+    ] = None,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Report changes against DIR; exit 2 if any.")
+    ] = False,
+    write: Annotated[
+        bool, typer.Option("--write/--no-write", help="Write the files (default) or only diff.")
+    ] = True,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Server-side apply NodePools / NodeOverlays.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run/--no-dry-run", help="Apply as dry-run (default).")
+    ] = True,
+) -> None:
+    """Write validated Karpenter NodePools (+ overlays, workload snippet) for every profile."""
+    if not dry_run and not apply:
+        raise ConfigError("--no-dry-run only makes sense with --apply")
+    state = _state(ctx)
+    loaded = load_profiles(profiles)
+    # Find the cluster before anything is written: no kubeconfig = nothing done.
+    client = default_apply_client() if apply else None
+    files, manifests, source, builtin = _generate_files(state, loaded, crds)
+    if builtin:
+        err.print(
+            "spotsel: note: validated with the built-in structural check only; pass --crds DIR "
+            "(or SPOTSEL_KARPENTER_CRDS_DIR) to validate against your cluster's CRDs",
+            markup=False,
+            soft_wrap=True,
+        )
+    changes = diff_files(out_dir, files) if diff else []
+    if write:
+        for path in write_files(out_dir, files):
+            out.print(f"wrote {path}", markup=False)
+    out.print(f"{len(manifests)} manifests validated against {source}", markup=False)
+    if client is not None:
+        mode = "dry-run" if dry_run else "applied"
+        for name in apply_manifests(manifests, dry_run=dry_run, client_factory=lambda: client):
+            out.print(f"{name} {mode} (server-side)", markup=False)
+    if diff:
+        for change in changes:
+            out.print(f"changed: {change}", markup=False)
+        if changes:
+            raise typer.Exit(DIFF_EXIT_CODE)
+        out.print(f"no changes against {out_dir}", markup=False)
+
+
+def _profile(path: Path, name: str) -> OutputProfile:
+    loaded = load_profiles(path)
+    for p in loaded:
+        if p.name == name:
+            return p
+    raise ProfileError(
+        f"{path}: no profile {name!r} (profiles: {', '.join(p.name for p in loaded)})"
+    )
+
+
+def fleet_command(
+    ctx: typer.Context,
+    profile: Annotated[str, typer.Option("--profile", help="Profile name.")],
+    profiles: Annotated[Path, typer.Option("--profiles", help="Workload profiles YAML.")],
+    target_capacity: Annotated[int, typer.Option(min=1, help="Instances to launch.")],
+    launch_template: Annotated[str, typer.Option(help="Launch template ID (lt-…).")],
+    subnets: Annotated[str, typer.Option(help="Comma list of subnet IDs.")],
+    launch_template_version: Annotated[str, typer.Option(help="Version or $Latest.")] = "$Latest",
+    fleet_type: Annotated[
+        str, typer.Option("--type", help=f"One of {', '.join(FLEET_TYPES)}.")
+    ] = "instant",
+    strategy: Annotated[
+        str, typer.Option(help=f"One of {', '.join(FLEET_STRATEGIES)}.")
+    ] = "price-capacity-optimized",
+    on_demand_base: Annotated[int, typer.Option(min=0, help="On-demand base capacity.")] = 0,
+    on_demand_percentage: Annotated[
+        int, typer.Option(min=0, max=100, help="ASG: on-demand % above base.")
+    ] = 0,
+    fmt: Annotated[FleetFormatOption, typer.Option("--format")] = FleetFormatOption.FLEET,
+    output: Annotated[FleetOutput, typer.Option("--output", "-o")] = FleetOutput.JSON,
+) -> None:
+    """Print a validated EC2 CreateFleet input (or ASG CreateAutoScalingGroup input)."""
+    chosen = _profile(profiles, profile)
+    options = FleetOptions(
+        launch_template_id=launch_template,
+        launch_template_version=launch_template_version,
+        subnets=tuple(s.strip() for s in subnets.split(",") if s.strip()),
+        target_capacity=target_capacity,
+        fleet_type=fleet_type,
+        strategy=strategy,
+        on_demand_base=on_demand_base,
+    )
+    inputs = _snapshot(_state(ctx))
+    request = build_fleet_output(
+        inputs.snapshot,
+        chosen,
+        options,
+        now=inputs.now,
+        fmt=fmt.value,
+        on_demand_percentage_above_base=on_demand_percentage,
+    )
+    if output is FleetOutput.JSON:
+        sys.stdout.write(json.dumps(request, indent=2) + "\n")
+        return
+    _print_fleet_summary(request, fmt)
+
+
+def _print_fleet_summary(request: dict[str, Any], fmt: FleetFormatOption) -> None:
+    if fmt is FleetFormatOption.ASG:
+        policy = request["MixedInstancesPolicy"]
+        types = [o["InstanceType"] for o in policy["LaunchTemplate"]["Overrides"]]
+        strategy = policy["InstancesDistribution"]["SpotAllocationStrategy"]
+        out.print(f"ASG {request['AutoScalingGroupName']}: {strategy}", markup=False)
+    else:
+        overrides = request["LaunchTemplateConfigs"][0]["Overrides"]
+        types = list(dict.fromkeys(o["InstanceType"] for o in overrides))
+        out.print(
+            f"CreateFleet {request['Type']}: {request['SpotOptions']['AllocationStrategy']}, "
+            f"{len(overrides)} overrides",
+            markup=False,
+        )
+    for priority, name in enumerate(types, 1):
+        out.print(f"  {priority:>2}. {name}", markup=False)
+    out.print("validated against botocore's service model; `-o json` prints the request")
+
+
+def write_demo_outputs(
+    state: AppState, out_dir: Path, *, profiles: Path = EXAMPLE_PROFILES
+) -> list[Path]:
+    """For `spotsel demo`: NodePools of the example profiles into OUT_DIR/nodepools and a
+    CreateFleet request (placeholder launch template and subnets) as OUT_DIR/fleet-request.json.
+    """
+    loaded = load_profiles(profiles)
+    files, _, _, _ = _generate_files(state, loaded, None)
+    written = write_files(out_dir / "nodepools", files)
+    inputs = _snapshot(state)
+    request = build_fleet_output(
+        inputs.snapshot,
+        loaded[0],
+        FleetOptions(
+            launch_template_id=DEMO_LAUNCH_TEMPLATE,
+            subnets=DEMO_SUBNETS,
+            target_capacity=DEMO_TARGET_CAPACITY,
+        ),
+        now=inputs.now,
+    )
+    written += write_atomic(out_dir, {"fleet-request.json": json.dumps(request, indent=2) + "\n"})
+    return written
