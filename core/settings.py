@@ -6,16 +6,19 @@ Precedence (highest first): explicit overrides, environment variables, the confi
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -25,6 +28,9 @@ from core.errors import ConfigError
 APP_NAME = "spotsel"
 ENV_PREFIX = "SPOTSEL_"
 CONFIG_ENV = "SPOTSEL_CONFIG"
+# API key scopes; write implies read.
+API_SCOPES = ("read", "write")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def default_data_dir() -> Path:
@@ -105,6 +111,36 @@ class Settings(BaseSettings):
     # AWS allows about 10 new placement-score configurations per account per 24 h.
     aws_placement_daily_config_limit: int = Field(default=10, ge=0, le=1_000)
 
+    # --- Scheduler (`spotsel scheduler`) ---
+    # Minutes between runs per source. The simulated market is not scheduled by default;
+    # SPOTSEL_SCHEDULE='{"sim": 60}' schedules it (JSON object).
+    schedule: dict[str, float] = Field(default_factory=lambda: {"aws": 60.0, "aws-advisor": 720.0})
+    # A standby scheduler retries the leader lock this often.
+    scheduler_standby_seconds: float = Field(default=30.0, gt=0, le=3_600)
+
+    # --- API (`spotsel serve`) ---
+    # Keys as `name:scope:sha256-hex-of-key` (scope read or write; write implies read), so keys
+    # are hashed at rest. SPOTSEL_API_KEYS takes a comma list or a JSON list.
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # False only via `spotsel serve --no-auth` (or SPOTSEL_API_AUTH=false): every route open.
+    api_auth: bool = True
+    # How often each API worker checks for a newly landed collection run (one cheap query).
+    api_snapshot_poll_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    # /readyz fails when a source's newest data is older than this: three missed hourly runs.
+    api_ready_max_data_age_seconds: float = Field(default=3 * 3_600.0, gt=0)
+    # Identical recommendation requests within one snapshot generation share an answer for at
+    # most this long (signal ages in the answer drift by at most this much).
+    api_response_cache_size: int = Field(default=512, ge=0, le=100_000)
+    api_response_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=3_600)
+
+    # --- Outputs (NodePools, Fleet / ASG requests) ---
+    # Directory holding the cluster's Karpenter CRD YAML files (karpenter.sh_nodepools.yaml,
+    # karpenter.sh_nodeoverlays.yaml); unset = only the built-in structural check.
+    karpenter_crds_dir: Path | None = None
+    # Account whose zone ID -> zone name map turns zone IDs into NodePool zone names; unset =
+    # the only AWS account in the `zones` table (the simulated market writes "sim-account").
+    outputs_aws_account: str | None = None
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
@@ -114,6 +150,34 @@ class Settings(BaseSettings):
                 "must start with sqlite:/// or postgresql+psycopg:// "
                 f"(got {value.split('://', 1)[0] or value!r})"
             )
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parts = entry.split(":")
+            if (
+                len(parts) != 3
+                or not parts[0]
+                or parts[1] not in API_SCOPES
+                or not _SHA256_HEX.fullmatch(parts[2])
+            ):
+                shown = parts[0] if parts and parts[0] else "?"
+                raise ValueError(
+                    f"entry {shown!r} must be name:scope:sha256-hex (scope read or write); "
+                    "create one with `spotsel api-key create NAME`"
+                )
         return value
 
     @classmethod

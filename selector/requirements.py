@@ -186,7 +186,10 @@ def _number(value: object, field: str) -> float:
     # bool is an int subclass; `gpus: true` is a typo, not 1.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RequirementsError(field, f"expected a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        raise RequirementsError(field, "is far too large") from None
     if not math.isfinite(number):
         raise RequirementsError(field, "must be finite")
     return number

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.snapshot import load_snapshot
 from collectors import SOURCES, CollectContext, get_source
 from collectors.runner import run_source
+from collectors.scheduler import CollectionScheduler, leader_lock
 from core import migrate
 from core.clock import as_utc, utcnow
 from core.db import check_connection, make_engine, redact_url, require_schema
@@ -27,7 +30,9 @@ from core.summary import cloud_summaries, source_statuses, store_totals
 from core.tables import CollectionRun
 from selector import Ranking, Requirements, RequirementsError, parse_requirements, rank
 from spotsel import render, render_ranking
+from spotsel.cmd_outputs import fleet_command, nodepools_app, write_demo_outputs
 from spotsel.progress import RichProgress
+from spotsel.serve_cmd import api_key_app, curl_example, run_serve
 
 __all__ = ["app", "main"]
 
@@ -40,6 +45,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema: upgrade, downgrade, current revision.")
 app.add_typer(db_app, name="db")
+app.add_typer(nodepools_app, name="nodepools")
+app.command(name="fleet")(fleet_command)
+app.add_typer(api_key_app, name="api-key")
 
 # The seed scenario of the design: one GPU with at least 16 GiB for a checkpointed trainer.
 DEMO_REQUEST: dict[str, Any] = {
@@ -335,8 +343,16 @@ def demo(
     ctx: typer.Context,
     seed: Annotated[int | None, typer.Option(help="Seed of the simulated market.")] = None,
     scale: Annotated[int | None, typer.Option(min=1, max=1000, help="Market replicas.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: <data dir>/demo-output)."),
+    ] = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Stop after writing the outputs.")
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the local API.")] = 8080,
 ) -> None:
-    """Create the database, load the SIMULATED market and show what it holds (offline)."""
+    """The whole loop offline on the SIMULATED market: load, rank, generate, serve locally."""
     state = _state(ctx)
     engine = state.engine()
     check_connection(engine)
@@ -358,10 +374,59 @@ def demo(
     out.print()
     out.print(f"[bold]Ranking[/] the seed scenario: {DEMO_REQUEST}")
     render_ranking.print_ranking(out, _rank(state, parse_requirements(DEMO_REQUEST)))
+    settings = state.get_settings()
+    folder = out_dir or settings.data_dir / "demo-output"
+    written = write_demo_outputs(state, folder)
+    out.print()
+    out.print(f"[bold]Outputs[/] for examples/profiles.yaml, validated, in {folder}:")
+    for path in written:
+        out.print(f"  {path}")
     out.print(
-        "Next: `spotsel rank --gpus 1 --gpu-memory 16 --regions us-east-1` or "
-        "`spotsel status --output json`."
+        "Next: `spotsel rank --gpus 1 --gpu-memory 16 --regions us-east-1`, "
+        "`spotsel nodepools generate --profiles examples/profiles.yaml --out DIR --diff`."
     )
+    if no_serve:
+        out.print("Serve it: spotsel serve --no-auth")
+        out.print(curl_example(f"http://127.0.0.1:{port}", auth=False), soft_wrap=True)
+        return
+    run_serve(settings, host="127.0.0.1", port=port, workers=1, no_auth=True, out=out, err=err)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Disable API keys (local use only; warns loudly).")
+    ] = False,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs)."""
+    run_serve(
+        _state(ctx).get_settings(), host=host, port=port, workers=workers, no_auth=no_auth,
+        out=out, err=err,
+    )  # fmt: skip
+
+
+@app.command()
+def scheduler(ctx: typer.Context) -> None:
+    """Run the scheduled collections (SPOTSEL_SCHEDULE) until interrupted; one leader per DB."""
+    state = _state(ctx)
+    engine = state.engine()
+    require_schema(engine)
+    runner = CollectionScheduler(
+        engine=engine,
+        settings=state.get_settings(),
+        sources=SOURCES,
+        clock=utcnow,
+        lock=leader_lock(engine),
+    )
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    try:
+        runner.serve(on_state=lambda state_line: err.print(f"scheduler: {state_line}"))
+    except KeyboardInterrupt:
+        runner.stop()
 
 
 def main() -> None:

@@ -72,6 +72,7 @@ def test_valid_fields_parse(mapping: dict[str, Any], attr: str, expected: object
         pytest.param({"memory_gib": {"min": math.nan}}, "memory_gib.min", id="NaN"),
         pytest.param({"max_price": math.inf}, "max_price", id="infinite price"),
         pytest.param({"nodes": 100_001}, "nodes", id="absurd node count"),
+        pytest.param({"gpus": 10**400}, "gpus", id="integer too large for a float"),
         pytest.param({"nodes": 0}, "nodes", id="zero nodes"),
         pytest.param({"nodes": 2.5}, "nodes", id="fractional nodes"),
         pytest.param({"gpus": True}, "gpus", id="bool is not a count"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from core.errors import SchemaNotReadyError, SpotselError
@@ -31,14 +32,33 @@ def _status(settings: Settings) -> dict[str, Any]:
 
 
 def test_demo_loads_the_market_and_is_repeatable(settings: Settings) -> None:
-    first = _invoke(settings, "demo")
+    first = _invoke(settings, "demo", "--no-serve")
     assert first.exit_code == 0, first.output
     assert "simulated" in first.stdout
-    assert "spot pays off" in first.stdout, "the demo ends with a ranking and its verdict"
+    assert "spot pays off" in first.stdout, "the demo ranks the seed scenario with a verdict"
+    assert "curl -s -X POST http://127.0.0.1:8080/v1/recommendations" in first.stdout
+    outputs = settings.data_dir / "demo-output"
+    nodepools = sorted((outputs / "nodepools").glob("*.nodepools.yaml"))
+    assert nodepools, "the demo writes the NodePools of the example profiles"
+    spot_pools = [
+        doc
+        for path in nodepools
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] == "NodePool" and doc["metadata"]["name"].endswith("-spot")
+    ]
+    assert spot_pools
+    for pool in spot_pools:
+        taints = pool["spec"]["template"]["spec"]["taints"]
+        assert {"key": "spot", "value": "true", "effect": "NoSchedule"} in taints
+    fleet = json.loads((outputs / "fleet-request.json").read_text())
+    assert fleet["SpotOptions"]["AllocationStrategy"] in {
+        "price-capacity-optimized",
+        "capacity-optimized-prioritized",
+    }
     totals = _status(settings)["totals"]
     assert totals["instance_types"] > 100
     assert totals["pools"] > 2_000
-    second = _invoke(settings, "demo")
+    second = _invoke(settings, "demo", "--no-serve")
     assert second.exit_code == 0, second.output
     assert "0 new" in second.stdout
     assert _status(settings)["totals"] == totals, "running the demo twice changes no counts"
@@ -92,7 +112,7 @@ def _spotsel(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
                      {"SPOTSEL_DATABASE_URL": "postgresql+psycopg://u:pw@127.0.0.1:1/x"},
                      "cannot connect to postgresql+psycopg://u:***@127.0.0.1:1/x",
                      id="unreachable database, password hidden"),
-        pytest.param(["collect", "nosuch"], {}, "unknown source 'nosuch' (known sources: sim)",
+        pytest.param(["collect", "nosuch"], {}, "unknown source 'nosuch' (known sources: aws, ",
                      id="unknown source"),
         pytest.param(["collect", "sim", "--as-of", "yesterday"], {}, "--as-of must be",
                      id="bad timestamp"),
