@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -31,6 +30,7 @@ from core.tables import CollectionRun
 from selector import Ranking, Requirements, RequirementsError, parse_requirements, rank
 from spotsel import render, render_ranking
 from spotsel.cmd_outputs import fleet_command, nodepools_app, write_demo_outputs
+from spotsel.consoles import err, out
 from spotsel.progress import RichProgress
 from spotsel.serve_cmd import api_key_app, curl_example, run_serve
 
@@ -58,11 +58,6 @@ DEMO_REQUEST: dict[str, Any] = {
     "nodes": 8,
     "top": 12,
 }
-
-# Tables are wide: when output is piped (no terminal width to respect), do not squeeze them.
-PIPE_WIDTH = 200
-out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
-err = Console(stderr=True, highlight=False)
 
 
 class OutputFormat(StrEnum):

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
-from rich.console import Console
 
 from api.outputs import (
     apply_manifests,
@@ -37,6 +36,7 @@ from core.db import require_schema
 from core.errors import ConfigError, ProfileError, SpotselError
 from selector import Snapshot
 from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
+from spotsel.consoles import err, out
 
 if TYPE_CHECKING:
     from spotsel.cli import AppState
@@ -58,9 +58,6 @@ DEMO_SUBNETS: Final = ("subnet-aaaa1111", "subnet-bbbb2222")
 DEMO_TARGET_CAPACITY: Final = 8
 
 nodepools_app = typer.Typer(help="Karpenter NodePools from the ranking.", no_args_is_help=True)
-PIPE_WIDTH = 200
-out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
-err = Console(stderr=True, highlight=False)
 
 
 class FleetFormatOption(StrEnum):

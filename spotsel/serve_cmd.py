@@ -13,11 +13,11 @@ from api.server import check_startup, is_loopback, serve
 from core.db import make_engine, redact_url, require_schema
 from core.errors import ConfigError
 from core.settings import Settings
+from spotsel.consoles import out
 
 __all__ = ["api_key_app", "run_serve"]
 
 api_key_app = typer.Typer(help="API keys for `spotsel serve` (hashed at rest).")
-_out = Console(highlight=False)
 
 
 def run_serve(
@@ -73,9 +73,9 @@ def create(
         raise ConfigError(f"--scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     key = generate_key()
     entry = key_entry(name=name, scope=scope, key=key)
-    _out.print(f"key (shown once, give it to the client): {key}", soft_wrap=True)
-    _out.print(f"settings entry (hash only, safe to store): {entry}", soft_wrap=True)
-    _out.print(
+    out.print(f"key (shown once, give it to the client): {key}", soft_wrap=True)
+    out.print(f"settings entry (hash only, safe to store): {entry}", soft_wrap=True)
+    out.print(
         f"add it to SPOTSEL_API_KEYS (comma-separated), e.g. export SPOTSEL_API_KEYS={entry}",
         soft_wrap=True,
     )
