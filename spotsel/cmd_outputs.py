@@ -147,7 +147,9 @@ def nodepools_generate(
             soft_wrap=True,
         )
     changes = diff_files(out_dir, files) if diff else []
-    if write:
+    # With --diff and nothing changed, leave the files alone: a rewrite would only move the
+    # generation timestamp and show up as noise in a GitOps repository.
+    if write and not (diff and not changes):
         for path in write_files(out_dir, files):
             out.print(f"wrote {path}", markup=False)
     out.print(f"{len(manifests)} manifests validated against {source}", markup=False)

@@ -65,9 +65,12 @@ def test_generate_acceptance_and_diff(market: Settings, tmp_path: Path) -> None:
                 assert zones["key"] == "topology.kubernetes.io/zone", "sim-account names zones"
                 assert all(z.startswith("us-east-1") for z in zones["values"])
     assert spot_pools == 2, "one spot NodePool per example profile"
+    before = {p.name: p.read_text() for p in out.glob("*.yaml")}
     again = _generate(market, out, "--diff")
     assert again.exit_code == 0, again.output
     assert "no changes against" in again.stdout
+    after = {p.name: p.read_text() for p in out.glob("*.yaml")}
+    assert after == before, "nothing changed: the files (and their timestamps) stay as they were"
 
 
 def test_diff_without_write_keeps_the_baseline(market: Settings, tmp_path: Path) -> None:
