@@ -7,6 +7,7 @@ deleted, so a failed or empty fetch cannot replace last-known-good data.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -61,13 +62,15 @@ def upsert_rows(
     if not unique:
         return 0
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and table_name not in _INSERT_ONLY:
+        _upsert_staged(session, table, unique, key, batch_rows=batch_rows, progress=progress)
+        return len(unique)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table)
     if table_name in _INSERT_ONLY:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     else:
-        keep = set(key) | _KEEP_ON_UPDATE.get(table_name, frozenset()) | {"id"}
-        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keep}
+        updates = {c: stmt.excluded[c] for c in _update_columns(table, key)}
         stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
     for start in range(0, len(unique), batch_rows):
         chunk = unique[start : start + batch_rows]
@@ -76,6 +79,64 @@ def upsert_rows(
         if progress is not None:
             progress(len(chunk))
     return len(unique)
+
+
+def _update_columns(table: Table, key: Sequence[str]) -> list[str]:
+    keep = set(key) | _KEEP_ON_UPDATE.get(table.name, frozenset()) | {"id"}
+    return [c.name for c in table.columns if c.name not in keep]
+
+
+def _upsert_staged(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: Sequence[str],
+    *,
+    batch_rows: int,
+    progress: ProgressCallback | None,
+) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then upsert them in one statement.
+
+    COPY is PostgreSQL's fastest way in; a set-based INSERT … SELECT … ON CONFLICT then costs
+    one plan instead of one per VALUES page, which more than doubles the write rate.
+    """
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    dialect = session.get_bind().dialect
+    # COPY bypasses SQLAlchemy's bind processing: apply it here so values (and the refusal of
+    # naive datetimes) are exactly what the ORM path would send.
+    processors = [table.c[c].type.bind_processor(dialect) for c in columns]
+    stage = f"spotsel_stage_{uuid.uuid4().hex[:12]}"
+    cols = ", ".join(f'"{c}"' for c in columns)
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            f'CREATE TEMPORARY TABLE "{stage}" (LIKE "{table.name}" INCLUDING DEFAULTS) '
+            "ON COMMIT DROP"
+        )
+        for start in range(0, len(rows), batch_rows):
+            chunk = rows[start : start + batch_rows]
+            with cursor.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
+                for row in chunk:
+                    copy.write_row(
+                        [
+                            value if proc is None else proc(value)
+                            for proc, value in zip(
+                                processors, (row[c] for c in columns), strict=True
+                            )
+                        ]
+                    )
+            if progress is not None:
+                progress(len(chunk))
+        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in _update_columns(table, key))
+        conflict = ", ".join(f'"{k}"' for k in key)
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        cursor.execute(
+            f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{stage}" '
+            f"ON CONFLICT ({conflict}) {action}"
+        )
+        cursor.execute(f'DROP TABLE "{stage}"')
+    finally:
+        cursor.close()
 
 
 def count_rows(session: Session, table_name: str) -> int:

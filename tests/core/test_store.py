@@ -140,3 +140,17 @@ def test_status_reports_latest_run_and_newest_data(engine: Engine) -> None:
     assert totals["pools"] == 2
     assert totals["instance_types"] == 1
     assert totals["gpu_instance_types"] == 1
+
+
+def test_naive_timestamps_are_refused_on_every_write_path(engine: Engine) -> None:
+    """PostgreSQL's COPY path must refuse what the ORM path refuses."""
+    from datetime import datetime
+
+    from sqlalchemy.exc import StatementError
+
+    from core.store import upsert_rows
+
+    naive = [make_spot_price(ts=datetime(2026, 1, 1))]
+    with Session(engine) as s, pytest.raises((ValueError, StatementError), match="naive"):
+        upsert_rows(s, "spot_prices", naive)
+    assert _count(engine, SpotPrice) == 0
