@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from core.clock import as_utc
+from core.clock import as_utc, parse_utc
 from core.tables import (
     REGIONAL_ZONE,
     CollectionRun,
@@ -154,17 +154,9 @@ def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
         ).all()
     )
     return {
-        (c, r, z, t): _Fleet(int(k or 0), float(h or 0.0), int(e or 0), _utc(at))
+        (c, r, z, t): _Fleet(int(k or 0), float(h or 0.0), int(e or 0), parse_utc(at))
         for c, r, z, t, k, h, e, at in rows
     }
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite aggregates come back as text
-        value = datetime.fromisoformat(value)
-    return as_utc(value)
 
 
 def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
