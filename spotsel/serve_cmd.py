@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -41,6 +42,7 @@ def run_serve(
         require_schema(engine)
     finally:
         engine.dispose()
+    ensure_port_free(host, port)
     if not settings.api_auth:
         exposure = "" if is_loopback(host) else f" ON {host}, REACHABLE FROM THE NETWORK"
         err.print(f"[bold red]WARNING: {NO_AUTH_WARNING}{exposure}.[/]")
@@ -51,6 +53,20 @@ def run_serve(
     )
     out.print(f"try: {curl_example(base, auth=settings.api_auth)}", soft_wrap=True)
     serve(settings, host=host, port=port, workers=workers)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail in one line before loading anything when the address is taken or invalid."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # Same option uvicorn sets, so a port in TIME_WAIT is not reported as taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port)"
+            ) from None
 
 
 def curl_example(base: str, *, auth: bool) -> str:

@@ -48,3 +48,23 @@ def test_curl_example_is_ready_to_paste() -> None:
         """-d '{"gpus": 1, "gpu_memory_gib": 16, "regions": ["us-east-1"]}'"""
     )
     assert "Authorization: Bearer $SPOTSEL_API_KEY" in curl_example("http://h:1", auth=True)
+
+
+def test_serve_refuses_a_taken_port_before_loading_anything(settings: Settings) -> None:
+    import socket
+
+    from core import migrate
+    from core.db import make_engine
+
+    migrate.upgrade(make_engine(settings.database_url))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            runner.invoke(
+                app,
+                ["serve", "--no-auth", "--port", str(port)],
+                obj=AppState(settings=settings),
+                catch_exceptions=False,
+            )
