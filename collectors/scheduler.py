@@ -31,8 +31,9 @@ __all__ = ["CollectionScheduler", "LeaderLock", "due_sources", "leader_lock"]
 
 log = logging.getLogger(__name__)
 
-# pg_try_advisory_lock key: a fixed 64-bit number that names "the spotsel scheduler".
-ADVISORY_LOCK_KEY = 0x5350_4F54_5345_4C01
+# Advisory locks are per database; the key also names the schema, so two deployments (or two
+# test runs) in separate schemas of one database do not block each other.
+ADVISORY_LOCK_NAME = "spotsel-scheduler"
 # A job that could not start on time still runs if it is at most this late (then coalesces).
 MISFIRE_GRACE_SECONDS = 300
 
@@ -56,7 +57,8 @@ class PostgresAdvisoryLock:
         if self._conn is None:
             self._conn = self._engine.connect()
         held = self._conn.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": _signed(ADVISORY_LOCK_KEY)}
+            text("SELECT pg_try_advisory_lock(hashtextextended(:name || current_schema(), 0))"),
+            {"name": ADVISORY_LOCK_NAME},
         ).scalar()
         self._conn.commit()
         return bool(held)
@@ -64,7 +66,8 @@ class PostgresAdvisoryLock:
     def release(self) -> None:
         if self._conn is not None:
             self._conn.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": _signed(ADVISORY_LOCK_KEY)}
+                text("SELECT pg_advisory_unlock(hashtextextended(:name || current_schema(), 0))"),
+                {"name": ADVISORY_LOCK_NAME},
             )
             self._conn.commit()
             self._conn.close()
@@ -93,10 +96,6 @@ class FileLock:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
-
-
-def _signed(key: int) -> int:
-    return key - (1 << 64) if key >= 1 << 63 else key
 
 
 def leader_lock(engine: Engine) -> LeaderLock:

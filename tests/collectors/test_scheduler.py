@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from collectors import CollectContext, get_source
 from collectors.runner import run_source
 from collectors.scheduler import CollectionScheduler, due_sources, leader_lock
+from core.db import make_engine
 from core.errors import ConfigError
 from core.runs import CollectionResult
 from core.settings import Settings
 from core.tables import CollectionRun
+from tests.conftest import POSTGRES_URL
 from tests.factories import T0
 
 
@@ -144,7 +148,30 @@ def test_bad_schedules_are_refused(
 
 
 def test_memory_database_cannot_be_scheduled() -> None:
-    from core.db import make_engine
-
     with pytest.raises(ConfigError, match="memory"):
         leader_lock(make_engine("sqlite:///:memory:"))
+
+
+def test_separate_stores_do_not_share_the_lock(
+    engine: Engine, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two deployments (another SQLite file, another PostgreSQL schema) each get a leader."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    if backend == "sqlite":
+        other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    else:
+        admin = request.getfixturevalue("postgres_admin")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        other = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+    mine, theirs = leader_lock(engine), leader_lock(other)
+    try:
+        assert mine.acquire()
+        assert theirs.acquire(), "a lock in one store must not block another store"
+    finally:
+        mine.release()
+        theirs.release()
+        other.dispose()
+        if backend != "sqlite":
+            with request.getfixturevalue("postgres_admin").connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
