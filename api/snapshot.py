@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, case, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.clock import as_utc, parse_utc
@@ -69,23 +70,57 @@ def _pool_cols(model: Any) -> list[Column]:
     return [model.cloud, model.region, model.zone_id, model.instance_type]
 
 
-def _volatility(session: Session, now: datetime) -> dict[Pool, float]:
-    """Coefficient of variation of each pool's price changes over the trailing window."""
-    price = SpotPrice.price_usd_per_hour
-    query = (
-        select(*_pool_cols(SpotPrice), func.count(), func.avg(price), func.avg(price * price))
-        .where(SpotPrice.ts <= now, SpotPrice.ts >= now - VOLATILITY_WINDOW)
-        .group_by(*_pool_cols(SpotPrice))
+def _cv(n: int, mean: float | None, mean_sq: float | None) -> float:
+    """Coefficient of variation from count, E[p] and E[p²] (clipped for rounding)."""
+    m, m2 = float(mean or 0.0), float(mean_sq or 0.0)
+    return math.sqrt(max(0.0, m2 - m * m)) / m if n > 1 and m > 0 else 0.0
+
+
+def _spot_signals(
+    session: Session, now: datetime
+) -> tuple[dict[Pool, tuple[float, datetime]], dict[Pool, float]]:
+    """Per pool: the price in force at ``now`` (and when it was confirmed), and its volatility.
+
+    The price in force is the last change at or before ``now``; volatility is the coefficient
+    of variation of the changes within the trailing window.
+    """
+    price, ts = SpotPrice.price_usd_per_hour, SpotPrice.ts
+    pool = _pool_cols(SpotPrice)
+    recent = ts >= now - VOLATILITY_WINDOW
+    stats = (
+        func.count(case((recent, 1))),
+        func.avg(case((recent, price))),
+        func.avg(case((recent, price * price))),
     )
-    out: dict[Pool, float] = {}
-    rows: list[Any] = list(session.execute(query).all())
-    for cloud, region, zone, itype, n, mean, mean_sq in rows:
-        mean, mean_sq = float(mean or 0.0), float(mean_sq or 0.0)
-        variance = max(0.0, mean_sq - mean * mean)  # E[p²] − E[p]², clipped for rounding
-        out[(cloud, region, zone, itype)] = (
-            math.sqrt(variance) / mean if n > 1 and mean > 0 else 0.0
+    latest: dict[Pool, tuple[float, datetime]] = {}
+    volatility: dict[Pool, float] = {}
+    if session.get_bind().dialect.name == "sqlite":
+        # One pass: with exactly one max() in a query, SQLite takes the bare columns from the
+        # row holding that max, i.e. the change in force.
+        query = (
+            select(*pool, price, SpotPrice.observed_at, func.max(ts), *stats)
+            .where(ts <= now)
+            .group_by(*pool)
         )
-    return out
+        rows: list[Any] = list(session.execute(query).all())
+        for c, r, z, t, p, seen, _, n, mean, mean_sq in rows:
+            latest[(c, r, z, t)] = (float(p), as_utc(seen))
+            volatility[(c, r, z, t)] = _cv(n, mean, mean_sq)
+        return latest, volatility
+    in_force = (
+        select(*pool, price, SpotPrice.observed_at)
+        .where(ts <= now)
+        .ext(distinct_on(*pool))
+        .order_by(*pool, ts.desc())
+    )
+    rows = list(session.execute(in_force).all())
+    for c, r, z, t, p, seen in rows:
+        latest[(c, r, z, t)] = (float(p), as_utc(seen))
+    moving = select(*pool, *stats).where(ts <= now, recent).group_by(*pool)
+    rows = list(session.execute(moving).all())
+    for c, r, z, t, n, mean, mean_sq in rows:
+        volatility[(c, r, z, t)] = _cv(n, mean, mean_sq)
+    return latest, volatility
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +197,7 @@ def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
 def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
     """One :class:`PoolRecord` per offered pool with the signals in force at ``now``."""
     specs = {(t.cloud, t.name): t for t in session.scalars(select(InstanceType))}
-    spot = {
-        (c, r, z, t): (float(p), as_utc(at))
-        for c, r, z, t, p, at in _latest_rows(
-            session, _pool_cols(SpotPrice), SpotPrice.ts,
-            [SpotPrice.price_usd_per_hour, SpotPrice.observed_at], now=now,
-        )
-    }  # fmt: skip
+    spot, volatility = _spot_signals(session, now)
     on_demand = {
         (c, r, t): (float(p), as_utc(at))
         for c, r, t, p, at in session.execute(
@@ -185,7 +214,6 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
             now=now,
         )
     }  # fmt: skip
-    volatility = _volatility(session, now)
     capacity = _capacity(session, now)
     fleet = _fleet(session, now)
     offerings: list[Any] = list(
