@@ -342,9 +342,14 @@ def demo(
         Path | None,
         typer.Option("--out", help="Output folder (default: <data dir>/demo-output)."),
     ] = None,
-    no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="Stop after writing the outputs.")
-    ] = False,
+    serve_api: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="End by serving the API on localhost (default: only when run in a terminal, "
+            "so scripts and CI never block).",
+        ),
+    ] = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the local API.")] = 8080,
 ) -> None:
     """The whole loop offline on the SIMULATED market: load, rank, generate, serve locally."""
@@ -380,7 +385,9 @@ def demo(
         "Next: `spotsel rank --gpus 1 --gpu-memory 16 --regions us-east-1`, "
         "`spotsel nodepools generate --profiles examples/profiles.yaml --out DIR --diff`."
     )
-    if no_serve:
+    if serve_api is None:
+        serve_api = sys.stdin.isatty() and sys.stdout.isatty()
+    if not serve_api:
         out.print("Serve it: spotsel serve --no-auth")
         out.print(curl_example(f"http://127.0.0.1:{port}", auth=False), soft_wrap=True)
         return

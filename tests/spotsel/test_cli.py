@@ -58,8 +58,9 @@ def test_demo_loads_the_market_and_is_repeatable(settings: Settings) -> None:
     totals = _status(settings)["totals"]
     assert totals["instance_types"] > 100
     assert totals["pools"] > 2_000
-    second = _invoke(settings, "demo", "--no-serve")
+    second = _invoke(settings, "demo")  # no terminal: a script never blocks on the server
     assert second.exit_code == 0, second.output
+    assert "Serve it: spotsel serve --no-auth" in second.stdout
     assert "0 new" in second.stdout
     assert _status(settings)["totals"] == totals, "running the demo twice changes no counts"
 
