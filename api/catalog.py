@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import ResultPage, decode_cursor, encode_cursor
 from core.tables import InstanceType
 from selector.gpus import expand_gpu_models
 
-__all__ = ["TypeFilters", "TypePage", "list_instance_types"]
+__all__ = ["TypeFilters", "list_instance_types"]
 
 KEY_PARTS = 2
 
@@ -27,13 +27,6 @@ class TypeFilters:
     gpu_model: str | None = None  # a model or an equivalence class
     min_gpu_memory: float | None = None
     gpus: int | None = None  # exact GPUs per instance; 0 = CPU only
-
-
-@dataclass(frozen=True, slots=True)
-class TypePage:
-    items: list[dict[str, Any]]
-    total: int
-    next_cursor: str | None
 
 
 def _conditions(f: TypeFilters) -> list[ColumnElement[bool]]:
@@ -74,7 +67,7 @@ def _columns() -> list[Any]:
 
 def list_instance_types(
     session: Session, filters: TypeFilters, *, limit: int, cursor: str | None
-) -> TypePage:
+) -> ResultPage:
     """One page of instance types matching `filters`, ordered by (cloud, name)."""
     conditions = _conditions(filters)
     total = int(
@@ -96,7 +89,7 @@ def list_instance_types(
     more = len(items) > limit
     items = items[:limit]
     last = items[-1] if items else None
-    return TypePage(
+    return ResultPage(
         items=items,
         total=total,
         next_cursor=encode_cursor((last["cloud"], last["name"])) if more and last else None,

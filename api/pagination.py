@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 from starlette.datastructures import URL
 
@@ -20,10 +21,21 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_CURSOR_CHARS",
     "MAX_LIMIT",
+    "ResultPage",
     "decode_cursor",
     "encode_cursor",
     "next_link",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultPage:
+    """One page of any listing, before it becomes a response model."""
+
+    items: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+
 
 # A page of 500 pools is ~250 KB of JSON: large enough for bulk export, small enough to stream.
 MAX_LIMIT: Final = 500

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import ResultPage, decode_cursor, encode_cursor
 from selector import PoolRecord, Snapshot
 from selector.gpus import expand_gpu_models
 
-__all__ = ["PoolFilters", "PoolPage", "list_pools"]
+__all__ = ["PoolFilters", "list_pools"]
 
 BoolArray = npt.NDArray[np.bool_]
 KEY_PARTS = 4
@@ -33,13 +33,6 @@ class PoolFilters:
     gpu_model: str | None = None  # a model or an equivalence class
     min_gpu_memory: float | None = None
     capacity_type: str | None = None  # "spot" | "on-demand"
-
-
-@dataclass(frozen=True, slots=True)
-class PoolPage:
-    items: list[dict[str, Any]]
-    total: int
-    next_cursor: str | None
 
 
 def _key(record: PoolRecord) -> tuple[str, str, str, str]:
@@ -104,7 +97,9 @@ def _item(record: PoolRecord) -> dict[str, Any]:
     }
 
 
-def list_pools(snap: Snapshot, filters: PoolFilters, *, limit: int, cursor: str | None) -> PoolPage:
+def list_pools(
+    snap: Snapshot, filters: PoolFilters, *, limit: int, cursor: str | None
+) -> ResultPage:
     """One page of the pools matching `filters`, in pool-key order, after `cursor`."""
     rows = np.flatnonzero(_match(snap, filters))
     total = int(rows.size)
@@ -114,7 +109,7 @@ def list_pools(snap: Snapshot, filters: PoolFilters, *, limit: int, cursor: str 
         rows = rows[np.searchsorted(rows, first) :]
     page = [snap.records[int(i)] for i in rows[:limit]]
     more = rows.size > limit
-    return PoolPage(
+    return ResultPage(
         items=[_item(r) for r in page],
         total=total,
         next_cursor=encode_cursor(_key(page[-1])) if more and page else None,

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import URL
 
-from api.pagination import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
+from api.pagination import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, ResultPage, next_link
 
 __all__ = [
     "CollectorsResponse",
@@ -207,6 +208,17 @@ class Page(BaseModel, Generic[T]):
     limit: int
     next_cursor: str | None
     next: str | None = Field(description="path and query of the next page")
+
+    @classmethod
+    def of(cls, page: ResultPage, *, limit: int, url: URL) -> Page[T]:
+        """The response for one page of results; pydantic validates each item into ``T``."""
+        return cls(
+            items=page.items,
+            total=page.total,
+            limit=limit,
+            next_cursor=page.next_cursor,
+            next=next_link(url, page.next_cursor),
+        )
 
 
 class PoolItem(PoolKeyModel):

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 
 from api.catalog import TypeFilters, list_instance_types
 from api.deps import ReadAuth, SessionDep
-from api.pagination import next_link
 from api.routes import ERRORS
 from api.schemas import InstanceTypeItem, Page, TypeQuery
 
@@ -24,10 +23,4 @@ def instance_types(
     """Instance types by (cloud, name), with specs and provenance."""
     filters = TypeFilters(**query.model_dump(exclude={"limit", "cursor"}))
     page = list_instance_types(session, filters, limit=query.limit, cursor=query.cursor)
-    return Page[InstanceTypeItem](
-        items=[InstanceTypeItem.model_validate(item) for item in page.items],
-        total=page.total,
-        limit=query.limit,
-        next_cursor=page.next_cursor,
-        next=next_link(request.url, page.next_cursor),
-    )
+    return Page[InstanceTypeItem].of(page, limit=query.limit, url=request.url)

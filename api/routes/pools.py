@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import NowDep, ReadAuth, SessionDep, SnapshotDep
 from api.history import pool_history, resolve_range
-from api.pagination import next_link
 from api.pools import PoolFilters, list_pools
 from api.routes import ERRORS
 from api.schemas import HistoryQuery, Page, PoolHistory, PoolItem, PoolQuery
@@ -28,13 +27,7 @@ def pools(
     """Pools of the current ranking snapshot in pool-key order, with the signals in force."""
     filters = PoolFilters(**query.model_dump(exclude={"limit", "cursor"}))
     page = list_pools(snapshot, filters, limit=query.limit, cursor=query.cursor)
-    return Page[PoolItem](
-        items=[PoolItem.model_validate(item) for item in page.items],
-        total=page.total,
-        limit=query.limit,
-        next_cursor=page.next_cursor,
-        next=next_link(request.url, page.next_cursor),
-    )
+    return Page[PoolItem].of(page, limit=query.limit, url=request.url)
 
 
 @router.get(
