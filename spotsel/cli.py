@@ -6,25 +6,21 @@ import json
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from api.snapshot import load_snapshot
 from collectors import SOURCES, CollectContext, get_source
 from collectors.runner import run_source
 from collectors.scheduler import CollectionScheduler, leader_lock
 from core import migrate
 from core.clock import as_utc, utcnow
-from core.db import check_connection, make_engine, redact_url, require_schema
+from core.db import check_connection, redact_url, require_schema
 from core.errors import ConfigError, SpotselError
-from core.settings import Settings, load_settings
 from core.summary import cloud_summaries, source_statuses, store_totals
 from core.tables import CollectionRun
 from selector import Ranking, Requirements, RequirementsError, parse_requirements, rank
@@ -33,6 +29,7 @@ from spotsel.cmd_outputs import fleet_command, nodepools_app, write_demo_outputs
 from spotsel.consoles import err, out
 from spotsel.progress import RichProgress
 from spotsel.serve_cmd import api_key_app, curl_example, run_serve
+from spotsel.state import AppState, app_state, store_snapshot
 
 __all__ = ["app", "main"]
 
@@ -65,33 +62,8 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
-@dataclass
-class AppState:
-    """Per-invocation state: settings (injected by tests) and a lazily built engine."""
-
-    settings: Settings | None = None
-    database_url: str | None = None
-    _engine: Engine | None = field(default=None, repr=False)
-
-    def get_settings(self) -> Settings:
-        if self.settings is None:
-            overrides = {"database_url": self.database_url} if self.database_url else {}
-            self.settings = load_settings(**overrides)
-        return self.settings
-
-    def engine(self) -> Engine:
-        if self._engine is None:
-            settings = self.get_settings()
-            self._engine = make_engine(
-                settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
-            )
-        return self._engine
-
-
 def _state(ctx: typer.Context) -> AppState:
-    if not isinstance(ctx.obj, AppState):
-        ctx.obj = AppState()
-    return ctx.obj
+    return app_state(ctx)
 
 
 @app.callback()
@@ -291,13 +263,8 @@ def rank_command(
 
 
 def _rank(state: AppState, requirements: Requirements) -> Ranking:
-    engine = state.engine()
-    require_schema(engine)
-    now = utcnow()
-    snapshot = load_snapshot(engine, now=now)
-    if snapshot.size == 0:
-        raise SpotselError("the store holds no pools yet: run `spotsel collect sim` first")
-    return rank(snapshot, requirements, now=now)
+    current = store_snapshot(state)
+    return rank(current.snapshot, requirements, now=current.now)
 
 
 @app.command()

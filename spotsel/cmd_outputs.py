@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -30,16 +28,10 @@ from api.outputs import (
 )
 from api.outputs.kube import default_apply_client
 from api.outputs.writer import write_atomic
-from api.snapshot import load_snapshot
-from core.clock import utcnow
-from core.db import require_schema
-from core.errors import ConfigError, ProfileError, SpotselError
-from selector import Snapshot
+from core.errors import ConfigError, ProfileError
 from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
 from spotsel.consoles import err, out
-
-if TYPE_CHECKING:
-    from spotsel.cli import AppState
+from spotsel.state import AppState, app_state, store_snapshot
 
 __all__ = [
     "DIFF_EXIT_CODE",
@@ -70,37 +62,12 @@ class FleetOutput(StrEnum):
     JSON = "json"
 
 
-def _state(ctx: typer.Context) -> AppState:
-    from spotsel.cli import AppState
-
-    root = ctx.find_root()
-    if not isinstance(root.obj, AppState):
-        root.obj = AppState()
-    return root.obj
-
-
-@dataclass(frozen=True)
-class _Inputs:
-    snapshot: Snapshot
-    now: datetime
-
-
-def _snapshot(state: AppState) -> _Inputs:
-    engine = state.engine()
-    require_schema(engine)
-    now = utcnow()
-    snapshot = load_snapshot(engine, now=now)
-    if snapshot.size == 0:
-        raise SpotselError("the store holds no pools yet: run `spotsel collect sim` first")
-    return _Inputs(snapshot=snapshot, now=now)
-
-
 def _generate_files(
     state: AppState, profiles: tuple[OutputProfile, ...], crds_dir: Path | None
 ) -> tuple[dict[str, str], list[dict[str, Any]], str, bool]:
     settings = state.get_settings()
     crds = resolve_crds(crds_dir or settings.karpenter_crds_dir)
-    inputs = _snapshot(state)
+    inputs = store_snapshot(state)
     zone_names = load_zone_names(state.engine(), account=settings.outputs_aws_account)
     generated = generate_karpenter(
         inputs.snapshot, profiles, now=inputs.now, zone_names=zone_names, crds=crds
@@ -134,7 +101,7 @@ def nodepools_generate(
     """Write validated Karpenter NodePools (+ overlays, workload snippet) for every profile."""
     if not dry_run and not apply:
         raise ConfigError("--no-dry-run only makes sense with --apply")
-    state = _state(ctx)
+    state = app_state(ctx)
     loaded = load_profiles(profiles)
     # Find the cluster before anything is written: no kubeconfig = nothing done.
     client = default_apply_client() if apply else None
@@ -207,7 +174,7 @@ def fleet_command(
         strategy=strategy,
         on_demand_base=on_demand_base,
     )
-    inputs = _snapshot(_state(ctx))
+    inputs = store_snapshot(app_state(ctx))
     request = build_fleet_output(
         inputs.snapshot,
         chosen,
@@ -250,7 +217,7 @@ def write_demo_outputs(
     loaded = load_profiles(profiles)
     files, _, _, _ = _generate_files(state, loaded, None)
     written = write_files(out_dir / "nodepools", files)
-    inputs = _snapshot(state)
+    inputs = store_snapshot(state)
     request = build_fleet_output(
         inputs.snapshot,
         loaded[0],

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from core.errors import SchemaNotReadyError, SpotselError
 from core.settings import Settings
-from spotsel.cli import AppState, app
+from spotsel.cli import app
+from spotsel.state import AppState
 
 runner = CliRunner()
 AS_OF = "2026-11-28T12:00:00+00:00"

@@ -15,8 +15,9 @@ from api.outputs.crds import load_crds, manifest_errors
 from core.errors import ConfigError, KubernetesError, ProfileError
 from core.settings import Settings
 from selector.outputs import FLEET_STRATEGIES
-from spotsel.cli import AppState, app
+from spotsel.cli import app
 from spotsel.cmd_outputs import DIFF_EXIT_CODE, EXAMPLE_PROFILES, write_demo_outputs
+from spotsel.state import AppState
 
 runner = CliRunner()
 CRDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "karpenter-crds"

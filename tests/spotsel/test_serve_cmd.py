@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from api.auth import Keyring
 from core.errors import ConfigError, SchemaNotReadyError
 from core.settings import Settings
-from spotsel.cli import AppState, app
+from spotsel.cli import app
 from spotsel.serve_cmd import curl_example
+from spotsel.state import AppState
 
 runner = CliRunner()
 

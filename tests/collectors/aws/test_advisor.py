@@ -21,7 +21,8 @@ from collectors.runner import run_source
 from core.errors import SourceDataError, SpotselError
 from core.settings import Settings
 from core.tables import CollectionRun, InterruptionRate
-from spotsel.cli import AppState, app
+from spotsel.cli import app
+from spotsel.state import AppState
 
 URL = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
 LAST_MODIFIED = datetime(2025, 6, 28, 9, 0, tzinfo=UTC)
