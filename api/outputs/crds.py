@@ -191,6 +191,15 @@ _NODECLASS_REF = {
 }
 
 
+def _manifest(spec: dict[str, Any]) -> dict[str, Any]:
+    """A Kubernetes object whose ``spec`` follows ``spec``."""
+    return {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {"metadata": {"type": "object", "required": ["name"]}, "spec": spec},
+    }
+
+
 def _nodepool_schema() -> dict[str, Any]:
     taint = {
         "type": "object",
@@ -211,97 +220,85 @@ def _nodepool_schema() -> dict[str, Any]:
             "reasons": {"type": "array", "items": {"enum": ["Underutilized", "Empty", "Drifted"]}},
         },
     }
-    return {
+    spec: dict[str, Any] = {
         "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "required": ["template"],
         "properties": {
-            "metadata": {"type": "object", "required": ["name"]},
-            "spec": {
+            "weight": {"type": "integer", "minimum": 1, "maximum": 100},
+            "limits": {
                 "type": "object",
-                "required": ["template"],
+                "additionalProperties": {
+                    "anyOf": [{"type": "integer"}, {"type": "string"}],
+                    "pattern": _QUANTITY,
+                },
+            },
+            "disruption": {
+                "type": "object",
+                "required": ["consolidateAfter"],
                 "properties": {
-                    "weight": {"type": "integer", "minimum": 1, "maximum": 100},
-                    "limits": {
+                    "consolidateAfter": {"type": "string", "pattern": _DURATION},
+                    "consolidationPolicy": {
+                        "enum": ["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"]
+                    },
+                    "budgets": {
+                        "type": "array",
+                        "maxItems": 50,
+                        "items": budget,
+                        "x-kubernetes-validations": [
+                            {"rule": "self.all(x, has(x.schedule) == has(x.duration))",
+                             "message": "'schedule' must be set with 'duration'"}
+                        ],
+                    },
+                },
+            },
+            "template": {
+                "type": "object",
+                "required": ["spec"],
+                "properties": {
+                    "metadata": {
                         "type": "object",
-                        "additionalProperties": {
-                            "anyOf": [{"type": "integer"}, {"type": "string"}],
-                            "pattern": _QUANTITY,
+                        "properties": {
+                            "labels": {
+                                "type": "object",
+                                "maxProperties": 100,
+                                "additionalProperties": {"type": "string", "maxLength": 63,
+                                                         "pattern": _LABEL_VALUE},
+                                "x-kubernetes-validations": [_NODEPOOL_LABEL_RULE],
+                            }
                         },
                     },
-                    "disruption": {
+                    "spec": {
                         "type": "object",
-                        "required": ["consolidateAfter"],
+                        "required": ["nodeClassRef", "requirements"],
                         "properties": {
-                            "consolidateAfter": {"type": "string", "pattern": _DURATION},
-                            "consolidationPolicy": {
-                                "enum": ["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"]
-                            },
-                            "budgets": {
-                                "type": "array",
-                                "maxItems": 50,
-                                "items": budget,
-                                "x-kubernetes-validations": [
-                                    {"rule": "self.all(x, has(x.schedule) == has(x.duration))",
-                                     "message": "'schedule' must be set with 'duration'"}
-                                ],
-                            },
-                        },
-                    },
-                    "template": {
-                        "type": "object",
-                        "required": ["spec"],
-                        "properties": {
-                            "metadata": {
-                                "type": "object",
-                                "properties": {
-                                    "labels": {
-                                        "type": "object",
-                                        "maxProperties": 100,
-                                        "additionalProperties": {"type": "string", "maxLength": 63,
-                                                                 "pattern": _LABEL_VALUE},
-                                        "x-kubernetes-validations": [_NODEPOOL_LABEL_RULE],
-                                    }
-                                },
-                            },
-                            "spec": {
-                                "type": "object",
-                                "required": ["nodeClassRef", "requirements"],
-                                "properties": {
-                                    "nodeClassRef": _NODECLASS_REF,
-                                    "requirements": _requirements_schema(min_values=True),
-                                    "taints": {"type": "array", "items": taint},
-                                },
-                            },
+                            "nodeClassRef": _NODECLASS_REF,
+                            "requirements": _requirements_schema(min_values=True),
+                            "taints": {"type": "array", "items": taint},
                         },
                     },
                 },
             },
         },
     }  # fmt: skip
+    return _manifest(spec)
 
 
 def _overlay_schema() -> dict[str, Any]:
-    return {
+    spec: dict[str, Any] = {
         "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "required": ["requirements"],
         "properties": {
-            "metadata": {"type": "object", "required": ["name"]},
-            "spec": {
-                "type": "object",
-                "required": ["requirements"],
-                "properties": {
-                    "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
-                    "price": {"type": "string", "pattern": r"^\d+(\.\d+)?$"},
-                    "priceAdjustment": {"type": "string", "pattern": _PRICE_ADJUSTMENT},
-                    "requirements": _requirements_schema(min_values=False),
-                },
-                "x-kubernetes-validations": [
-                    {"rule": "!has(self.price) || !has(self.priceAdjustment)",
-                     "message": "cannot set both 'price' and 'priceAdjustment'"}
-                ],
-            },
+            "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
+            "price": {"type": "string", "pattern": r"^\d+(\.\d+)?$"},
+            "priceAdjustment": {"type": "string", "pattern": _PRICE_ADJUSTMENT},
+            "requirements": _requirements_schema(min_values=False),
         },
+        "x-kubernetes-validations": [
+            {"rule": "!has(self.price) || !has(self.priceAdjustment)",
+             "message": "cannot set both 'price' and 'priceAdjustment'"}
+        ],
     }  # fmt: skip
+    return _manifest(spec)
 
 
 def builtin_schemas() -> CrdSchemas:
