@@ -1,7 +1,8 @@
 """The FastAPI application factory. No module-level settings or app: build one per process.
 
 ``create_app(settings)`` wires an engine, the snapshot cache (loaded at startup, refreshed by
-a background thread), the recommender, the keyring, metrics, routes and error handlers.
+a background thread), the recommender, the keyring, metrics, routes, error handlers, the request
+guard (key, body size and read timeout checked before a body is read) and the OpenAPI document.
 ``create_app_from_env()`` is the factory uvicorn workers call
 (``uvicorn.run("api.app:create_app_from_env", factory=True, workers=N)``).
 """
@@ -20,7 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.auth import Keyring
 from api.deps import require_read
 from api.errors import install_error_handlers
+from api.guard import RequestGuard
 from api.metrics import Metrics, MetricsMiddleware
+from api.openapi import install_openapi
 from api.recommend import Recommender
 from api.routes import collectors, instance_types, operations, outputs, pools, recommendations
 from api.services import Services, SnapshotRefresher
@@ -117,6 +120,14 @@ def create_app(
         app.include_router(module.router)
     # Generating manifests changes nothing on our side: the read scope is enough.
     app.include_router(outputs.router, dependencies=[Depends(require_read)])
+    install_openapi(
+        app,
+        auth=settings.api_auth,
+        max_body_bytes=settings.api_max_body_bytes,
+        timeout_seconds=settings.api_body_read_timeout_seconds,
+    )
+    # The middleware added last runs first: metrics time every answer, the guard's included.
+    app.add_middleware(RequestGuard, services=services, router=app.router)
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     return app
 

@@ -1,9 +1,11 @@
 """The one place errors become HTTP: every failure answers ``{"error": code, "detail": ...}``.
 
 Domain errors (selector, core) keep their own classes; this module maps them to a status.
-API-only errors (`ApiError` subclasses) carry their status themselves. Nothing a client
-sends can produce a 500: validation, malformed JSON and unknown routes are all 4xx, and an
-unexpected exception is logged here and answered without a traceback.
+API-only errors (`ApiError` subclasses) carry their status themselves. Database failures are
+told apart here: a missing or outdated schema is 503 `schema_not_ready` on both engines, an
+unreachable database 503 `database_unavailable`. Nothing a client sends can produce a 500:
+validation, malformed JSON and unknown routes are all 4xx, and an unexpected exception is
+logged here and answered without a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import (
@@ -35,8 +44,12 @@ __all__ = [
     "InvalidRangeError",
     "NoDataError",
     "NotFoundError",
+    "PayloadTooLargeError",
+    "RequestTimeoutError",
     "UnauthorizedError",
+    "database_failure",
     "error_body",
+    "error_response",
     "install_error_handlers",
 ]
 
@@ -83,6 +96,18 @@ class InvalidRangeError(ApiError):
     code = "invalid_range"
 
 
+class PayloadTooLargeError(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RequestTimeoutError(ApiError):
+    """The client did not finish sending its request body in time."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class NoDataError(ApiError):
     """The store holds nothing to answer from yet (no collection has landed)."""
 
@@ -107,6 +132,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -119,6 +145,35 @@ def error_body(code: str, detail: Any, **extra: Any) -> dict[str, Any]:
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def error_response(exc: ApiError, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The answer to `exc` (for code outside the app's handlers, e.g. a middleware)."""
+    return _json(
+        exc.status, error_body(exc.code, str(exc)), {**(exc.headers or {}), **(headers or {})}
+    )
+
+
+# What each engine says when a table or column this code reads does not exist: the schema is
+# missing or older than the code (PostgreSQL SQLSTATE undefined_table / undefined_column).
+_UNDEFINED_SQLSTATES = frozenset({"42P01", "42703"})
+_SQLITE_UNDEFINED = ("no such table", "no such column")
+SCHEMA_MISSING = (
+    "the database has no spotsel schema, or an older one than this server: run `spotsel db upgrade`"
+)
+UNREACHABLE = "the database is not reachable"
+
+
+def database_failure(exc: SQLAlchemyError) -> DatabaseError | None:
+    """The project error a database failure means, or None when it is a bug of ours."""
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        message = str(exc.orig).lower()
+        if sqlstate in _UNDEFINED_SQLSTATES or message.startswith(_SQLITE_UNDEFINED):
+            return SchemaNotReadyError(SCHEMA_MISSING)
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeoutError):
+        return DatabaseUnavailableError(UNREACHABLE)
+    return None
 
 
 def _field(loc: Sequence[int | str]) -> str:
@@ -163,10 +218,14 @@ async def _spotsel(_: Request, exc: Exception) -> JSONResponse:
     return _json(status, error_body(exc.code, str(exc)))
 
 
-async def _database(_: Request, exc: Exception) -> JSONResponse:
-    # The database went away mid-request: the client should retry, not fix its request.
-    log.error("database error during a request: %s", type(exc).__name__)
-    return _json(503, error_body("database_unavailable", "the database is not reachable"))
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SQLAlchemyError)
+    failure = database_failure(exc)
+    if failure is None:
+        return await _unexpected(request, exc)
+    # Not the client's fault: it should retry (or an operator should migrate), not change it.
+    log.error("database error during a request: %s: %s", type(exc).__name__, failure.code)
+    return _json(503, error_body(failure.code, str(failure)))
 
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
@@ -190,6 +249,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SelectorError, _selector)
     app.add_exception_handler(ApiError, _api)
     app.add_exception_handler(SpotselError, _spotsel)
-    app.add_exception_handler(OperationalError, _database)
+    app.add_exception_handler(SQLAlchemyError, _database)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,6 +3,9 @@
 The recommendation body mirrors the ranking vocabulary (`selector.Requirements`) for shape
 only — strict types, no unknown keys, finite numbers; meaning (bounds, contradictions, GPU
 classes) is checked by `selector.parse_requirements`, the one validator every interface uses.
+Its bounds and choices are published in the schema from the selector's own constants, so the
+document and the check cannot drift apart (choices are matched case-insensitively, and `arch`
+also takes the aliases amd64 and aarch64).
 """
 
 from __future__ import annotations
@@ -14,6 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import URL
 
 from api.pagination import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, ResultPage, next_link
+from selector.pools import CLOUDS
+from selector.requirements import (
+    ARCHES,
+    CAPACITY_TYPES,
+    MAX_GPU_MEMORY_GIB,
+    MAX_GPUS,
+    MAX_MEMORY_GIB,
+    MAX_MINUTES,
+    MAX_NODES,
+    MAX_PRICE_PER_HOUR,
+    MAX_SIGNAL_AGE_HOURS,
+    MAX_TOP,
+    MAX_VCPUS,
+    STRATEGIES,
+)
 
 __all__ = [
     "CollectorsResponse",
@@ -25,6 +43,7 @@ __all__ = [
     "PoolHistory",
     "PoolItem",
     "PoolQuery",
+    "Problem",
     "ReadinessResponse",
     "RecommendationRequest",
     "RecommendationResponse",
@@ -35,24 +54,55 @@ __all__ = [
 # Integers beyond 2^53 are not exact in JSON clients (and overflow float conversion later).
 JSON_SAFE_INT = 2**53
 SafeInt = Annotated[int, Field(ge=-JSON_SAFE_INT, le=JSON_SAFE_INT)]
+# Longer strings and lists than any real request; they only cost memory and time.
+MAX_LIST = 1_000
 Text = Annotated[str, Field(max_length=256)]
-TextList = Annotated[list[Text], Field(max_length=1_000)]
+TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+def _documented(**schema: Any) -> Any:
+    """Bounds or choices for the published schema only: `parse_requirements` enforces them."""
+    return Field(json_schema_extra=schema)
+
+
+def _within(lo: float, hi: float) -> Any:
+    return _documented(minimum=lo, maximum=hi)
+
+
+def _one_of(choices: tuple[str, ...]) -> Any:
+    return _documented(enum=list(choices))
+
+
+# A share of the nodes: 0 < x <= 1.
+Share = Annotated[float, _documented(exclusiveMinimum=0, maximum=1)]
+Count = Annotated[SafeInt, _within(1, MAX_TOP)]
+Minutes = Annotated[float, _within(0, MAX_MINUTES)]
+
+
 class RangeBody(_Strict):
     """A closed interval; either end may be omitted (open)."""
 
-    min: float | None = None
-    max: float | None = None
+    min: Annotated[float, _documented(minimum=0)] | None = None
+    max: Annotated[float, _documented(minimum=0)] | None = None
 
 
-RangeValue = Annotated[
-    float | Annotated[str, Field(max_length=64)] | RangeBody | None,
-    Field(description='a number (exact), "4:16" / "16:" / ":8", or {"min": 4, "max": 16}'),
+RANGE_HELP = 'a number (exact), "4:16" / "16:" / ":8", or {"min": 4, "max": 16}'
+RangeText = Annotated[str, Field(max_length=64)]
+VcpusValue = Annotated[
+    Annotated[float, _within(0, MAX_VCPUS)] | RangeText | RangeBody | None,
+    Field(description=RANGE_HELP),
+]
+MemoryValue = Annotated[
+    Annotated[float, _within(0, MAX_MEMORY_GIB)] | RangeText | RangeBody | None,
+    Field(description=RANGE_HELP),
+]
+CloudList = Annotated[list[Annotated[Text, _one_of(CLOUDS)]], Field(max_length=MAX_LIST)]
+CapacityTypeList = Annotated[
+    list[Annotated[Text, _one_of(CAPACITY_TYPES)]], Field(max_length=MAX_LIST)
 ]
 
 
@@ -65,38 +115,51 @@ class RecommendationRequest(_Strict):
         }
     )
 
-    vcpus: RangeValue = None
-    memory_gib: RangeValue = None
-    gpus: SafeInt | None = Field(None, description="GPUs per node; 0 = CPU only")
-    gpu_memory_gib: float | None = Field(None, description="minimum GiB per GPU")
-    gpu_models: TextList | None = Field(None, description="models or classes, e.g. A10G, L4")
-    arch: Text | None = Field(None, description="x86_64 or arm64")
-    clouds: TextList | None = None
-    regions: TextList | None = None
-    capacity_types: TextList | None = Field(None, description="spot and/or on-demand")
-    nodes: SafeInt | None = None
-    max_price: float | None = Field(None, description="max $/h per node")
-    strategy: Text | None = Field(
-        None, description="effective-cost | price | capacity | price-capacity"
+    vcpus: VcpusValue = None
+    memory_gib: MemoryValue = None
+    gpus: Annotated[SafeInt, _within(0, MAX_GPUS)] | None = Field(
+        None, description="GPUs per node; 0 = CPU only"
     )
-    top: SafeInt | None = None
-    checkpoint_interval_minutes: float | None = None
-    final_checkpoint_seconds: float | None = None
-    restart_overhead_minutes: float | None = None
-    min_instance_types: SafeInt | None = None
-    max_share_per_type: float | None = None
-    max_share_per_family: float | None = None
-    max_share_per_zone: float | None = None
-    min_zones: SafeInt | None = None
-    max_price_age_hours: float | None = None
+    gpu_memory_gib: Annotated[float, _within(0, MAX_GPU_MEMORY_GIB)] | None = Field(
+        None, description="minimum GiB per GPU"
+    )
+    gpu_models: TextList | None = Field(None, description="models or classes, e.g. A10G, L4")
+    arch: Annotated[Text, _one_of(ARCHES)] | None = None
+    clouds: CloudList | None = None
+    regions: TextList | None = None
+    capacity_types: CapacityTypeList | None = None
+    nodes: Annotated[SafeInt, _within(1, MAX_NODES)] | None = None
+    max_price: Annotated[float, _within(0, MAX_PRICE_PER_HOUR)] | None = Field(
+        None, description="max $/h per node"
+    )
+    strategy: Annotated[Text, _one_of(STRATEGIES)] | None = None
+    top: Count | None = None
+    checkpoint_interval_minutes: Minutes | None = None
+    final_checkpoint_seconds: Annotated[float, _within(0, MAX_MINUTES * 60)] | None = None
+    restart_overhead_minutes: Minutes | None = None
+    min_instance_types: Count | None = None
+    max_share_per_type: Share | None = None
+    max_share_per_family: Share | None = None
+    max_share_per_zone: Share | None = None
+    min_zones: Count | None = None
+    max_price_age_hours: (
+        Annotated[float, _documented(exclusiveMinimum=0, maximum=MAX_SIGNAL_AGE_HOURS)] | None
+    ) = None
+
+
+class Problem(BaseModel):
+    """One invalid part of a request."""
+
+    field: str = Field(description='where, e.g. "body.gpus" or "query.limit"')
+    message: str
 
 
 class ErrorBody(BaseModel):
-    """Every error: a stable machine code and a human detail (a list for validation)."""
+    """Every error: a stable machine code and a human detail (a list for invalid requests)."""
 
-    error: str
-    detail: Any
-    field: str | None = None
+    error: str = Field(description="stable code, e.g. unauthorized, payload_too_large")
+    detail: str | list[Problem]
+    field: str | None = Field(None, description="the field, for `invalid_requirements`")
 
 
 class PoolKeyModel(BaseModel):

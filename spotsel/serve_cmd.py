@@ -1,4 +1,8 @@
-"""`spotsel serve` and `spotsel api-key create`: presentation and checks around `api.server`."""
+"""`spotsel serve` and `spotsel api-key create`: presentation and checks around `api.server`.
+
+`--no-auth` serves every route to anyone who can connect; beyond a loopback ``--host`` it
+also needs `--allow-public-no-auth`, so a network-wide open API is never one flag away.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,14 @@ from rich.console import Console
 
 from api.app import NO_AUTH_WARNING
 from api.auth import SCOPES, generate_key, key_entry
-from api.server import check_startup, is_loopback, serve
+from api.server import PUBLIC_NO_AUTH_FLAG, check_startup, is_loopback, serve
 from core.db import make_engine, redact_url, require_schema
 from core.errors import ConfigError
 from core.settings import Settings
-from spotsel.consoles import out
+from spotsel.consoles import err, out
+from spotsel.state import app_state
 
-__all__ = ["api_key_app", "run_serve"]
+__all__ = ["api_key_app", "run_serve", "serve_command"]
 
 api_key_app = typer.Typer(help="API keys for `spotsel serve` (hashed at rest).")
 
@@ -30,11 +35,12 @@ def run_serve(
     no_auth: bool,
     out: Console,
     err: Console,
+    allow_public_no_auth: bool = False,
 ) -> None:
     """Check the configuration and the store, say how to reach the API, then serve."""
     if no_auth:
         settings = settings.model_copy(update={"api_auth": False})
-    check_startup(settings)
+    check_startup(settings, host=host, allow_public_no_auth=allow_public_no_auth)
     engine = make_engine(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
@@ -52,7 +58,43 @@ def run_serve(
         f"{workers} worker{'s' if workers != 1 else ''}); docs at {base}/docs"
     )
     out.print(f"try: {curl_example(base, auth=settings.api_auth)}", soft_wrap=True)
-    serve(settings, host=host, port=port, workers=workers)
+    serve(
+        settings,
+        host=host,
+        port=port,
+        workers=workers,
+        allow_public_no_auth=allow_public_no_auth,
+    )
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Disable API keys (local use only; warns loudly).")
+    ] = False,
+    allow_public_no_auth: Annotated[
+        bool,
+        typer.Option(
+            PUBLIC_NO_AUTH_FLAG,
+            help="Let --no-auth listen on a non-loopback --host: anyone on the network can "
+            "use every route.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs)."""
+    run_serve(
+        app_state(ctx).get_settings(),
+        host=host,
+        port=port,
+        workers=workers,
+        no_auth=no_auth,
+        allow_public_no_auth=allow_public_no_auth,
+        out=out,
+        err=err,
+    )
 
 
 def ensure_port_free(host: str, port: int) -> None:

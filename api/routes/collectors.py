@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import NowDep, ReadAuth, SessionDep
 from api.health import collector_report
-from api.routes import ERRORS
+from api.routes import answers
 from api.schemas import CollectorsResponse
 
 __all__ = ["router"]
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["operations"])
 MAX_RUNS = 50
 
 
-@router.get("/collectors", response_model=CollectorsResponse, responses=ERRORS)
+@router.get("/collectors", response_model=CollectorsResponse, responses=answers(422, 503))
 def collectors(
     session: SessionDep,
     now: NowDep,

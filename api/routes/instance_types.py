@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.catalog import TypeFilters, list_instance_types
 from api.deps import ReadAuth, SessionDep
-from api.routes import ERRORS
+from api.routes import answers
 from api.schemas import InstanceTypeItem, Page, TypeQuery
 
 __all__ = ["router"]
@@ -16,7 +16,11 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
-@router.get("/instance-types", response_model=Page[InstanceTypeItem], responses=ERRORS)
+@router.get(
+    "/instance-types",
+    response_model=Page[InstanceTypeItem],
+    responses=answers(400, 422, 503),
+)
 def instance_types(
     request: Request, query: Annotated[TypeQuery, Query()], session: SessionDep, _: ReadAuth
 ) -> Page[InstanceTypeItem]:

@@ -9,7 +9,7 @@ from prometheus_client import generate_latest
 from api.deps import NowDep, ReadAuth, ServicesDep, WriteAuth
 from api.health import readiness
 from api.metrics import METRICS_CONTENT_TYPE
-from api.routes import ERRORS
+from api.routes import answers
 from api.schemas import HealthResponse, ReadinessResponse, SnapshotInfo
 
 __all__ = ["router"]
@@ -46,14 +46,14 @@ def metrics(services: ServicesDep) -> Response:
     return Response(generate_latest(services.metrics.registry), media_type=METRICS_CONTENT_TYPE)
 
 
-@router.get("/v1/snapshot", response_model=SnapshotInfo, responses=ERRORS)
+@router.get("/v1/snapshot", response_model=SnapshotInfo, responses=answers(503))
 def snapshot(services: ServicesDep, _: ReadAuth) -> SnapshotInfo:
     """The ranking snapshot in service: generation (newest run id), pools, build time."""
     generation, snap = services.snapshots.current()
     return SnapshotInfo(generation=generation, pools=snap.size, built_at=snap.built_at)
 
 
-@router.post("/v1/snapshot/refresh", response_model=SnapshotInfo, responses=ERRORS)
+@router.post("/v1/snapshot/refresh", response_model=SnapshotInfo, responses=answers(503))
 def refresh_snapshot(services: ServicesDep, _: WriteAuth) -> SnapshotInfo:
     """Rebuild the snapshot now if a new collection run landed (write scope)."""
     services.snapshots.refresh()

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.outputs.crds import CrdSchemas, builtin_schemas, load_crds
 from api.outputs.generate import build_fleet_output, generate_karpenter, load_zone_names
 from api.outputs.profiles import parse_profile
+from api.routes import answers
 from core.errors import ProfileError, SpotselError
 from selector import Snapshot
 from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
@@ -101,9 +102,10 @@ class FleetRequestBody(BaseModel):
     launch_template_version: str = "$Latest"
     subnets: list[str] = Field(min_length=1)
     target_capacity: int = Field(ge=1)
-    type: str = Field("instant", description=f"one of {list(FLEET_TYPES)}")
+    # Checked by the fleet builder (400 `output_unavailable`); the enums document the values.
+    type: str = Field("instant", json_schema_extra={"enum": list(FLEET_TYPES)})
     strategy: str = Field(
-        "price-capacity-optimized", description=f"one of {list(FLEET_STRATEGIES)}"
+        "price-capacity-optimized", json_schema_extra={"enum": list(FLEET_STRATEGIES)}
     )
     on_demand_base: int = Field(0, ge=0)
     on_demand_percentage_above_base: int = Field(0, ge=0, le=100)
@@ -129,6 +131,7 @@ def _fleet_profile(body: FleetRequestBody) -> OutputProfile:
 @router.post(
     "/karpenter/nodepools",
     response_model=KarpenterResponse,
+    responses=answers(400, 422, 500, 503),
     summary="Validated Karpenter NodePools (+ NodeOverlays, workload snippet) for a profile",
 )
 def karpenter_nodepools(body: KarpenterRequestBody, inputs: InputsDep) -> KarpenterResponse:
@@ -148,6 +151,7 @@ def karpenter_nodepools(body: KarpenterRequestBody, inputs: InputsDep) -> Karpen
 @router.post(
     "/fleet-requests",
     response_model=FleetResponse,
+    responses=answers(400, 422, 500, 503),
     summary="A validated EC2 CreateFleet (or ASG CreateAutoScalingGroup) input",
 )
 def fleet_requests(body: FleetRequestBody, inputs: InputsDep) -> FleetResponse:

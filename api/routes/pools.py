@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import NowDep, ReadAuth, SessionDep, SnapshotDep
 from api.history import pool_history, resolve_range
 from api.pools import PoolFilters, list_pools
-from api.routes import ERRORS
+from api.routes import answers
 from api.schemas import HistoryQuery, Page, PoolHistory, PoolItem, PoolQuery
 from selector import PoolKey
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["pools"])
 Segment = Annotated[str, Path(min_length=1, max_length=128)]
 
 
-@router.get("/pools", response_model=Page[PoolItem], responses=ERRORS)
+@router.get("/pools", response_model=Page[PoolItem], responses=answers(400, 422, 503))
 def pools(
     request: Request, query: Annotated[PoolQuery, Query()], snapshot: SnapshotDep, _: ReadAuth
 ) -> Page[PoolItem]:
@@ -33,7 +33,7 @@ def pools(
 @router.get(
     "/pools/{cloud}/{region}/{zone_id}/{instance_type}/history",
     response_model=PoolHistory,
-    responses={**ERRORS, 404: {"description": "no such pool"}},
+    responses=answers(404, 422, 503),
 )
 def history(
     cloud: Segment,

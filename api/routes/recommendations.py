@@ -6,18 +6,29 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadAuth, ServicesDep
-from api.routes import ERRORS
+from api.routes import answers
 from api.schemas import RecommendationRequest, RecommendationResponse
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
+ANSWER_HEADERS = {
+    "X-Spotsel-Cache": {
+        "description": "`hit` when an identical request was answered from this snapshot",
+        "schema": {"type": "string", "enum": ["hit", "miss"]},
+    },
+    "X-Spotsel-Snapshot-Generation": {
+        "description": "the snapshot generation (newest collection run id) ranked on",
+        "schema": {"type": "string"},
+    },
+}
+
 
 @router.post(
     "/recommendations",
     response_model=RecommendationResponse,
-    responses=ERRORS,
+    responses={200: {"headers": ANSWER_HEADERS}, **answers(422, 503)},
     summary="Rank diversified instance-type × zone pools for a workload",
 )
 async def recommend(body: RecommendationRequest, services: ServicesDep, _: ReadAuth) -> Response:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from api.auth import Keyring
+from api.auth import Keyring, key_entry
+from api.server import PUBLIC_NO_AUTH_FLAG, check_startup
 from core.errors import ConfigError, SchemaNotReadyError
 from core.settings import Settings
 from spotsel.cli import app
-from spotsel.serve_cmd import curl_example
+from spotsel.serve_cmd import curl_example, serve_command
 from spotsel.state import AppState
 
 runner = CliRunner()
+SPOTSEL = Path(sys.executable).with_name("spotsel")
+KEYS = [key_entry(name="ci", scope="read", key="spk_test-key")]
 
 
 def test_serve_without_keys_refuses_with_one_clear_line(settings: Settings) -> None:
@@ -52,8 +61,6 @@ def test_curl_example_is_ready_to_paste() -> None:
 
 
 def test_serve_refuses_a_taken_port_before_loading_anything(settings: Settings) -> None:
-    import socket
-
     from core import migrate
     from core.db import make_engine
 
@@ -69,3 +76,83 @@ def test_serve_refuses_a_taken_port_before_loading_anything(settings: Settings) 
                 obj=AppState(settings=settings),
                 catch_exceptions=False,
             )
+
+
+EXPOSURE = [
+    # (why, auth on, host, allowed by the second flag, refused)
+    ("no auth on loopback", False, "127.0.0.1", False, False),
+    ("no auth on IPv6 loopback", False, "::1", False, False),
+    ("no auth on localhost", False, "localhost", False, False),
+    ("no auth on all interfaces", False, "0.0.0.0", False, True),
+    ("no auth on all IPv6 interfaces", False, "::", False, True),
+    ("no auth on a LAN address", False, "192.168.1.5", False, True),
+    ("no auth on a host name", False, "api.internal", False, True),
+    ("no auth, public, explicitly allowed", False, "0.0.0.0", True, False),
+    ("auth on, public", True, "0.0.0.0", False, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("why", "auth_on", "host", "allowed", "refused"), EXPOSURE, ids=[e[0] for e in EXPOSURE]
+)
+def test_no_auth_beyond_loopback_needs_the_second_flag(
+    why: str, auth_on: bool, host: str, allowed: bool, refused: bool
+) -> None:
+    settings = Settings(api_auth=auth_on, api_keys=KEYS)
+    if refused:
+        with pytest.raises(ConfigError, match=PUBLIC_NO_AUTH_FLAG):
+            check_startup(settings, host=host, allow_public_no_auth=allowed)
+    else:
+        check_startup(settings, host=host, allow_public_no_auth=allowed)
+
+
+def test_public_no_auth_exits_1_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "spotsel.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPOTSEL_")}
+    env |= {"SPOTSEL_CONFIG": str(config), "SPOTSEL_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    result = subprocess.run(
+        [str(SPOTSEL), "serve", "--no-auth", "--host", "0.0.0.0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("spotsel: error: authentication is off (--no-auth")
+    assert PUBLIC_NO_AUTH_FLAG in line
+    assert result.stdout == ""
+
+
+def test_the_second_flag_serves_publicly_and_warns(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import migrate
+    from core.db import make_engine
+
+    migrate.upgrade(make_engine(settings.database_url))
+    served: dict[str, object] = {}
+    monkeypatch.setattr(
+        "spotsel.serve_cmd.serve", lambda settings, **options: served.update(options)
+    )
+    command = typer.Typer()
+    command.command()(serve_command)
+    result = runner.invoke(
+        command,
+        ["--no-auth", "--host", "0.0.0.0", "--port", str(_free_port()), PUBLIC_NO_AUTH_FLAG],
+        obj=AppState(settings=settings),
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert served["allow_public_no_auth"] is True
+    assert served["host"] == "0.0.0.0"
+    assert "REACHABLE FROM THE NETWORK" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from api.outputs.profiles import parse_profiles
+from core.settings import Settings
 from tests.api.outputs.helpers import REPO
 
 DEPLOY = REPO / "deploy"
@@ -71,3 +72,24 @@ def test_deploy_readme_lists_every_file() -> None:
     readme = (DEPLOY / "README.md").read_text()
     for path in DEPLOY.glob("*.yaml"):
         assert f"`{Path(path).name}`" in readme
+
+
+# Kubernetes binary quantity suffixes (the manifests use these for memory).
+QUANTITY = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+LIMIT_ENV = (
+    "SPOTSEL_API_MAX_BODY_BYTES",
+    "SPOTSEL_API_BODY_READ_TIMEOUT_SECONDS",
+    "SPOTSEL_API_MAX_CONNECTIONS",
+)
+
+
+def test_api_deployment_sets_the_request_limits_within_its_memory() -> None:
+    container = _container(_objects()[("Deployment", "spotsel-api")])
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    limits = Settings(
+        **{name.removeprefix("SPOTSEL_").lower(): env[name] for name in LIMIT_ENV}
+    )  # valid values, or this raises
+    memory = container["resources"]["limits"]["memory"]
+    memory_bytes = int(memory[:-2]) * QUANTITY[memory[-2:]]
+    # Every connection buffering a body at the limit still fits in the pod.
+    assert limits.api_max_connections * limits.api_max_body_bytes < memory_bytes
