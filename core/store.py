@@ -2,13 +2,15 @@
 
 One function persists a :class:`~core.runs.CollectionResult` in one transaction with
 idempotent upserts: re-running the same collection writes no duplicates, and nothing is ever
-deleted, so a failed or empty fetch cannot replace last-known-good data.
+deleted, so a failed or empty fetch cannot replace last-known-good data. Rows are checked
+against the schema's limits (``core.limits``) before the transaction opens, so a value one
+engine would refuse mid-write fails the run cleanly on both.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +18,19 @@ from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.runs import WRITE_ORDER, CollectionResult, RunStatus
+from core.errors import SourceDataError
+from core.limits import check_rows, column_limits, storable
+from core.runs import WRITE_ORDER, CollectionResult, RegionError, RunStatus, TableRows
 from core.tables import Base, CollectionRun, CollectionRunRegion
 
 __all__ = ["ProgressCallback", "persist_run", "upsert_rows"]
 
 ProgressCallback = Callable[[int], None]
 
+# Longest error class a run record holds (read from the schema, like every limit).
+ERROR_CLASS_CHARS = column_limits("collection_runs")["error_class"].max_chars
+# The "region" of an error that refused the whole run rather than one region.
+WHOLE_RUN = "*"
 # Columns an upsert must never change once a row exists.
 _KEEP_ON_UPDATE: dict[str, frozenset[str]] = {"offerings": frozenset({"first_seen"})}
 # Tables whose natural key is a unique constraint rather than the primary key.
@@ -153,6 +161,40 @@ def _newest_observation(result: CollectionResult, tables: Iterable[str]) -> date
     return newest
 
 
+def _refusal(
+    result: CollectionResult, to_write: Mapping[str, Sequence[dict[str, Any]]]
+) -> SourceDataError | None:
+    """The first value of the run the store cannot hold; parsers check first, this is the
+    last line of defence so a bad value fails the run instead of the transaction."""
+    where = f"source {result.source}"
+    try:
+        check_rows("collection_run_regions", [{"region": r} for r in result.regions], where=where)
+        for name, rows in to_write.items():
+            check_rows(name, rows, where=where)
+    except SourceDataError as exc:
+        return exc
+    return None
+
+
+def _refused_run(result: CollectionResult, error: SourceDataError) -> CollectionResult:
+    """The run record of a result whose rows were refused: failed, nothing written."""
+    return CollectionResult(
+        source=result.source,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        regions=(),
+        rows=TableRows(),
+        errors=(RegionError(WHOLE_RUN, type(error).__name__, str(error)),),
+    )
+
+
+def _failure_summary(failed: int, regions: int, first: RegionError) -> str:
+    """One line for the run record; a run refused as a whole names no region count."""
+    if first.region == WHOLE_RUN or regions == 0:
+        return first.message
+    return f"{failed} of {regions} regions failed; {first.region}: {first.message}"
+
+
 def persist_run(
     engine: Engine,
     result: CollectionResult,
@@ -160,15 +202,28 @@ def persist_run(
     batch_rows: int = 5_000,
     progress: ProgressCallback | None = None,
 ) -> CollectionRun:
-    """Write a run's rows and its record in one transaction; failed regions write no rows."""
+    """Write a run's rows and its record in one transaction; failed regions write no rows.
+
+    A value the schema cannot hold refuses the whole run: a failed run is recorded, nothing
+    is written, and :class:`SourceDataError` names the value.
+    """
     failed = result.failed_regions()
     tables = [name for name in WRITE_ORDER if result.rows.by_table.get(name)]
+    to_write = {
+        name: [r for r in result.rows.by_table[name] if r.get("region") not in failed]
+        for name in tables
+    }
+    refused = _refusal(result, to_write)
+    if refused is not None:
+        persist_run(engine, _refused_run(result, refused))
+        raise refused
     with Session(engine, expire_on_commit=False) as session, session.begin():
         before = {name: count_rows(session, name) for name in tables}
         written = 0
         for name in tables:
-            rows = [r for r in result.rows.by_table[name] if r.get("region") not in failed]
-            written += upsert_rows(session, name, rows, batch_rows=batch_rows, progress=progress)
+            written += upsert_rows(
+                session, name, to_write[name], batch_rows=batch_rows, progress=progress
+            )
         new = sum(count_rows(session, name) - before[name] for name in tables)
         status = result.status
         first_error = next(iter(failed.values()), None)
@@ -180,10 +235,9 @@ def persist_run(
             rows_written=written,
             rows_new=new,
             data_as_of=_newest_observation(result, tables) if written else None,
-            error_class=first_error.error_class if first_error else None,
+            error_class=_error_class(first_error.error_class) if first_error else None,
             error_message=(
-                f"{len(failed)} of {len(result.regions)} regions failed; "
-                f"{first_error.region}: {first_error.message}"
+                storable(_failure_summary(len(failed), len(result.regions), first_error))
                 if first_error
                 else None
             ),
@@ -199,8 +253,13 @@ def persist_run(
                     region=region,
                     status=RunStatus.FAILED.value if err else RunStatus.OK.value,
                     rows=0 if err else counts.get(region, 0),
-                    error_class=err.error_class if err else None,
-                    error_message=err.message if err else None,
+                    error_class=_error_class(err.error_class) if err else None,
+                    error_message=storable(err.message) if err else None,
                 )
             )
     return run
+
+
+def _error_class(name: str) -> str:
+    # Error codes come from clouds and SDKs: fit them to the column rather than fail the record.
+    return storable(name, max_chars=ERROR_CLASS_CHARS)

@@ -27,7 +27,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from core.db import UTCDateTime
 
 __all__ = [
+    "CLOUD_CHARS",
     "REGIONAL_ZONE",
+    "REGION_CHARS",
+    "SOURCE_CHARS",
+    "TYPE_NAME_CHARS",
+    "ZONE_CHARS",
     "Base",
     "CollectionRun",
     "CollectionRunRegion",
@@ -52,11 +57,20 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-CLOUD = String(16)
-REGION = String(64)
-ZONE = String(64)
-TYPE_NAME = String(128)
-SOURCE = String(64)
+# Lengths of the key columns, named once: the columns below are declared with them and
+# core.limits reads every column's length back from this schema, so a value is refused at parse
+# time on SQLite exactly as PostgreSQL would refuse it at insert time.
+CLOUD_CHARS = 16
+REGION_CHARS = 64  # AWS region names are < 20 characters; 64 leaves room for any cloud's
+ZONE_CHARS = 64
+TYPE_NAME_CHARS = 128
+SOURCE_CHARS = 64
+
+CLOUD = String(CLOUD_CHARS)
+REGION = String(REGION_CHARS)
+ZONE = String(ZONE_CHARS)
+TYPE_NAME = String(TYPE_NAME_CHARS)
+SOURCE = String(SOURCE_CHARS)
 
 
 class Base(DeclarativeBase):

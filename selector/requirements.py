@@ -2,12 +2,15 @@
 
 `parse_requirements` is the only way in: it rejects unknown keys, wrong types and absurd
 values with a `RequirementsError` that names the field, so every interface fails the same way.
+Messages quote values cut short (`MAX_SHOWN_CHARS`): a request can be large, a message is one
+short line.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import reprlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
@@ -40,6 +43,16 @@ MAX_TOP: Final = 200  # a longer list is never read; Karpenter passes at most 60
 MAX_PRICE_PER_HOUR: Final = 10_000.0
 MAX_MINUTES: Final = 7 * 24 * 60.0  # a week; longer checkpoint intervals are not a spot workload
 MAX_SIGNAL_AGE_HOURS: Final = 24 * 365.0
+
+# Values quoted in an error message are cut to about this many characters.
+MAX_SHOWN_CHARS: Final = 60
+# Unknown keys named in one message; the rest are counted.
+MAX_SHOWN_KEYS: Final = 5
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = MAX_SHOWN_CHARS
+_SHORT.maxlevel = 2
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
 
 # Defaults for a long training job with a preStop hook (design §1 seed scenario).
 DEFAULT_TOP: Final = 20
@@ -134,7 +147,7 @@ def parse_requirements(mapping: Mapping[str, object]) -> Requirements:
     known = {f.name for f in fields(Requirements)}
     for key in mapping:
         if not isinstance(key, str) or key not in known:
-            raise RequirementsError(str(key), f"unknown field; expected one of {sorted(known)}")
+            raise RequirementsError(_key(key), f"unknown field; expected one of {sorted(known)}")
     m = mapping
     gpus = _opt_int(m, "gpus", 0, MAX_GPUS)
     gpu_memory = _opt_float(m, "gpu_memory_gib", 0.0, MAX_GPU_MEMORY_GIB)
@@ -179,6 +192,30 @@ def parse_requirements(mapping: Mapping[str, object]) -> Requirements:
     return req
 
 
+# --- messages ------------------------------------------------------------------------------
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` cut short, so a huge or deeply nested value never floods a message."""
+    try:
+        return _SHORT.repr(value)
+    except ValueError:  # an integer beyond Python's int-to-text digit limit
+        return f"<{type(value).__name__} too large to show>"
+
+
+def _key(key: object) -> str:
+    """A mapping key as a field name: itself when it is a short string, else quoted short."""
+    if isinstance(key, str) and len(key) <= MAX_SHOWN_CHARS and key.isprintable():
+        return key
+    return _shown(key)
+
+
+def _shown_keys(keys: Iterable[object]) -> str:
+    names = sorted(map(_shown, keys))
+    more = len(names) - MAX_SHOWN_KEYS
+    return ", ".join(names[:MAX_SHOWN_KEYS]) + (f" and {more} more" if more > 0 else "")
+
+
 # --- field parsers -------------------------------------------------------------------------
 
 
@@ -199,7 +236,7 @@ def _number_from_text(text: str, field: str) -> float:
     try:
         number = float(text.strip())
     except ValueError:
-        raise RequirementsError(field, f"not a number: {text.strip()!r}") from None
+        raise RequirementsError(field, f"not a number: {_shown(text.strip())}") from None
     if not math.isfinite(number):
         raise RequirementsError(field, "must be finite")
     return number
@@ -266,7 +303,7 @@ def _range(m: Mapping[str, object], field: str, hi: float) -> Range:
     if isinstance(value, Mapping):
         extra = set(value) - {"min", "max"}
         if extra:
-            raise RequirementsError(field, f"unknown keys {sorted(map(str, extra))}; use min/max")
+            raise RequirementsError(field, f"unknown keys {_shown_keys(extra)}; use min/max")
         lo, up = value.get("min"), value.get("max")
         rng = Range(
             None if lo is None else _number(lo, f"{field}.min"),
@@ -288,7 +325,7 @@ def _strings(m: Mapping[str, object], field: str) -> tuple[str, ...]:
     out: list[str] = []
     for item in value:
         if not isinstance(item, str) or not item.strip():
-            raise RequirementsError(field, f"expected non-empty strings, got {item!r}")
+            raise RequirementsError(field, f"expected non-empty strings, got {_shown(item)}")
         out.append(item.strip())
     return tuple(sorted(set(out)))
 
@@ -301,7 +338,7 @@ def _choices(
         return default
     for item in items:
         if item not in allowed:
-            raise RequirementsError(field, f"{item!r} is not one of {list(allowed)}")
+            raise RequirementsError(field, f"{_shown(item)} is not one of {list(allowed)}")
     return tuple(sorted(set(items)))
 
 
@@ -310,7 +347,7 @@ def _choice(m: Mapping[str, object], field: str, allowed: tuple[str, ...], defau
     if value is None:
         return default
     if not isinstance(value, str) or value.lower() not in allowed:
-        raise RequirementsError(field, f"{value!r} is not one of {list(allowed)}")
+        raise RequirementsError(field, f"{_shown(value)} is not one of {list(allowed)}")
     return value.lower()
 
 
@@ -322,7 +359,7 @@ def _arch(m: Mapping[str, object]) -> str | None:
         raise RequirementsError("arch", f"expected a string, got {type(value).__name__}")
     arch = _ARCH_ALIASES.get(value.lower(), value.lower())
     if arch not in ARCHES:
-        raise RequirementsError("arch", f"{value!r} is not one of {list(ARCHES)}")
+        raise RequirementsError("arch", f"{_shown(value)} is not one of {list(ARCHES)}")
     return arch
 
 

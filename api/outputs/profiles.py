@@ -23,7 +23,11 @@ Format (see examples/profiles.yaml)::
 `requirements` uses the ranking vocabulary (`selector.parse_requirements`). NodePools and
 Fleet requests serve one cluster / one region of AWS, so `regions` must name exactly one
 region, `clouds` may only be `[aws]`, and `capacity_types` is set per output (not allowed here).
-Every error names the file, the profile and the field.
+Every error names the file, the profile and the field, and quotes values cut short.
+
+The loader is bounded: a file of at most `MAX_FILE_BYTES`, no YAML aliases (a few hundred
+bytes of nested aliases expand to billions of nodes), at most `MAX_DEPTH` levels of nesting
+and `MAX_PROFILES` profiles.
 """
 
 from __future__ import annotations
@@ -35,8 +39,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.nodes import Node
 
 from core.errors import ProfileError
+from core.limits import shorten
 from selector import RequirementsError, parse_requirements
 from selector.outputs import (
     CONSOLIDATION_POLICIES,
@@ -48,9 +55,28 @@ from selector.outputs import (
 )
 from selector.outputs.profile import DEFAULT_ON_DEMAND_WEIGHT, DEFAULT_SPOT_WEIGHT
 
-__all__ = ["FORMAT_VERSION", "load_profiles", "parse_profile", "parse_profiles"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_PROFILES",
+    "load_profiles",
+    "parse_profile",
+    "parse_profiles",
+]
 
 FORMAT_VERSION: Final = 1
+# A profiles file is a few KiB (examples/profiles.yaml: 3 KiB, two profiles); anything near a
+# MiB is a wrong file, not a bigger fleet.
+MAX_FILE_BYTES: Final = 1024 * 1024
+# One profile = 3 NodePools in one cluster; a hundred is far past any real cluster.
+MAX_PROFILES: Final = 100
+# The format's deepest value sits 8 nodes down (document > profiles > profile > disruption >
+# budgets > budget > reasons > reason); 16 leaves room without letting a deep file exhaust the
+# parser's stack.
+MAX_DEPTH: Final = 16
+# Longest key quoted verbatim as a field name in a message (ours are at most 18 characters).
+MAX_FIELD_CHARS: Final = 40
 _KEYS: Final = frozenset(
     {
         "name", "description", "requirements", "nodepool", "ec2nodeclass", "weights", "limits",
@@ -84,23 +110,66 @@ class _Ctx:
         self.profile = profile
 
     def fail(self, field: str, reason: str) -> ProfileError:
-        return ProfileError(f"{self.source}: profile {self.profile!r}: {field}: {reason}")
+        return ProfileError(f"{self.source}: profile {shorten(self.profile)}: {field}: {reason}")
 
 
-def load_profiles(path: Path) -> tuple[OutputProfile, ...]:
-    """Read and validate a profiles YAML file."""
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and nesting deeper than `MAX_DEPTH`.
+
+    Aliases are refused, not counted: the format never needs them, and a file without them
+    builds at most as many nodes as it has bytes.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise self._refuse("YAML aliases (*name) are not allowed here")
+        if self._depth >= MAX_DEPTH:
+            raise self._refuse(f"nested deeper than {MAX_DEPTH} levels")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _refuse(self, problem: str) -> ComposerError:
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        return ComposerError(None, None, problem, mark)
+
+
+def _read_bounded(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ProfileError(f"profiles file {path} does not exist") from None
     except OSError as exc:
         raise ProfileError(f"cannot read profiles file {path}: {exc.strerror}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ProfileError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes; not a profiles file")
     try:
-        doc = yaml.safe_load(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def load_profiles(path: Path) -> tuple[OutputProfile, ...]:
+    """Read and validate a profiles YAML file (bounded: see the module docstring)."""
+    text = _read_bounded(path)
+    loader = _BoundedLoader(text)
+    try:
+        doc = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ProfileError(f"{path}: not valid YAML{where}") from exc
+        problem = getattr(exc, "problem", None)
+        reason = f": {shorten(problem)[1:-1]}" if isinstance(problem, str) else ""
+        raise ProfileError(f"{path}: not valid YAML{where}{reason}") from None
+    finally:
+        loader.dispose()
     return parse_profiles(doc, source=str(path))
 
 
@@ -110,12 +179,16 @@ def parse_profiles(doc: object, *, source: str) -> tuple[OutputProfile, ...]:
         raise ProfileError(f"{source}: expected a mapping with `version` and `profiles`")
     extra = set(doc) - {"version", "profiles"}
     if extra:
-        raise ProfileError(f"{source}: unknown top-level keys {sorted(map(str, extra))}")
+        raise ProfileError(f"{source}: unknown top-level keys {shorten(sorted(map(_key, extra)))}")
     if doc.get("version", FORMAT_VERSION) != FORMAT_VERSION:
-        raise ProfileError(f"{source}: version must be {FORMAT_VERSION}, got {doc['version']!r}")
+        raise ProfileError(
+            f"{source}: version must be {FORMAT_VERSION}, got {shorten(doc['version'])}"
+        )
     items = doc.get("profiles")
     if not isinstance(items, list) or not items:
         raise ProfileError(f"{source}: `profiles` must be a non-empty list")
+    if len(items) > MAX_PROFILES:
+        raise ProfileError(f"{source}: {len(items)} profiles; at most {MAX_PROFILES}")
     profiles = [
         parse_profile(item, source=f"{source} profiles[{i}]") for i, item in enumerate(items)
     ]
@@ -124,7 +197,9 @@ def parse_profiles(doc: object, *, source: str) -> tuple[OutputProfile, ...]:
         for p in profiles:
             value = getattr(p, attr)
             if value in seen:
-                raise ProfileError(f"{source}: profile {p.name!r}: {attr}: {value!r} is used twice")
+                raise ProfileError(
+                    f"{source}: profile {shorten(p.name)}: {attr}: {shorten(value)} is used twice"
+                )
             seen.add(value)
     return tuple(profiles)
 
@@ -134,13 +209,12 @@ def parse_profile(item: object, *, source: str = "profile") -> OutputProfile:
     if not isinstance(item, Mapping):
         raise ProfileError(f"{source}: expected a mapping, got {type(item).__name__}")
     raw_name = item.get("name")
-    ctx = _Ctx(source, str(raw_name) if raw_name is not None else "?")
+    # Never str() a value of unknown size: a name is quoted cut short, like every value.
+    ctx = _Ctx(source, raw_name if isinstance(raw_name, str) else "?")
     name = _dns_label(ctx, item, "name", required=True)
     extra = set(item) - _KEYS
     if extra:
-        raise ctx.fail(
-            str(sorted(map(str, extra))[0]), f"unknown field; expected one of {sorted(_KEYS)}"
-        )
+        raise ctx.fail(min(map(_key, extra)), f"unknown field; expected one of {sorted(_KEYS)}")
     nodepool = _dns_label(ctx, item, "nodepool", required=False) or name
     if len(nodepool) > MAX_NODEPOOL_NAME:
         raise ctx.fail("nodepool", f"at most {MAX_NODEPOOL_NAME} characters")
@@ -171,6 +245,13 @@ def parse_profile(item: object, *, source: str = "profile") -> OutputProfile:
 # --- fields -----------------------------------------------------------------------------------
 
 
+def _key(key: object) -> str:
+    """A mapping key as a field name: itself when short and printable, else quoted short."""
+    if isinstance(key, str) and len(key) <= MAX_FIELD_CHARS and key.isprintable():
+        return key
+    return shorten(key)
+
+
 def _dns_label(ctx: _Ctx, item: Mapping[str, Any], field: str, *, required: bool) -> str:
     value = item.get(field)
     if value is None:
@@ -178,7 +259,7 @@ def _dns_label(ctx: _Ctx, item: Mapping[str, Any], field: str, *, required: bool
             raise ctx.fail(field, "is required")
         return ""
     if not isinstance(value, str) or len(value) > 63 or not DNS_LABEL.match(value):
-        raise ctx.fail(field, f"{value!r} must be a DNS label (a-z, 0-9, '-', at most 63)")
+        raise ctx.fail(field, f"{shorten(value)} must be a DNS label (a-z, 0-9, '-', at most 63)")
     return value
 
 
@@ -213,7 +294,7 @@ def _weights(ctx: _Ctx, value: object) -> tuple[int, int]:
     on_demand = value.get("on_demand", DEFAULT_ON_DEMAND_WEIGHT)
     for field, w in (("weights.spot", spot), ("weights.on_demand", on_demand)):
         if isinstance(w, bool) or not isinstance(w, int) or not lo <= w <= hi:
-            raise ctx.fail(field, f"must be a whole number in {lo}..{hi}, got {w!r}")
+            raise ctx.fail(field, f"must be a whole number in {lo}..{hi}, got {shorten(w)}")
     if on_demand >= spot:
         raise ctx.fail("weights.on_demand", "must be lower than weights.spot (spot first)")
     return spot, on_demand
@@ -227,10 +308,12 @@ def _limits(ctx: _Ctx, field: str, value: object) -> tuple[tuple[str, str], ...]
     out = []
     for resource, qty in value.items():
         if not isinstance(resource, str) or not RESOURCE_NAME.match(resource):
-            raise ctx.fail(f"{field}.{resource}", "not a resource name")
+            raise ctx.fail(f"{field}.{shorten(resource)}", "not a resource name")
         text = str(qty) if isinstance(qty, int | float) and not isinstance(qty, bool) else qty
         if not isinstance(text, str) or not QUANTITY.match(text):
-            raise ctx.fail(f"{field}.{resource}", f"{qty!r} is not a Kubernetes quantity")
+            raise ctx.fail(
+                f"{field}.{_key(resource)}", f"{shorten(qty)} is not a Kubernetes quantity"
+            )
         out.append((resource, text))
     return tuple(sorted(out))
 
@@ -239,15 +322,15 @@ def _choice(
     ctx: _Ctx, item: Mapping[str, Any], field: str, allowed: tuple[str, ...], default: str
 ) -> str:
     value = item.get(field, default)
-    if value not in allowed:
-        raise ctx.fail(field, f"{value!r} is not one of {list(allowed)}")
-    return str(value)
+    if not isinstance(value, str) or value not in allowed:
+        raise ctx.fail(field, f"{shorten(value)} is not one of {list(allowed)}")
+    return value
 
 
 def _bool(ctx: _Ctx, item: Mapping[str, Any], field: str) -> bool:
     value = item.get(field, False)
     if not isinstance(value, bool):
-        raise ctx.fail(field, f"expected true or false, got {value!r}")
+        raise ctx.fail(field, f"expected true or false, got {shorten(value)}")
     return value
 
 
@@ -259,15 +342,16 @@ def _disruption(ctx: _Ctx, value: object) -> Disruption:
         raise ctx.fail("disruption", f"expected a mapping with keys {sorted(keys)}")
     default = Disruption()
     policy = value.get("consolidation_policy", default.consolidation_policy)
-    if policy not in CONSOLIDATION_POLICIES:
+    if not isinstance(policy, str) or policy not in CONSOLIDATION_POLICIES:
         raise ctx.fail(
             "disruption.consolidation_policy",
-            f"{policy!r} is not one of {list(CONSOLIDATION_POLICIES)}",
+            f"{shorten(policy)} is not one of {list(CONSOLIDATION_POLICIES)}",
         )
-    after = str(value.get("consolidate_after", default.consolidate_after))
-    if not DURATION.match(after):
+    after = value.get("consolidate_after", default.consolidate_after)
+    if not isinstance(after, str) or not DURATION.match(after):
         raise ctx.fail(
-            "disruption.consolidate_after", f"{after!r} is not a duration like 10m or 1h30m"
+            "disruption.consolidate_after",
+            f"{shorten(after)} is not a duration like 10m or 1h30m",
         )
     raw_budgets = value.get("budgets")
     budgets = default.budgets
@@ -285,23 +369,29 @@ def _budget(ctx: _Ctx, i: int, value: object) -> Budget:
         raise ctx.fail(
             field, f"expected a mapping with `nodes` and optional {sorted(keys - {'nodes'})}"
         )
-    nodes = str(value["nodes"])
-    if not BUDGET_NODES.match(nodes):
-        raise ctx.fail(f"{field}.nodes", f"{nodes!r} must be a count or a percentage like 10%")
+    raw_nodes = value["nodes"]
+    nodes = str(raw_nodes) if type(raw_nodes) is int else raw_nodes  # `nodes: 1` means "1"
+    if not isinstance(nodes, str) or not BUDGET_NODES.match(nodes):
+        raise ctx.fail(
+            f"{field}.nodes", f"{shorten(raw_nodes)} must be a count or a percentage like 10%"
+        )
     schedule, duration = value.get("schedule"), value.get("duration")
     if (schedule is None) != (duration is None):
         raise ctx.fail(field, "schedule and duration go together")
-    if duration is not None and not BUDGET_DURATION.match(str(duration)):
-        raise ctx.fail(f"{field}.duration", f"{duration!r} must be hours/minutes like 8h or 1h30m")
+    if schedule is not None and not isinstance(schedule, str):
+        raise ctx.fail(f"{field}.schedule", f"{shorten(schedule)} is not a cron schedule")
+    if duration is not None and (
+        not isinstance(duration, str) or not BUDGET_DURATION.match(duration)
+    ):
+        raise ctx.fail(
+            f"{field}.duration", f"{shorten(duration)} must be hours/minutes like 8h or 1h30m"
+        )
     reasons = value.get("reasons") or []
-    if not isinstance(reasons, list) or any(r not in BUDGET_REASONS for r in reasons):
+    if not isinstance(reasons, list) or any(
+        not isinstance(r, str) or r not in BUDGET_REASONS for r in reasons
+    ):
         raise ctx.fail(f"{field}.reasons", f"expected a list of {list(BUDGET_REASONS)}")
-    return Budget(
-        nodes=nodes,
-        schedule=None if schedule is None else str(schedule),
-        duration=None if duration is None else str(duration),
-        reasons=tuple(reasons),
-    )
+    return Budget(nodes=nodes, schedule=schedule, duration=duration, reasons=tuple(reasons))
 
 
 def _command(ctx: _Ctx, value: object) -> tuple[str, ...]:
@@ -324,6 +414,6 @@ def _grace(ctx: _Ctx, value: object, cloud: str) -> int | None:
         raise ctx.fail(
             "grace_seconds",
             f"must be a whole number in 1..{notice} (the {cloud} notice window: the node is gone "
-            f"after it), got {value!r}",
+            f"after it), got {shorten(value)}",
         )
     return value

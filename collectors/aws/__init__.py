@@ -8,7 +8,7 @@ Advisor parse) — each with fetch separate from a pure parse; ``source`` and
 
 from __future__ import annotations
 
-from collectors.aws.advisor_source import AWS_ADVISOR_SOURCE, AwsAdvisorSource
+from collectors.aws.advisor_source import AWS_ADVISOR_SOURCE, AwsAdvisorSource, check_source_url
 from collectors.aws.source import AWS_SOURCE, AwsSource
 
-__all__ = ["AWS_ADVISOR_SOURCE", "AWS_SOURCE", "AwsAdvisorSource", "AwsSource"]
+__all__ = ["AWS_ADVISOR_SOURCE", "AWS_SOURCE", "AwsAdvisorSource", "AwsSource", "check_source_url"]

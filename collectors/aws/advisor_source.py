@@ -1,7 +1,8 @@
 """The ``aws-advisor`` source: fetch the public Spot Advisor JSON, conditionally, and load it.
 
 - No credentials: a plain HTTPS GET through an injectable ``httpx.Client``.
-- ``file://`` URLs read a saved copy (air-gapped installs, backtests).
+- ``file://`` URLs read a saved copy (air-gapped installs, backtests). :func:`check_source_url`
+  refuses an unsupported scheme or a missing file; the CLI calls it before a run is recorded.
 - ``observed_at`` of every row is the document's ``Last-Modified`` (HTTP) or the file's mtime,
   so loading the same document twice writes no new rows.
 - Conditional GET: the last ETag is kept in a small JSON file in ``settings.data_dir``
@@ -31,6 +32,7 @@ from collectors.aws.clients import http_client
 from collectors.base import CollectContext
 from core.clock import as_utc, utcnow
 from core.errors import ConfigError, SpotselError
+from core.limits import shorten
 from core.runs import CollectionResult, TableRows
 from core.settings import Settings
 from core.tables import InterruptionRate
@@ -40,6 +42,7 @@ __all__ = [
     "STATE_FILE",
     "AdvisorDocument",
     "AwsAdvisorSource",
+    "check_source_url",
     "fetch_advisor",
 ]
 
@@ -62,8 +65,31 @@ class AdvisorDocument:
     observed_at: datetime | None
 
 
+# What the advisor can be read from: the public feed, a mirror, or a saved copy.
+URL_SCHEMES = ("https", "http", "file")
+
+
+def _file_path(url: str) -> Path:
+    return Path(unquote(urlparse(url).path))
+
+
+def check_source_url(url: str) -> None:
+    """Refuse, with one line, a URL that cannot work: unsupported scheme, no host, no file."""
+    parsed = urlparse(url)
+    if parsed.scheme not in URL_SCHEMES:
+        raise ConfigError(f"advisor URL must be https://, http:// or file://, got {shorten(url)}")
+    if parsed.scheme == "file":
+        path = _file_path(url)
+        if not path.exists():
+            raise ConfigError(f"advisor file {path} does not exist")
+        if not path.is_file():
+            raise ConfigError(f"advisor file {path} is not a file")
+    elif not parsed.hostname:
+        raise ConfigError(f"advisor URL {shorten(url)} names no host")
+
+
 def _read_file(url: str) -> AdvisorDocument:
-    path = Path(unquote(urlparse(url).path))
+    path = _file_path(url)
     try:
         body = path.read_bytes()
         mtime = path.stat().st_mtime
@@ -87,11 +113,9 @@ def _last_modified(response: httpx.Response) -> datetime | None:
 
 def fetch_advisor(client: httpx.Client, url: str, *, etag: str | None) -> AdvisorDocument:
     """GET ``url`` (``If-None-Match: etag`` when given); ``file://`` reads a local file."""
-    scheme = urlparse(url).scheme
-    if scheme == "file":
+    check_source_url(url)
+    if urlparse(url).scheme == "file":
         return _read_file(url)
-    if scheme not in ("http", "https"):
-        raise ConfigError(f"advisor URL must be https://, http:// or file://, got {url!r}")
     headers = {"If-None-Match": etag} if etag else {}
     try:
         response = client.get(url, headers=headers)

@@ -1,7 +1,9 @@
 """EC2 inventory: instance-type specs, offerings per zone ID, and the account's zone map.
 
 Fetch functions page through one EC2 client; parse functions are pure and turn API records
-(as boto3 returns them, or as recorded JSON) into store rows.
+(as boto3 returns them, or as recorded JSON) into store rows, refusing with
+:class:`~core.errors.SourceDataError` any value the store cannot hold (an over-long or
+control-character name, a count beyond INTEGER, a NaN or infinite size).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from core.limits import check_rows, shorten
 from selector.gpus import normalise_gpu_model
 
 __all__ = [
@@ -140,7 +143,9 @@ def parse_instance_types(
             "source": SOURCE,
             "observed_at": observed_at,
         }
-    return list(rows.values())
+    checked = list(rows.values())
+    check_rows("instance_types", checked, where="DescribeInstanceTypes")
+    return checked
 
 
 def usage_classes(records: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
@@ -190,6 +195,7 @@ def parse_offerings(
         )
     if unknown:
         log.info("offerings of undescribed types", extra={"region": region, "count": unknown})
+    check_rows("offerings", rows, where=f"{shorten(region)} DescribeInstanceTypeOfferings")
     return rows
 
 
@@ -197,7 +203,7 @@ def parse_zones(
     records: Iterable[Mapping[str, Any]], *, account: str, region: str, observed_at: datetime
 ) -> list[dict[str, Any]]:
     """DescribeAvailabilityZones → ``zones`` rows (real AZs only; local zones are left out)."""
-    return [
+    rows = [
         {
             "cloud": "aws",
             "account": account,
@@ -211,3 +217,5 @@ def parse_zones(
         if z.get("ZoneType", "availability-zone") == "availability-zone"
         and z.get("RegionName", region) == region
     ]
+    check_rows("zones", rows, where=f"{shorten(region)} DescribeAvailabilityZones")
+    return rows

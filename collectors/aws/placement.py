@@ -21,6 +21,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
+from core.errors import SourceDataError
+from core.limits import check_rows, row_problem, shorten
 from core.tables import REGIONAL_ZONE, PlacementScore
 from selector import normalise_placement
 
@@ -183,21 +185,29 @@ def fetch_placement_scores(ec2: Any, config: PlacementConfig) -> list[dict[str, 
 def parse_placement_scores(
     records: Iterable[Mapping[str, Any]], *, config: PlacementConfig, observed_at: datetime
 ) -> list[dict[str, Any]]:
-    """API scores → ``placement_scores`` rows (score normalised to [0, 1], raw kept)."""
+    """API scores → ``placement_scores`` rows (score normalised to [0, 1], raw kept).
+
+    A value the store cannot hold raises :class:`~core.errors.SourceDataError`, checked before
+    the score is interpreted so no message ever quotes a whole malformed value.
+    """
     rows = []
+    where = f"{'+'.join(map(shorten, config.regions))} placement scores"
     for record in records:
         raw = record["Score"]
-        rows.append(
-            {
-                "cloud": "aws",
-                "region": str(record["Region"]),
-                "zone_id": str(record.get("AvailabilityZoneId") or REGIONAL_ZONE),
-                "instance_types": config.types_key,
-                "target_capacity": config.target_capacity,
-                "observed_at": observed_at,
-                "score": normalise_placement("aws", raw, types_in_query=len(config.instance_types)),
-                "raw": str(raw),
-                "source": SOURCE,
-            }
-        )
+        row: dict[str, Any] = {
+            "cloud": "aws",
+            "region": str(record["Region"]),
+            "zone_id": str(record.get("AvailabilityZoneId") or REGIONAL_ZONE),
+            "instance_types": config.types_key,
+            "target_capacity": config.target_capacity,
+            "observed_at": observed_at,
+            "raw": str(raw),
+            "source": SOURCE,
+        }
+        problem = row_problem("placement_scores", row)
+        if problem is not None:
+            raise SourceDataError(f"{where}: placement_scores.{problem}")
+        row["score"] = normalise_placement("aws", raw, types_in_query=len(config.instance_types))
+        rows.append(row)
+    check_rows("placement_scores", rows, where=where)
     return rows

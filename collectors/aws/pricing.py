@@ -1,7 +1,9 @@
 """On-demand list prices from the AWS Price List Query API (``pricing.get_products``).
 
 The API answers from a few endpoints only (us-east-1 among them); each ``PriceList`` entry is a
-JSON *string* holding one product and its terms.
+JSON *string* holding one product and its terms. A value the store cannot hold (a NaN or
+infinite price, an over-long type name) fails the region with
+:class:`~core.errors.SourceDataError`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+
+from core.limits import check_rows, shorten
 
 __all__ = [
     "PRICING_REGION",
@@ -97,4 +101,6 @@ def parse_price_list(
             "source": SOURCE,
             "observed_at": observed_at,
         }
-    return list(rows.values())
+    checked = list(rows.values())
+    check_rows("on_demand_prices", checked, where=f"{shorten(region)} on-demand price list")
+    return checked

@@ -50,7 +50,8 @@ from collectors.aws.spot_prices import (
 )
 from collectors.base import CollectContext
 from core.clock import utcnow
-from core.errors import ConfigError, SpotselError
+from core.errors import ConfigError, SourceDataError, SpotselError
+from core.limits import column_limits, value_problem
 from core.runs import CollectionResult, RegionError, TableRows
 from selector import SelectorError
 
@@ -68,13 +69,14 @@ class EmptyRegionError(Exception):
 
 
 # What can go wrong inside one region without stopping the others: the cloud's answers
-# (ClientError, network/endpoint errors after retries), an empty answer, or an answer that
-# does not parse.
+# (ClientError, network/endpoint errors after retries), an empty answer, an answer that
+# does not parse, or one holding a value the store cannot (SourceDataError).
 _REGION_ERRORS = (
     ClientError,
     BotoCoreError,
     EmptyRegionError,
     SelectorError,
+    SourceDataError,
     KeyError,
     TypeError,
     ValueError,
@@ -181,6 +183,11 @@ def _regions(ctx: CollectContext) -> list[str]:
     regions = list(dict.fromkeys(r.strip() for r in value))
     if not regions:
         raise ConfigError("no AWS regions to collect: set SPOTSEL_AWS_REGIONS or --regions")
+    limit = column_limits("offerings")["region"]
+    for region in regions:
+        problem = value_problem(limit, region)
+        if problem is not None:
+            raise ConfigError(f"region {problem}")
     return regions
 
 

@@ -2,12 +2,15 @@
 
 AWS returns change events, plus the change in force at ``StartTime``. Starting each run at the
 region's watermark (newest stored change) therefore re-sends that change, which the idempotent
-upsert absorbs, and a re-run of the same window writes no duplicates.
+upsert absorbs, and a re-run of the same window writes no duplicates. A value the store
+cannot hold (NaN or infinite price, over-long or control-character names) fails the region
+with :class:`~core.errors.SourceDataError`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +19,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
+from core.errors import SourceDataError
+from core.limits import check_rows, shorten
 from core.tables import SpotPrice
 
 __all__ = [
@@ -97,6 +102,11 @@ def parse_spot_prices(
             unknown_zones.add(str(record.get("AvailabilityZone")))
             continue
         price = float(record["SpotPrice"])
+        if not math.isfinite(price):
+            raise SourceDataError(
+                f"{shorten(region)} spot price history: SpotPrice is "
+                f"{shorten(record['SpotPrice'])}, expected a finite number"
+            )
         if not price > 0:
             raise ValueError(f"spot price {record['SpotPrice']!r} is not positive")
         parsed.append(
@@ -119,4 +129,6 @@ def parse_spot_prices(
             "source": SOURCE,
             "observed_at": observed_at,
         }
-    return list(rows.values())
+    checked = list(rows.values())
+    check_rows("spot_prices", checked, where=f"{shorten(region)} spot price history")
+    return checked

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, inspect
 
 from core import migrate
+from core.errors import ConfigError
+from core.store import persist_run
 from core.tables import Base
+from tests.factories import make_offering, make_result, make_spot_price, make_type
 
 
 def test_upgrade_downgrade_upgrade_and_no_drift(bare_engine: Engine) -> None:
@@ -36,3 +40,80 @@ def test_upgrade_is_idempotent(bare_engine: Engine) -> None:
     migrate.upgrade(bare_engine)
     migrate.upgrade(bare_engine)
     assert migrate.current_revision(bare_engine) == migrate.head_revision()
+
+
+def _fill(engine: Engine) -> None:
+    rows = {
+        "instance_types": [make_type()],
+        "offerings": [make_offering(zone_id=z) for z in ("use1-az1", "use1-az2")],
+        "spot_prices": [make_spot_price(zone_id=z) for z in ("use1-az1", "use1-az2")],
+    }
+    persist_run(engine, make_result(rows))
+
+
+def test_downgrade_plan_counts_what_base_drops(bare_engine: Engine) -> None:
+    migrate.upgrade(bare_engine)
+    _fill(bare_engine)
+    plan = migrate.downgrade_plan(bare_engine, "base")
+    assert (plan.current, plan.target, plan.undone) == ("0001", None, ("0001",))
+    dropped = dict(plan.dropped_tables)
+    assert set(dropped) == set(Base.metadata.tables), "base drops every table"
+    assert dropped["offerings"] == 2
+    assert dropped["spot_prices"] == 2
+    assert dropped["instance_types"] == 1
+    assert dropped["collection_runs"] == 1
+    assert dropped["fleet_events"] == 0
+    assert plan.rows == sum(dropped.values())
+    line = plan.describe()
+    assert "\n" not in line
+    assert "offerings (2 rows)" in line
+    assert "instance_types (1 row)" in line
+    assert migrate.current_revision(bare_engine) == "0001", "planning changes nothing"
+
+
+@pytest.mark.parametrize(
+    ("target", "undone"),
+    [
+        pytest.param("-1", ("0001",), id="relative to the current revision"),
+        pytest.param("0001-1", ("0001",), id="relative to a named revision"),
+        pytest.param("0001", (), id="the current revision"),
+        pytest.param("head", (), id="a symbolic name"),
+    ],
+)
+def test_downgrade_plan_targets(bare_engine: Engine, target: str, undone: tuple[str, ...]) -> None:
+    migrate.upgrade(bare_engine)
+    assert migrate.downgrade_plan(bare_engine, target).undone == undone
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("-2", "goes below base"), ("zzz", "unknown revision 'zzz'")],
+)
+def test_downgrade_plan_refuses_targets_that_do_not_exist(
+    bare_engine: Engine, target: str, message: str
+) -> None:
+    migrate.upgrade(bare_engine)
+    with pytest.raises(ConfigError, match=message):
+        migrate.downgrade_plan(bare_engine, target)
+
+
+def test_downgrade_plan_of_an_empty_database_undoes_nothing(bare_engine: Engine) -> None:
+    plan = migrate.downgrade_plan(bare_engine, "base")
+    assert (plan.undone, plan.dropped_tables) == ((), ())
+
+
+def test_downgrade_plan_counts_the_values_of_dropped_columns(
+    bare_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later revision may add a column: undoing it loses that column's values."""
+    migrate.upgrade(bare_engine)
+    _fill(bare_engine)
+    schema = migrate._schema_at("0001")
+    without_gpu_model = {**schema, "instance_types": schema["instance_types"] - {"gpu_model"}}
+    monkeypatch.setattr(
+        migrate, "_schema_at", lambda rev: schema if rev == "0001" else without_gpu_model
+    )
+    plan = migrate.downgrade_plan(bare_engine, "base")
+    assert plan.dropped_tables == ()
+    assert plan.dropped_columns == (("instance_types.gpu_model", 1),)
+    assert "column instance_types.gpu_model (1 row)" in plan.describe()

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from core.errors import SourceDataError
 from core.runs import RegionError, RunStatus
 from core.store import persist_run
 from core.summary import source_statuses, store_totals
-from core.tables import CollectionRun, CollectionRunRegion, Offering, SpotPrice
+from core.tables import (
+    CollectionRun,
+    CollectionRunRegion,
+    InstanceType,
+    InterruptionRate,
+    Offering,
+    SpotPrice,
+)
 from tests.factories import T0, make_offering, make_result, make_spot_price, make_type
 
 
@@ -154,3 +163,66 @@ def test_naive_timestamps_are_refused_on_every_write_path(engine: Engine) -> Non
     with Session(engine) as s, pytest.raises((ValueError, StatementError), match="naive"):
         upsert_rows(s, "spot_prices", naive)
     assert _count(engine, SpotPrice) == 0
+
+
+def _rate(**overrides: Any) -> dict[str, Any]:
+    row = {
+        "cloud": "aws", "region": "us-east-1", "zone_id": "", "instance_type": "g5.xlarge",
+        "source": "aws-advisor", "observed_at": T0, "bucket": 0, "label": "<5%", "rate": None,
+        "savings_pct": 70.0,
+    }  # fmt: skip
+    return row | overrides
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "column"),
+    [
+        pytest.param("interruption_rates", _rate(region="r" * 65), "region",
+                     id="65-character region"),
+        pytest.param("interruption_rates", _rate(instance_type="t" * 129), "instance_type",
+                     id="129-character type name"),
+        pytest.param("interruption_rates", _rate(instance_type="m5\x00.large"), "instance_type",
+                     id="NUL byte in a type name"),
+        pytest.param("interruption_rates", _rate(bucket=2**63), "bucket", id="bucket 2^63"),
+        pytest.param("interruption_rates", _rate(savings_pct=float("nan")), "savings_pct",
+                     id="NaN savings"),
+        pytest.param("spot_prices", make_spot_price(price_usd_per_hour=float("inf")),
+                     "price_usd_per_hour", id="infinite price"),
+    ],
+)  # fmt: skip
+def test_a_value_the_schema_cannot_hold_fails_the_run_and_writes_nothing(
+    engine: Engine, table: str, row: dict[str, Any], column: str
+) -> None:
+    """Without the check PostgreSQL fails mid-transaction and SQLite stores the value."""
+    rows = _market()
+    rows.setdefault(table, []).append(row)
+    with pytest.raises(SourceDataError, match=rf"^source test: {table}\.{column} ") as caught:
+        persist_run(engine, make_result(rows))
+    assert "\n" not in str(caught.value)
+    assert len(str(caught.value)) < 300
+    for model in (InstanceType, Offering, SpotPrice, InterruptionRate, CollectionRunRegion):
+        assert _count(engine, model) == 0, f"{model.__tablename__} written"
+    with Session(engine) as s:
+        [run] = s.scalars(select(CollectionRun)).all()
+    assert (run.status, run.rows_written, run.error_class) == ("failed", 0, "SourceDataError")
+    assert f"{table}.{column}" in (run.error_message or "")
+
+
+def test_an_over_long_region_of_the_run_itself_is_refused(engine: Engine) -> None:
+    with pytest.raises(SourceDataError, match=r"collection_run_regions\.region"):
+        persist_run(engine, make_result(_market(), regions=("us-east-1", "r" * 65)))
+    assert _count(engine, Offering) == 0
+    with Session(engine) as s:
+        assert s.scalars(select(CollectionRun.status)).all() == ["failed"]
+
+
+def test_the_run_record_fits_any_error_text(engine: Engine) -> None:
+    """Error codes and messages come from clouds: the record must store whatever they say."""
+    error = RegionError("us-east-1", "E" * 300, "bad\x00message \ud800")
+    run = persist_run(engine, make_result(_market(), errors=(error,)))
+    assert run.status == RunStatus.FAILED
+    with Session(engine) as s:
+        stored = s.scalars(select(CollectionRunRegion)).one()
+    assert stored.error_class is not None
+    assert len(stored.error_class) == 128
+    assert stored.error_message == "bad\\x00message \\ud800"

@@ -145,3 +145,33 @@ def test_parse_range_rejects(text: str) -> None:
 def test_to_dict_round_trips_through_parse() -> None:
     req = parse_requirements({"vcpus": "4:16", "gpus": 1, "regions": ["us-east-1"], "top": 5})
     assert parse_requirements(req.to_dict()) == req
+
+
+def _nested_bomb() -> Any:
+    value: Any = ["lol"] * 9
+    for _ in range(8):
+        value = [value] * 9  # 9^9 leaves, shared: what YAML aliases or a big body can build
+    return value
+
+
+@pytest.mark.parametrize(
+    ("mapping", "field"),
+    [
+        pytest.param({"arch": "x" * 1_000_000}, "arch", id="huge arch"),
+        pytest.param({"strategy": _nested_bomb()}, "strategy", id="nested strategy"),
+        pytest.param({"clouds": ["x" * 1_000_000]}, "clouds", id="huge list item"),
+        pytest.param({"regions": [_nested_bomb()]}, "regions", id="nested list item"),
+        pytest.param({"vcpus": "9" * 1_000_000 + ":x"}, "vcpus", id="huge range text"),
+        pytest.param({"vcpus": {f"k{i}": 1 for i in range(10_000)}}, "vcpus",
+                     id="many unknown range keys"),
+        pytest.param({"y" * 1_000_000: 1}, "'yyy", id="huge unknown field"),
+    ],
+)  # fmt: skip
+def test_messages_quote_values_cut_short(mapping: dict[str, Any], field: str) -> None:
+    with pytest.raises(RequirementsError) as caught:
+        parse_requirements(mapping)
+    message = str(caught.value)
+    assert message.startswith(field), message
+    # Our own words take up to ~390 characters (the 22 known fields); a value adds about 60.
+    assert len(message) < 500, message
+    assert "\n" not in message

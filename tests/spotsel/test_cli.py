@@ -90,7 +90,7 @@ def test_collect_needs_the_schema_first(settings: Settings) -> None:
 def test_db_commands_round_trip(settings: Settings) -> None:
     assert "at revision 0001" in _invoke(settings, "db", "upgrade").stdout
     assert "database: 0001; code: 0001" in _invoke(settings, "db", "current").stdout
-    assert "at revision base" in _invoke(settings, "db", "downgrade", "base").stdout
+    assert "at revision base" in _invoke(settings, "db", "downgrade", "base", "--yes").stdout
 
 
 def _spotsel(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

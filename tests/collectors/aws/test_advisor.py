@@ -111,6 +111,56 @@ def test_malformed_documents_are_one_clear_error(
     assert "\n" not in str(caught.value)
 
 
+def _advisor_doc(
+    region: str = "us-east-1", itype: str = "g5.xlarge", s: Any = 70, r: Any = 0
+) -> bytes:
+    """A valid document plus one cell; allow_nan: JSON feeds may carry NaN and Infinity."""
+    ranges = [{"index": 0, "label": "<5%"}] + ([{"index": r, "label": ">20%"}] if r else [])
+    cells = {"us-east-1": {"Linux": {"m5.large": {"s": 60, "r": 0}}}}
+    cells.setdefault(region, {"Linux": {}})["Linux"][itype] = {"s": s, "r": r}
+    return json.dumps({"ranges": ranges, "spot_advisor": cells}, allow_nan=True).encode()
+
+
+# The values of the issue: each would fail PostgreSQL mid-write and slip into SQLite.
+BAD_VALUES = [
+    pytest.param({"region": "r" * 65}, "region 'r", id="65-character region"),
+    pytest.param({"itype": "t" * 129}, "instance_type 't", id="129-character type name"),
+    pytest.param({"itype": "m5\x00.large"}, "control character", id="NUL byte in a type name"),
+    pytest.param({"r": 2**63}, "bucket 9223372036854775808 is outside", id="bucket 2^63"),
+    pytest.param({"s": float("nan")}, r"\.s is nan, expected a finite number", id="NaN savings"),
+    pytest.param({"s": float("inf")}, r"\.s is inf, expected a finite number", id="inf savings"),
+    pytest.param({"s": 10**400}, r"\.s is 1000.*, expected a finite number", id="huge savings"),
+]
+
+
+@pytest.mark.parametrize(("cell", "reason"), BAD_VALUES)
+def test_a_value_the_store_cannot_hold_refuses_the_document(
+    cell: dict[str, Any], reason: str, now: datetime
+) -> None:
+    document = _advisor_doc(**cell)
+    with pytest.raises(SourceDataError, match=reason) as caught:
+        parse_advisor(document, observed_at=now)
+    message = str(caught.value)
+    assert message.startswith("the Spot Advisor document is malformed: spot_advisor[")
+    assert "\n" not in message
+    assert len(message) < 300, "values are quoted cut short"
+
+
+@pytest.mark.parametrize(("cell", "reason"), BAD_VALUES)
+def test_a_bad_value_fails_the_run_and_writes_nothing(
+    engine: Engine, settings: Settings, now: datetime, cell: dict[str, Any], reason: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=_advisor_doc(**cell))
+
+    with pytest.raises(SourceDataError, match=reason):
+        run_source(engine, get_source("aws-advisor"), _ctx(settings, now, handler))
+    assert _count(engine) == 0, "not even the valid m5.large row"
+    with Session(engine) as session:
+        [run] = session.scalars(select(CollectionRun)).all()
+    assert (run.status, run.rows_written, run.error_class) == ("failed", 0, "SourceDataError")
+
+
 def _count(engine: Engine) -> int:
     with Session(engine) as session:
         return int(session.scalar(select(func.count()).select_from(InterruptionRate)) or 0)

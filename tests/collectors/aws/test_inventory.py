@@ -20,6 +20,7 @@ from collectors.aws.inventory import (
     parse_zones,
     usage_classes,
 )
+from core.errors import SourceDataError
 
 
 def _static(shared_data: Path, name: str) -> dict[str, Any]:
@@ -128,3 +129,50 @@ def test_recorded_offerings_by_zone_name_are_refused_then_mapped(
 )
 def test_network_gbps(info: dict[str, Any], expected: float | None) -> None:
     assert network_gbps(info) == expected
+
+
+def _type_record(name: str) -> dict[str, Any]:
+    return {
+        "InstanceType": name,
+        "VCpuInfo": {"DefaultVCpus": 4},
+        "MemoryInfo": {"SizeInMiB": 16384},
+        "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
+        "NetworkInfo": {"NetworkPerformance": "Up to 10 Gigabit"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        pytest.param(_type_record("t" * 129), r"instance_types\.name .* 129 characters",
+                     id="129-character type name"),
+        pytest.param(_type_record("m5\x00.large"), r"instance_types\.name .* control character",
+                     id="NUL byte in a type name"),
+        pytest.param(_type_record("m99999999999.large"), r"instance_types\.generation .* range",
+                     id="generation beyond INTEGER"),
+        pytest.param(_type_record("m5.large") | {"VCpuInfo": {"DefaultVCpus": 2**63}},
+                     r"instance_types\.vcpus", id="vCPUs beyond INTEGER"),
+        pytest.param(
+            _type_record("m5.large") | {"NetworkInfo": {"NetworkCards": [
+                {"PeakBandwidthInGbps": float("nan")}]}},
+            r"instance_types\.network_gbps .* finite", id="NaN bandwidth"),
+    ],
+)  # fmt: skip
+def test_instance_type_values_the_store_cannot_hold(
+    record: dict[str, Any], reason: str, now: datetime
+) -> None:
+    with pytest.raises(SourceDataError, match=reason) as caught:
+        parse_instance_types([_type_record("m5.large"), record], observed_at=now)
+    assert len(str(caught.value)) < 300
+
+
+def test_zone_and_offering_values_the_store_cannot_hold(now: datetime) -> None:
+    zone = {"ZoneName": "us-east-1a", "ZoneId": "z" * 65, "RegionName": "us-east-1"}
+    with pytest.raises(SourceDataError, match=r"zones\.zone_id .* 65 characters"):
+        parse_zones([zone], account="123456789012", region="us-east-1", observed_at=now)
+    offering = {
+        "InstanceType": "m5.large", "LocationType": "availability-zone-id",
+        "Location": "use1-az1\x00",
+    }  # fmt: skip
+    with pytest.raises(SourceDataError, match=r"offerings\.zone_id .* control character"):
+        parse_offerings([offering], region="us-east-1", usage={}, observed_at=now)

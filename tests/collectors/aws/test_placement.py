@@ -18,6 +18,7 @@ from collectors.aws.placement import (
     placement_history,
     plan_placement,
 )
+from core.errors import SourceDataError
 from core.runs import CollectionResult, TableRows
 from core.store import persist_run
 
@@ -110,3 +111,23 @@ def test_fetch_passes_the_configuration(moto: None, now: datetime) -> None:
         records = fetch_placement_scores(ec2, config)
     [row] = parse_placement_scores(records, config=config, observed_at=now)
     assert (row["zone_id"], row["raw"], row["score"]) == ("use1-az1", "7", 0.7)
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        pytest.param({"Region": "r" * 65, "Score": 7}, r"placement_scores\.region .* 65",
+                     id="65-character region"),
+        pytest.param({"Region": "us-east-1", "AvailabilityZoneId": "use1\x00", "Score": 7},
+                     r"placement_scores\.zone_id .* control character", id="NUL byte in zone"),
+        pytest.param({"Region": "us-east-1", "Score": "9" * 100_000},
+                     r"placement_scores\.raw .* 100000 characters", id="huge raw score"),
+    ],
+)  # fmt: skip
+def test_values_the_store_cannot_hold_are_refused_before_scoring(
+    record: dict[str, object], reason: str, now: datetime
+) -> None:
+    config = _config(SETS[0], "us-east-1")
+    with pytest.raises(SourceDataError, match=reason) as caught:
+        parse_placement_scores([record], config=config, observed_at=now)
+    assert len(str(caught.value)) < 300, "the value is quoted cut short"

@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from collectors.aws.pricing import PRICING_REGION, fetch_on_demand, parse_price_list
+from core.errors import SourceDataError
 from tests.collectors.aws.fakes import price_list_entry
 
 
@@ -88,3 +89,19 @@ def test_fetch_pages_with_the_region_filter(moto: None, now: datetime) -> None:
     }
     assert all(isinstance(e, str) for e in entries)
     assert json.loads(entries[0])["product"]["attributes"]["instanceType"] == "m5.large"
+
+
+@pytest.mark.parametrize("usd", ["NaN", "Infinity"])
+def test_non_finite_prices_fail_the_region(usd: str, now: datetime) -> None:
+    entry = json.loads(price_list_entry("g5.xlarge", 1.006))
+    for term in entry["terms"]["OnDemand"].values():
+        for dim in term["priceDimensions"].values():
+            dim["pricePerUnit"]["USD"] = usd
+    with pytest.raises(SourceDataError, match=r"on_demand_prices\.price_usd_per_hour .* finite"):
+        parse_price_list([json.dumps(entry)], region="us-east-1", observed_at=now)
+
+
+def test_an_over_long_type_name_fails_the_region(now: datetime) -> None:
+    entry = price_list_entry("t" * 129, 1.0)
+    with pytest.raises(SourceDataError, match=r"on_demand_prices\.instance_type .* 129"):
+        parse_price_list([entry], region="us-east-1", observed_at=now)

@@ -126,6 +126,34 @@ def test_one_failing_region_does_not_stop_the_others(
     assert regions["eu-west-1"].error_class == "InternalError"
 
 
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        pytest.param({"SpotPrice": "NaN"}, "SpotPrice is 'NaN'", id="NaN price"),
+        pytest.param({"InstanceType": "t" * 129}, "129 characters", id="129-character type"),
+    ],
+)
+def test_a_value_the_store_cannot_hold_fails_only_its_region(
+    engine: Engine,
+    settings: Settings,
+    now: datetime,
+    fake_aws: FakeAws,
+    bad: dict[str, str],
+    reason: str,
+) -> None:
+    def spot(region: str, params: dict[str, Any]) -> dict[str, Any]:
+        records = fake_aws.spot_history(region)
+        return {"SpotPriceHistory": [*records, records[0] | bad]}
+
+    fake_aws.overrides[("eu-west-1", "DescribeSpotPriceHistory")] = spot
+    run = run_source(engine, get_source("aws"), _ctx(settings, now, fake_aws))
+    assert run.status == "partial"
+    assert run.error_class == "SourceDataError"
+    assert reason in (run.error_message or "")
+    assert _count(engine, Offering, Offering.region == "eu-west-1") == 0
+    assert _count(engine, SpotPrice, SpotPrice.region == "us-east-1") > 0
+
+
 def test_an_empty_region_fails_and_keeps_last_known_good(
     engine: Engine, settings: Settings, now: datetime, fake_aws: FakeAws
 ) -> None:

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from collectors.aws.spot_prices import parse_spot_prices, spot_watermarks, spot_window_start
+from core.errors import SourceDataError
 from core.runs import CollectionResult, TableRows
 from core.store import persist_run
 from core.tables import SpotPrice
@@ -132,3 +134,34 @@ def test_window_starts_at_watermark_or_lookback(now: datetime) -> None:
     assert spot_window_start(watermark=ancient, now=now, lookback_days=7) == now - timedelta(
         days=90
     )
+
+
+def _record(**overrides: Any) -> dict[str, Any]:
+    record = {
+        "AvailabilityZone": "us-east-1b", "InstanceType": "g5.xlarge",
+        "ProductDescription": "Linux/UNIX", "SpotPrice": "0.412300",
+        "Timestamp": datetime(2026, 11, 28, 9, 0, tzinfo=UTC),
+    }  # fmt: skip
+    return record | overrides
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        pytest.param({"SpotPrice": "NaN"}, "SpotPrice is 'NaN', expected a finite", id="NaN"),
+        pytest.param({"SpotPrice": "Infinity"}, "expected a finite number", id="inf"),
+        pytest.param({"InstanceType": "t" * 129}, r"spot_prices\.instance_type .* 129 char",
+                     id="129-character type name"),
+        pytest.param({"InstanceType": "g5\x00.xlarge"}, "control character", id="NUL byte"),
+        pytest.param({"AvailabilityZoneId": "z" * 65}, r"spot_prices\.zone_id",
+                     id="65-character zone ID"),
+    ],
+)  # fmt: skip
+def test_values_the_store_cannot_hold_fail_the_region(
+    overrides: dict[str, Any], reason: str, now: datetime
+) -> None:
+    records = [_record(), _record(**overrides)]
+    with pytest.raises(SourceDataError, match=reason) as caught:
+        parse_spot_prices(records, region="us-east-1", zone_ids=US_EAST_1, observed_at=now)
+    assert str(caught.value).startswith("'us-east-1' spot price history: ")
+    assert len(str(caught.value)) < 300
