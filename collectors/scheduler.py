@@ -4,13 +4,22 @@ APScheduler 3.x is not multi-process safe (two schedulers on one job store run e
 twice), so only the holder of a leader lock schedules: a PostgreSQL advisory lock on a
 dedicated connection, or an exclusive file lock beside a SQLite database. Other replicas
 stand by and take over when the leader's connection (and so its lock) goes away.
+
+A lock can be lost without its holder noticing (a terminated backend, a failover, an idle
+connection reaper), so the leader confirms it still holds the lock before every run and on a
+heartbeat, and stops scheduling the moment it does not. Each run also holds a second, shared
+"runs" lock; a new leader takes that one exclusively once before it schedules, so it waits out
+any run its predecessor still had in flight, then continues each source's cadence from the
+last recorded start: no two runs of one source start closer together than its interval.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,122 +28,234 @@ from typing import IO, Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from collectors.base import CollectContext, Source
-from collectors.runner import run_source
-from core.clock import parse_utc
+from collectors.runner import SourceFailedError, error_summary, record_failure, run_source
+from core.clock import parse_utc, utcnow
 from core.errors import ConfigError, SpotselError
 from core.settings import Settings
 from core.tables import CollectionRun
 
-__all__ = ["CollectionScheduler", "LeaderLock", "due_sources", "leader_lock"]
+__all__ = [
+    "CollectionScheduler",
+    "FileLock",
+    "LeaderLock",
+    "PostgresAdvisoryLock",
+    "due_sources",
+    "leader_lock",
+    "runs_lock",
+]
 
 log = logging.getLogger(__name__)
 
 # Advisory locks are per database; the key also names the schema, so two deployments (or two
 # test runs) in separate schemas of one database do not block each other.
 ADVISORY_LOCK_NAME = "spotsel-scheduler"
+# Held shared by every run, exclusively by a new leader waiting out its predecessor's runs.
+RUNS_LOCK_NAME = "spotsel-scheduler-runs"
 # A job that could not start on time still runs if it is at most this late (then coalesces).
 MISFIRE_GRACE_SECONDS = 300
+# A run that fires up to this much before its source is due (timer jitter against the recorded
+# start of the last run) waits for the due time; one due later is rescheduled to it.
+EARLY_FIRE_WAIT_SECONDS = 5.0
+# A new leader re-checks this often whether its predecessor's runs have finished.
+RUNS_POLL_SECONDS = 1.0
+
+_LOCK_KEY = "hashtextextended(:name || current_schema(), 0)"
+# pg_locks shows a bigint advisory key as classid (high half) and objid (low half), objsubid 1.
+_HELD_SQL = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND objsubid = 1"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    f" AND ((classid::bigint << 32) | objid::bigint) = {_LOCK_KEY})"
+)
 
 
 class LeaderLock(Protocol):
-    """Held by at most one scheduler per database."""
+    """Held by at most one scheduler per database (or, shared, by many runs)."""
 
-    def acquire(self) -> bool: ...
+    def acquire(self, *, shared: bool = False) -> bool: ...
+
+    def still_held(self) -> bool:
+        """Whether the lock is held right now; an error while checking means it is not."""
 
     def release(self) -> None: ...
 
 
 class PostgresAdvisoryLock:
-    """Session-level advisory lock: released when this connection closes, even on a crash."""
+    """Session-level advisory lock on a dedicated connection: released when it closes."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, name: str = ADVISORY_LOCK_NAME) -> None:
         self._engine = engine
+        self._name = name
         self._conn: Connection | None = None
+        self._held = False
+        self._shared = False
+        # The heartbeat and the jobs share the connection, which is not thread-safe.
+        self._mutex = threading.Lock()
 
-    def acquire(self) -> bool:
-        if self._conn is None:
-            self._conn = self._engine.connect()
-        held = self._conn.execute(
-            text("SELECT pg_try_advisory_lock(hashtextextended(:name || current_schema(), 0))"),
-            {"name": ADVISORY_LOCK_NAME},
-        ).scalar()
-        self._conn.commit()
-        return bool(held)
+    def acquire(self, *, shared: bool = False) -> bool:
+        try_lock = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        with self._mutex:
+            try:
+                if self._conn is None:
+                    self._conn = self._engine.connect()
+                held = self._conn.execute(
+                    text(f"SELECT {try_lock}({_LOCK_KEY})"), {"name": self._name}
+                ).scalar()
+                self._conn.commit()
+            except DBAPIError as exc:  # the database is away: stand by and retry later
+                log.warning("cannot take lock %s: %s", self._name, error_summary(exc)[1])
+                self._drop()
+                return False
+            self._held, self._shared = bool(held), shared
+            return self._held
+
+    def still_held(self) -> bool:
+        """Ask the server whether this connection's backend holds the lock."""
+        with self._mutex:
+            if self._conn is None or not self._held:
+                return False
+            try:
+                held = bool(self._conn.execute(_HELD_SQL, {"name": self._name}).scalar())
+                self._conn.commit()
+            except Exception as exc:  # the connection is gone, and the lock with it
+                log.warning("lock %s lost: %s", self._name, error_summary(exc)[1])
+                self._drop()
+                return False
+            return held
 
     def release(self) -> None:
+        with self._mutex:
+            conn, held = self._conn, self._held
+            self._conn, self._held = None, False
+            if conn is None:
+                return
+            unlock = "pg_advisory_unlock_shared" if self._shared else "pg_advisory_unlock"
+            try:
+                if held:
+                    conn.execute(text(f"SELECT {unlock}({_LOCK_KEY})"), {"name": self._name})
+                    conn.commit()
+            except Exception:  # a dead connection has dropped the lock already
+                conn.invalidate()
+            conn.close()
+
+    def _drop(self) -> None:
         if self._conn is not None:
-            self._conn.execute(
-                text("SELECT pg_advisory_unlock(hashtextextended(:name || current_schema(), 0))"),
-                {"name": ADVISORY_LOCK_NAME},
-            )
-            self._conn.commit()
+            self._conn.invalidate()
             self._conn.close()
-            self._conn = None
+        self._conn, self._held = None, False
 
 
 class FileLock:
-    """An exclusive ``flock`` beside the SQLite file; the kernel drops it if we die."""
+    """An ``flock`` on a file beside the SQLite database; the kernel drops it if we die.
+
+    Removing or replacing the file loses the lock (another process would lock the new file).
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._handle: IO[str] | None = None
+        self._mutex = threading.Lock()
 
-    def acquire(self) -> bool:
-        handle = self._path.open("a", encoding="utf-8")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
+    def acquire(self, *, shared: bool = False) -> bool:
+        with self._mutex:
+            handle = self._path.open("a", encoding="utf-8")
+            try:
+                fcntl.flock(
+                    handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+                )
+            except BlockingIOError:
+                handle.close()
+                return False
+            if not _same_file(handle, self._path):  # replaced between open and flock
+                handle.close()
+                return False
+            self._handle = handle
+            return True
+
+    def still_held(self) -> bool:
+        with self._mutex:
+            return self._handle is not None and _same_file(self._handle, self._path)
 
     def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+        with self._mutex:
+            if self._handle is not None:
+                fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+                self._handle.close()
+                self._handle = None
 
 
-def leader_lock(engine: Engine) -> LeaderLock:
+def _same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        mine, there = os.fstat(handle.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _lock(engine: Engine, name: str) -> LeaderLock:
     if engine.dialect.name == "postgresql":
-        return PostgresAdvisoryLock(engine)
+        return PostgresAdvisoryLock(engine, name)
     database = engine.url.database
     if not database or database == ":memory:":
         raise ConfigError("the scheduler needs a database file or PostgreSQL, not :memory:")
-    return FileLock(Path(database).with_name(Path(database).name + ".scheduler.lock"))
+    path = Path(database)
+    return FileLock(path.with_name(f"{path.name}.{name.removeprefix('spotsel-')}.lock"))
+
+
+def leader_lock(engine: Engine) -> LeaderLock:
+    """The lock whose holder schedules, for ``engine``'s database."""
+    return _lock(engine, ADVISORY_LOCK_NAME)
+
+
+def runs_lock(engine: Engine) -> LeaderLock:
+    """A handle on the runs lock (one per run: each holds it shared)."""
+    return _lock(engine, RUNS_LOCK_NAME)
+
+
+def _last_starts(engine: Engine) -> dict[str, datetime]:
+    """Each source's most recent recorded run start (any outcome)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(CollectionRun.source, func.max(CollectionRun.started_at)).group_by(
+                CollectionRun.source
+            )
+        ).all()
+    return {name: started for name, value in rows if (started := parse_utc(value)) is not None}
 
 
 def due_sources(engine: Engine, schedule: Mapping[str, float], *, now: datetime) -> list[str]:
     """Sources whose last run started longer ago than their interval (or never ran)."""
-    with engine.connect() as conn:
-        last = dict(
-            conn.execute(
-                select(CollectionRun.source, func.max(CollectionRun.started_at)).group_by(
-                    CollectionRun.source
-                )
-            ).all()
-        )
-    due = []
-    for name, minutes in sorted(schedule.items()):
-        started = parse_utc(last.get(name))
-        if started is None or now - started >= timedelta(minutes=minutes):
-            due.append(name)
-    return due
+    last = _last_starts(engine)
+    return [
+        name
+        for name, minutes in sorted(schedule.items())
+        if name not in last or now - last[name] >= timedelta(minutes=minutes)
+    ]
 
 
 @dataclass
 class CollectionScheduler:
-    """Runs each scheduled source on its interval while holding the leader lock."""
+    """Runs each scheduled source on its interval while holding the leader lock.
+
+    ``clock`` gives each run's ``now`` (the simulated market's time); timing uses the wall
+    clock, as APScheduler and the recorded run starts do.
+    """
 
     engine: Engine
     settings: Settings
     sources: Mapping[str, Source]
     clock: Callable[[], datetime]
     lock: LeaderLock
-    _stop: threading.Event = field(default_factory=threading.Event)
+    # A new handle on the runs lock; default: the one beside ``engine``'s leader lock.
+    runs_lock: Callable[[], LeaderLock] | None = None
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    # Set when the current leadership ends: stopped, or the lock was lost.
+    _term: threading.Event = field(default_factory=threading.Event, init=False)
+    _lost: str | None = field(default=None, init=False)
+    _jobs: BackgroundScheduler | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.settings.schedule) - set(self.sources))
@@ -147,53 +268,200 @@ class CollectionScheduler:
             raise ConfigError("SPOTSEL_SCHEDULE is empty: nothing to schedule")
 
     def run_job(self, name: str) -> str:
-        """Run one source now; failures are recorded as failed runs, never raised."""
-        ctx = CollectContext(settings=self.settings, now=self.clock())
+        """Run one source now and log one line; any failure is recorded as a failed run and
+        returned as ``"failed"``, never raised."""
+        log.debug("run %s: starting", name, extra={"source": name})
+        started, started_at = time.perf_counter(), utcnow()
         try:
-            run = run_source(self.engine, self.sources[name], ctx)
-        except SpotselError as exc:
-            log.warning("scheduled run failed", extra={"source": name, "error": str(exc)})
+            run = run_source(
+                self.engine,
+                self.sources[name],
+                CollectContext(settings=self.settings, now=self.clock()),
+            )
+        except Exception as exc:
+            if not isinstance(exc, SpotselError):  # raised before run_source could record it
+                record_failure(self.engine, name, started=started_at, error=exc)
+            self._log_failure(name, exc, time.perf_counter() - started)
             return "failed"
-        log.info("scheduled run", extra={"source": name, "status": run.status})
+        seconds = time.perf_counter() - started
+        note = f" ({run.error_message})" if run.error_message else ""
+        log.info(
+            "run %s: %s, %s rows in %.1f s%s",
+            name,
+            run.status,
+            f"{run.rows_written:,}",
+            seconds,
+            note,
+            extra={
+                "source": name,
+                "status": run.status,
+                "rows": run.rows_written,
+                "seconds": round(seconds, 3),
+            },
+        )
         return run.status
 
+    def _log_failure(self, name: str, exc: Exception, seconds: float) -> None:
+        # A source's own error (credentials, a malformed feed) is expected; anything else may be
+        # a bug, so it is logged with its traceback.
+        expected = isinstance(exc, SpotselError) and not isinstance(exc, SourceFailedError)
+        cause = exc.__cause__ if isinstance(exc, SourceFailedError) and exc.__cause__ else exc
+        error_class, message = error_summary(cause)
+        log.log(
+            logging.WARNING if expected else logging.ERROR,
+            "run %s: failed in %.1f s: %s: %s",
+            name,
+            seconds,
+            error_class,
+            message,
+            exc_info=None if expected else exc,
+            extra={
+                "source": name,
+                "status": "failed",
+                "rows": 0,
+                "seconds": round(seconds, 3),
+                "error_class": error_class,
+            },
+        )
+
     def run_due(self) -> dict[str, str]:
-        """Catch up: run every source whose data is older than its interval."""
-        due = due_sources(self.engine, self.settings.schedule, now=self.clock())
+        """Run every source whose data is older than its interval, now, one after another."""
+        due = due_sources(self.engine, self.settings.schedule, now=utcnow())
         return {name: self.run_job(name) for name in due}
 
     def serve(self, *, on_state: Callable[[str], Any] = log.info) -> None:
-        """Block: stand by until leader, then schedule until :meth:`stop`."""
+        """Block until :meth:`stop`: stand by until leader, then schedule while the lock holds;
+        a leader that loses the lock stops scheduling and stands by again. ``on_state`` hears
+        of each change of state."""
+        standing_by = False
         while not self._stop.is_set():
-            if self.lock.acquire():
-                on_state("leader: scheduling " + ", ".join(sorted(self.settings.schedule)))
-                try:
-                    self._lead()
-                finally:
-                    self.lock.release()
-                return
-            on_state("standby: another scheduler holds the lock")
-            self._stop.wait(self.settings.scheduler_standby_seconds)
+            if not self.lock.acquire():
+                if not standing_by:
+                    on_state("standby: another scheduler holds the lock")
+                    standing_by = True
+                self._stop.wait(self.settings.scheduler_standby_seconds)
+                continue
+            standing_by = False
+            self._term, self._lost = threading.Event(), None
+            if self._stop.is_set():  # stop() came while the term began
+                self._term.set()
+            on_state("leader: scheduling " + ", ".join(sorted(self.settings.schedule)))
+            try:
+                self._lead(on_state)
+            except Exception as exc:  # e.g. the database went away while taking over
+                log.exception("leading failed")
+                self._lose(f"{type(exc).__name__} while leading")
+            finally:
+                self.lock.release()
+            if self._lost is not None:
+                on_state(f"lost the lock ({self._lost}): stopped scheduling, standing by")
+                # Give the standby that took over the lock the chance to keep it.
+                self._stop.wait(self.settings.scheduler_standby_seconds)
 
     def stop(self) -> None:
+        """Stop scheduling; :meth:`serve` returns once running collections have finished."""
         self._stop.set()
+        self._term.set()
 
-    def _lead(self) -> None:
-        self.run_due()
-        scheduler = BackgroundScheduler(timezone="UTC")
-        for name, minutes in self.settings.schedule.items():
-            scheduler.add_job(
-                self.run_job,
+    def _lose(self, reason: str) -> None:
+        if self._lost is None and not self._stop.is_set():
+            self._lost = reason
+            log.warning("scheduler lost the leader lock (%s): stopping", reason)
+        self._term.set()
+
+    def _lead(self, on_state: Callable[[str], Any]) -> None:
+        if not self._wait_out_previous_runs(on_state):
+            return
+        jobs = BackgroundScheduler(timezone="UTC")
+        now, last = utcnow(), _last_starts(self.engine)
+        for name, minutes in sorted(self.settings.schedule.items()):
+            # Continue the source's cadence from its last recorded start, whoever ran it.
+            due = last[name] + timedelta(minutes=minutes) if name in last else now
+            jobs.add_job(
+                self._scheduled_run,
                 "interval",
                 minutes=minutes,
                 args=[name],
                 id=name,
+                next_run_time=max(now, due),
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=MISFIRE_GRACE_SECONDS,
             )
-        scheduler.start()
+        self._jobs = jobs
+        jobs.start()
         try:
-            self._stop.wait()
+            while not self._term.wait(self.settings.scheduler_standby_seconds):
+                if not self.lock.still_held():  # the heartbeat: notice a loss between runs
+                    self._lose("heartbeat: the lock is no longer held")
         finally:
-            scheduler.shutdown(wait=True)
+            jobs.shutdown(wait=True)  # a run in flight finishes and is recorded
+            self._jobs = None
+
+    def _new_runs_lock(self) -> LeaderLock:
+        return self.runs_lock() if self.runs_lock is not None else runs_lock(self.engine)
+
+    def _wait_out_previous_runs(self, on_state: Callable[[str], Any]) -> bool:
+        """Wait until no run of a previous leader is in flight; False if the term ended."""
+        gate = self._new_runs_lock()
+        announced = False
+        try:
+            while not self._term.is_set():
+                if gate.acquire():
+                    return True
+                if not announced:
+                    on_state("leader: waiting for the previous leader's runs to finish")
+                    announced = True
+                if self._term.wait(RUNS_POLL_SECONDS):
+                    break
+                if not self.lock.still_held():
+                    self._lose("the lock is no longer held")
+            return False
+        finally:
+            gate.release()
+
+    def _scheduled_run(self, name: str) -> None:
+        """One firing of a source's timer; APScheduler only logs what a job raises, so
+        nothing is raised."""
+        try:
+            self._run_if_leader(name)
+        except Exception:
+            log.exception("scheduled run of %s could not start", name)
+
+    def _run_if_leader(self, name: str) -> None:
+        if self._term.is_set():
+            return
+        gate = self._new_runs_lock()
+        try:
+            if not gate.acquire(shared=True):
+                # Only a new leader holds it exclusively: this scheduler leads no more.
+                self._lose("a new leader is taking over")
+                return
+            wait = self._seconds_until_due(name)
+            if wait > EARLY_FIRE_WAIT_SECONDS:
+                self._reschedule(name, wait)
+                return
+            if wait > 0 and self._term.wait(wait):
+                return
+            if not self.lock.still_held():  # confirm leadership right before every run
+                self._lose("checked before a run: the lock is no longer held")
+                return
+            if not self._term.is_set():
+                self.run_job(name)
+        finally:
+            gate.release()
+
+    def _seconds_until_due(self, name: str) -> float:
+        started = _last_starts(self.engine).get(name)
+        if started is None:
+            return 0.0
+        due = started + timedelta(minutes=self.settings.schedule[name])
+        return (due - utcnow()).total_seconds()
+
+    def _reschedule(self, name: str, wait: float) -> None:
+        # Another process ran the source since this timer was set (a manual collect, the run a
+        # previous leader finished after the takeover): run it when it is due instead.
+        next_run = utcnow() + timedelta(seconds=wait)
+        log.info("run %s: not due yet, next at %s", name, next_run.isoformat(timespec="seconds"))
+        if self._jobs is not None:
+            self._jobs.modify_job(name, next_run_time=next_run)

@@ -12,7 +12,7 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -31,6 +31,13 @@ CONFIG_ENV = "SPOTSEL_CONFIG"
 # API key scopes; write implies read.
 API_SCOPES = ("read", "write")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# Bounds of one SPOTSEL_SCHEDULE interval, in minutes. Under a second is a typo, not a schedule
+# (0 once ran a source back to back); over a week is a unit mistake (the schedule is in minutes),
+# and data that old is no use to a ranking anyway.
+MIN_SCHEDULE_MINUTES = 1 / 60
+MAX_SCHEDULE_MINUTES = 7 * 24 * 60
+# SPOTSEL_LOG_LEVEL: the level of spotsel's own loggers (case-insensitive).
+LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
 
 def default_data_dir() -> Path:
@@ -86,7 +93,7 @@ class Settings(BaseSettings):
     # Seed and scale of the simulated market used by ``spotsel demo``.
     sim_seed: int = 7
     sim_scale: int = Field(default=1, ge=1, le=1_000)
-    log_level: str = "WARNING"
+    log_level: LogLevel = "WARNING"
 
     # --- AWS collectors ---
     aws_regions: list[str] = Field(
@@ -115,7 +122,8 @@ class Settings(BaseSettings):
     # Minutes between runs per source. The simulated market is not scheduled by default;
     # SPOTSEL_SCHEDULE='{"sim": 60}' schedules it (JSON object).
     schedule: dict[str, float] = Field(default_factory=lambda: {"aws": 60.0, "aws-advisor": 720.0})
-    # A standby scheduler retries the leader lock this often.
+    # A standby scheduler retries the leader lock this often; the leader confirms it still holds
+    # the lock this often (and before every run).
     scheduler_standby_seconds: float = Field(default=30.0, gt=0, le=3_600)
 
     # --- API (`spotsel serve`) ---
@@ -132,6 +140,16 @@ class Settings(BaseSettings):
     # most this long (signal ages in the answer drift by at most this much).
     api_response_cache_size: int = Field(default=512, ge=0, le=100_000)
     api_response_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=3_600)
+    # Largest request body the API accepts; larger is answered 413 before it is read. Real
+    # bodies are a few KiB (a profile with its requirements); 1 MiB bounds memory per request.
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=64 * 1_048_576)
+    # A request body must arrive in full within this long, else 408 and the connection closes:
+    # a half-sent body cannot hold a connection (and its buffer) open.
+    api_body_read_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # Connections one server process holds at once; past it the server answers 503 at once.
+    # Each may buffer up to api_max_body_bytes, so 256 x 1 MiB keeps a process within the
+    # deploy manifest's 1 Gi even when every connection sends a near-limit body slowly.
+    api_max_connections: int = Field(default=256, ge=1, le=100_000)
 
     # --- Outputs (NodePools, Fleet / ASG requests) ---
     # Directory holding the cluster's Karpenter CRD YAML files (karpenter.sh_nodepools.yaml,
@@ -151,6 +169,22 @@ class Settings(BaseSettings):
                 f"(got {value.split('://', 1)[0] or value!r})"
             )
         return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _bounded_intervals(cls, value: dict[str, float]) -> dict[str, float]:
+        for source, minutes in value.items():
+            if not MIN_SCHEDULE_MINUTES <= minutes <= MAX_SCHEDULE_MINUTES:  # NaN fails both
+                raise ValueError(
+                    f"source {source!r} has interval {minutes!r}: give minutes from "
+                    f"{MIN_SCHEDULE_MINUTES:.4f} (1 s) to {MAX_SCHEDULE_MINUTES} (7 days)"
+                )
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("api_keys", mode="before")
     @classmethod

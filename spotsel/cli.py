@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from enum import StrEnum
@@ -15,12 +17,14 @@ import typer
 from sqlalchemy.orm import Session
 
 from collectors import SOURCES, CollectContext, get_source
+from collectors.aws import check_source_url
 from collectors.runner import run_source
 from collectors.scheduler import CollectionScheduler, leader_lock
 from core import migrate
 from core.clock import as_utc, utcnow
 from core.db import check_connection, redact_url, require_schema
 from core.errors import ConfigError, SpotselError
+from core.limits import shorten
 from core.summary import cloud_summaries, source_statuses, store_totals
 from core.tables import CollectionRun
 from selector import Ranking, Requirements, RequirementsError, parse_requirements, rank
@@ -28,7 +32,7 @@ from spotsel import render, render_ranking
 from spotsel.cmd_outputs import fleet_command, nodepools_app, write_demo_outputs
 from spotsel.consoles import err, out
 from spotsel.progress import RichProgress
-from spotsel.serve_cmd import api_key_app, curl_example, run_serve
+from spotsel.serve_cmd import api_key_app, curl_example, run_serve, serve_command
 from spotsel.state import AppState, app_state, store_snapshot
 
 __all__ = ["app", "main"]
@@ -82,6 +86,34 @@ def _root(
         state.database_url = database_url
         if state.settings is not None:
             state.settings = state.settings.model_copy(update={"database_url": database_url})
+    try:
+        level = state.get_settings().log_level
+    except ConfigError:
+        return  # the command reports it when it reads the settings; --help still works
+    _configure_logging(ctx, level)
+
+
+# SPOTSEL_LOG_LEVEL sets the level of these loggers (ours); libraries keep logging warnings only.
+OWN_LOGGERS = ("api", "collectors", "core", "selector", "spotsel")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _configure_logging(ctx: typer.Context, level: str) -> None:
+    """Log to stderr, our loggers at ``level``, until the command ends (tests run many)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    loggers = [logging.getLogger(name) for name in OWN_LOGGERS]
+    previous = [logger.level for logger in loggers]
+    logging.getLogger().addHandler(handler)
+    for logger in loggers:
+        logger.setLevel(level)
+
+    def undo() -> None:
+        logging.getLogger().removeHandler(handler)
+        for logger, before in zip(loggers, previous, strict=True):
+            logger.setLevel(before)
+
+    ctx.call_on_close(undo)
 
 
 @db_app.command("upgrade")
@@ -98,16 +130,38 @@ def db_upgrade(
     )
 
 
-@db_app.command("downgrade")
+# Unknown options pass through as arguments, so a relative target like -1 is not an option.
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1.")],
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Confirm dropping what the undone revisions created, rows included."
+        ),
+    ] = False,
 ) -> None:
-    """Downgrade the schema to REVISION (``base`` drops every table)."""
+    """Downgrade the schema to REVISION (``base`` drops every table); says what goes, asks first."""
     engine = _state(ctx).engine()
     check_connection(engine)
-    migrate.downgrade(engine, revision)
+    plan = migrate.downgrade_plan(engine, revision)
+    if plan.undone and not yes:
+        # Without a terminal nobody can answer: refuse rather than drop data unasked.
+        if not _can_ask():
+            raise ConfigError(f"{plan.describe()}; nothing done: pass --yes to confirm")
+        err.print(plan.describe(), markup=False, highlight=False, soft_wrap=True)
+        if not typer.confirm("Go ahead?", default=False, err=True):
+            raise ConfigError("downgrade not confirmed; nothing done")
+    migrate.downgrade(engine, plan.target or "base")
+    if plan.undone:
+        out.print(plan.describe(done=True), markup=False, highlight=False, soft_wrap=True)
     out.print(f"database at revision {migrate.current_revision(engine) or 'base'}")
+
+
+def _can_ask() -> bool:
+    """Whether a person can answer a prompt (stdin is a terminal)."""
+    return sys.stdin.isatty()
 
 
 @db_app.command("current")
@@ -124,9 +178,16 @@ def _parse_as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return as_utc(datetime.fromisoformat(value))
+        as_of = as_utc(datetime.fromisoformat(value))
     except ValueError:
-        raise ConfigError(f"--as-of must be an ISO 8601 timestamp, got {value!r}") from None
+        raise ConfigError(f"--as-of must be an ISO 8601 timestamp, got {shorten(value)}") from None
+    now = utcnow()
+    if as_of > now:
+        # A market "as of" tomorrow would be stored as observed data nobody has seen yet.
+        raise ConfigError(
+            f"--as-of {as_of.isoformat()} is in the future (now {now:%Y-%m-%dT%H:%M:%S}+00:00)"
+        )
+    return as_of
 
 
 def _collect(state: AppState, source_name: str, options: dict[str, Any]) -> CollectionRun:
@@ -135,6 +196,9 @@ def _collect(state: AppState, source_name: str, options: dict[str, Any]) -> Coll
     if unknown:
         flags = ", ".join("--" + k.replace("_", "-") for k in sorted(unknown))
         raise ConfigError(f"{flags} does not apply to source {source.name!r}")
+    if options.get("source_url") is not None:
+        # A typo (missing file, ftp://) is the user's, not a failed run of the source.
+        check_source_url(str(options["source_url"]))
     engine = state.engine()
     require_schema(engine)
     ctx = CollectContext(
@@ -361,26 +425,12 @@ def demo(
     run_serve(settings, host="127.0.0.1", port=port, workers=1, no_auth=True, out=out, err=err)
 
 
-@app.command()
-def serve(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="Disable API keys (local use only; warns loudly).")
-    ] = False,
-) -> None:
-    """Serve the REST API (OpenAPI docs at /docs)."""
-    run_serve(
-        _state(ctx).get_settings(), host=host, port=port, workers=workers, no_auth=no_auth,
-        out=out, err=err,
-    )  # fmt: skip
+app.command(name="serve")(serve_command)
 
 
 @app.command()
 def scheduler(ctx: typer.Context) -> None:
-    """Run the scheduled collections (SPOTSEL_SCHEDULE) until interrupted; one leader per DB."""
+    """Run the scheduled collections (SPOTSEL_SCHEDULE) until SIGTERM or Ctrl-C; one leader."""
     state = _state(ctx)
     engine = state.engine()
     require_schema(engine)
@@ -391,11 +441,42 @@ def scheduler(ctx: typer.Context) -> None:
         clock=utcnow,
         lock=leader_lock(engine),
     )
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-    try:
-        runner.serve(on_state=lambda state_line: err.print(f"scheduler: {state_line}"))
-    except KeyboardInterrupt:
+    _serve_until_signalled(runner)
+    err.print("scheduler: stopped")
+
+
+def _serve_until_signalled(runner: CollectionScheduler) -> None:
+    """Serve in a thread until SIGTERM or SIGINT stops it cleanly; a second Ctrl-C interrupts.
+
+    The main thread only waits: a handler that stopped the scheduler from inside one of its own
+    waits could deadlock on the lock that wait holds.
+    """
+    failed: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            runner.serve(
+                on_state=lambda line: err.print(f"scheduler: {line}", markup=False, soft_wrap=True)
+            )
+        except BaseException as exc:  # re-raised in the main thread: one line, right exit code
+            failed.append(exc)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        err.print(f"scheduler: {signal.Signals(signum).name}: stopping after running collections")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         runner.stop()
+
+    # Daemon: after a second Ctrl-C the process exits without waiting for a collection.
+    worker = threading.Thread(target=serve, name="spotsel-scheduler", daemon=True)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.start()
+        worker.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed:
+        raise failed[0]
 
 
 def main() -> None:
