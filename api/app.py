@@ -24,10 +24,10 @@ from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi
+from api.pool_cache import PoolIndexCache
 from api.recommend import Recommender
 from api.routes import collectors, instance_types, operations, outputs, pools, recommendations
-from api.services import Services, SnapshotRefresher
-from api.snapshot import SnapshotCache
+from api.services import PoolIndexRefresher, Services
 from core.clock import utcnow
 from core.db import make_engine
 from core.errors import ConfigError, SpotselError
@@ -55,7 +55,7 @@ def _services(settings: Settings, engine: Engine | None, clock: Callable[[], dat
         engine = make_engine(
             settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
-    snapshots = SnapshotCache(engine, clock=clock)
+    snapshots = PoolIndexCache(engine, clock=clock)
     recommender = Recommender(
         snapshots,
         clock=clock,
@@ -72,7 +72,7 @@ def _services(settings: Settings, engine: Engine | None, clock: Callable[[], dat
         recommender=recommender,
         keyring=Keyring(settings.api_keys),
         metrics=metrics,
-        refresher=SnapshotRefresher(snapshots, interval=settings.api_snapshot_poll_seconds),
+        refresher=PoolIndexRefresher(snapshots, interval=settings.api_snapshot_poll_seconds),
         owns_engine=owns_engine,
     )
 

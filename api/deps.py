@@ -1,4 +1,4 @@
-"""Dependency aliases for routes: ``SessionDep``, ``SnapshotDep``, ``ReadAuth``, ...
+"""Dependency aliases for routes: ``SessionDep``, ``PoolIndexDep``, ``ReadAuth``, ...
 
 Routes declare what they need as annotated parameters; nothing here is module-level state,
 everything comes from the app instance (`app.state.services`). The auth dependencies are also
@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 from api.auth import ANONYMOUS, Principal
 from api.errors import ForbiddenError, UnauthorizedError
 from api.services import Services
-from selector import Snapshot
+from selector import PoolIndex
 
 __all__ = [
     "NowDep",
+    "PoolIndexDep",
     "ReadAuth",
     "ServicesDep",
     "SessionDep",
-    "SnapshotDep",
     "WriteAuth",
     "authenticate",
     "bearer_token",
@@ -58,7 +58,7 @@ def _session(services: ServicesDep) -> Iterator[Session]:
         yield session
 
 
-def _snapshot(services: ServicesDep) -> Snapshot:
+def _snapshot(services: ServicesDep) -> PoolIndex:
     return services.snapshots.get()
 
 
@@ -67,7 +67,7 @@ async def _now(services: ServicesDep) -> datetime:
 
 
 SessionDep = Annotated[Session, Depends(_session)]
-SnapshotDep = Annotated[Snapshot, Depends(_snapshot)]
+PoolIndexDep = Annotated[PoolIndex, Depends(_snapshot)]
 NowDep = Annotated[datetime, Depends(_now)]
 
 

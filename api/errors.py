@@ -31,10 +31,10 @@ from core.errors import (
     ConfigError,
     DatabaseError,
     DatabaseUnavailableError,
-    InvalidOutputError,
     SchemaNotReadyError,
     SpotselError,
 )
+from outputs.errors import InvalidOutputError
 from selector import RequirementsError, SelectorError
 
 __all__ = [

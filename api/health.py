@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from api.snapshot import SnapshotCache
+from api.pool_cache import PoolIndexCache
 from core.db import require_schema
 from core.errors import SpotselError
 from core.summary import SourceStatus, source_statuses
@@ -95,7 +95,7 @@ class Readiness:
 
 
 def readiness(
-    engine: Engine, snapshots: SnapshotCache, *, now: datetime, max_age_seconds: float
+    engine: Engine, snapshots: PoolIndexCache, *, now: datetime, max_age_seconds: float
 ) -> Readiness:
     """Run every readiness check; never raises for an unavailable or empty store."""
     checks: list[dict[str, Any]] = []

@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.pool_cache import PoolIndexCache
 from api.recommend import Recommender
-from api.snapshot import SnapshotCache
 from core.summary import source_statuses
 from core.tables import CollectionRun
 
@@ -45,7 +45,7 @@ class _StoreCollector(Collector):
     def __init__(
         self,
         engine: Engine,
-        snapshots: SnapshotCache,
+        snapshots: PoolIndexCache,
         recommender: Recommender,
         clock: Callable[[], datetime],
     ) -> None:
@@ -155,7 +155,7 @@ class Metrics:
     def watch_store(
         self,
         engine: Engine,
-        snapshots: SnapshotCache,
+        snapshots: PoolIndexCache,
         recommender: Recommender,
         clock: Callable[[], datetime],
     ) -> None:

@@ -1,6 +1,6 @@
 """Pool listing over the in-memory snapshot: the same pools and signals ranking sees.
 
-Snapshot rows are sorted by pool key, so a row index order is the key order: filters are
+PoolIndex rows are sorted by pool key, so a row index order is the key order: filters are
 numpy masks, a cursor (the last key served) is found by bisection, and pages stay stable
 across snapshot refreshes (no duplicates, no gaps for pools that existed when paging began).
 """
@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from api.pagination import ResultPage, decode_cursor, encode_cursor
-from selector import PoolRecord, Snapshot
+from selector import PoolIndex, PoolRecord
 from selector.gpus import expand_gpu_models
 
 __all__ = ["PoolFilters", "list_pools"]
@@ -40,7 +40,7 @@ def _key(record: PoolRecord) -> tuple[str, str, str, str]:
     return (k.cloud, k.region, k.zone_id, k.instance_type)
 
 
-def _match(snap: Snapshot, f: PoolFilters) -> BoolArray:
+def _match(snap: PoolIndex, f: PoolFilters) -> BoolArray:
     mask = np.ones(snap.size, dtype=bool)
     for values, codes, wanted in (
         (snap.clouds, snap.cloud_code, f.cloud),
@@ -98,7 +98,7 @@ def _item(record: PoolRecord) -> dict[str, Any]:
 
 
 def list_pools(
-    snap: Snapshot, filters: PoolFilters, *, limit: int, cursor: str | None
+    snap: PoolIndex, filters: PoolFilters, *, limit: int, cursor: str | None
 ) -> ResultPage:
     """One page of the pools matching `filters`, in pool-key order, after `cursor`."""
     rows = np.flatnonzero(_match(snap, filters))

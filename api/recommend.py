@@ -1,6 +1,6 @@
 """Recommendations from the in-memory snapshot, with a small per-generation answer cache.
 
-Ranking never runs SQL: it reads the current `SnapshotCache` snapshot. Identical requests
+Ranking never runs SQL: it reads the current `PoolIndexCache` snapshot. Identical requests
 (same canonical `Requirements`) within one snapshot generation share one serialised answer
 for at most `api_response_cache_ttl_seconds`, so signal ages in a cached answer drift by no
 more than that; a new collection run (a new generation) invalidates every entry.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from api.errors import NoDataError
+from api.pool_cache import PoolIndexCache
 from api.schemas import RecommendationResponse
-from api.snapshot import SnapshotCache
 from selector import Requirements, parse_requirements, rank
 
 __all__ = ["Answer", "Recommender"]
@@ -69,7 +69,7 @@ class Recommender:
 
     def __init__(
         self,
-        cache: SnapshotCache,
+        cache: PoolIndexCache,
         *,
         clock: Callable[[], datetime],
         cache_size: int,

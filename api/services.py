@@ -18,20 +18,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import Keyring
 from api.metrics import Metrics
+from api.pool_cache import PoolIndexCache
 from api.recommend import Recommender
-from api.snapshot import SnapshotCache
 from core.errors import SpotselError
 from core.settings import Settings
 
-__all__ = ["Services", "SnapshotRefresher"]
+__all__ = ["PoolIndexRefresher", "Services"]
 
 log = logging.getLogger(__name__)
 
 
-class SnapshotRefresher:
+class PoolIndexRefresher:
     """A daemon thread: every `interval` s, rebuild the snapshot if a new run landed."""
 
-    def __init__(self, cache: SnapshotCache, *, interval: float) -> None:
+    def __init__(self, cache: PoolIndexCache, *, interval: float) -> None:
         self._cache = cache
         self._interval = interval
         self._stop = threading.Event()
@@ -73,11 +73,11 @@ class Services:
     settings: Settings
     engine: Engine
     clock: Callable[[], datetime]
-    snapshots: SnapshotCache
+    snapshots: PoolIndexCache
     recommender: Recommender
     keyring: Keyring
     metrics: Metrics
-    refresher: SnapshotRefresher
+    refresher: PoolIndexRefresher
     owns_engine: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 

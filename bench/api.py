@@ -144,12 +144,12 @@ async def drive(
 
 def in_process_baseline(url: str) -> float:
     """p50 ms of `rank()` alone over the same mix and store (no HTTP, no serialisation)."""
-    from api.snapshot import load_snapshot
+    from core.pool_reader import load_pool_index
     from selector import parse_requirements, rank
 
     engine = make_engine(url)
     now = utcnow()
-    snap = load_snapshot(engine, now=now)
+    snap = load_pool_index(engine, now=now)
     engine.dispose()
     times = []
     for i in range(3 * len(MIX)):

@@ -4,7 +4,7 @@ Run with ``.venv/bin/python bench/rank.py [--sizes 10000,100000,300000] [--reps 
 For 5 typical requests it prints p50 / p99 of `rank()` and the ratio of its p50 to a
 minimal vectorised baseline (the same filters + argsort by spot price over the same snapshot
 arrays, no hazard, capacity, diversification or explanations) measured in the same run,
-plus the Snapshot build time and its peak memory (tracemalloc, records excluded).
+plus the PoolIndex build time and its peak memory (tracemalloc, records excluded).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 # `python bench/rank.py` puts bench/ on sys.path, so the generator imports as `_pools`.
 from _pools import NOW, make_pools
 
-from selector import Requirements, Snapshot, parse_requirements, rank
+from selector import PoolIndex, Requirements, parse_requirements, rank
 
 REQUESTS: dict[str, dict[str, object]] = {
     "1 GPU >=16 GiB, anywhere": {"gpus": 1, "gpu_memory_gib": 16},
@@ -45,7 +45,7 @@ REQUESTS: dict[str, dict[str, object]] = {
 }
 
 
-def baseline(snap: Snapshot, req: Requirements) -> np.ndarray:
+def baseline(snap: PoolIndex, req: Requirements) -> np.ndarray:
     """Filter + argsort by spot price: what a price-only ranker costs on the same arrays."""
     mask = ~np.isnan(snap.spot_price)
     if req.gpus == 0:
@@ -94,12 +94,12 @@ def main() -> None:
         records = make_pools(n)
         gc.collect()
         start = time.perf_counter()
-        snap = Snapshot.build(records, built_at=NOW)
+        snap = PoolIndex.build(records, built_at=NOW)
         build_s = time.perf_counter() - start
         del snap
         gc.collect()
         tracemalloc.start()
-        snap = Snapshot.build(records, built_at=NOW)
+        snap = PoolIndex.build(records, built_at=NOW)
         retained, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         builds.append((n, build_s, peak / 2**20, retained / 2**20))
@@ -121,7 +121,7 @@ def main() -> None:
     for n, build_s, peak, retained in builds:
         print(f"{n:>8} {build_s:>8.2f} {peak:>9.1f} {retained:>13.1f}")
     print(f"\nreps per cell: {args.reps}; total run {time.perf_counter() - total:.0f} s")
-    print("peak/retained: tracemalloc during Snapshot.build, PoolRecords themselves excluded")
+    print("peak/retained: tracemalloc during PoolIndex.build, PoolRecords themselves excluded")
 
 
 if __name__ == "__main__":

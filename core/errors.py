@@ -11,10 +11,6 @@ __all__ = [
     "CredentialsError",
     "DatabaseError",
     "DatabaseUnavailableError",
-    "InvalidOutputError",
-    "KubernetesError",
-    "OutputUnavailableError",
-    "ProfileError",
     "SchemaNotReadyError",
     "SourceDataError",
     "SpotselError",
@@ -58,30 +54,3 @@ class SourceDataError(SpotselError):
     """A source delivered something that is not what it documents (malformed feed, bad URL)."""
 
     code = "invalid_source_data"
-
-
-# --- Outputs (NodePools, Fleet requests) ---
-
-
-class ProfileError(SpotselError):
-    """A workload profile (file or request body) is invalid; names the profile and the field."""
-
-    code = "invalid_profile"
-
-
-class OutputUnavailableError(SpotselError):
-    """An output cannot be built from the current ranking (no pool matches, bad options)."""
-
-    code = "output_unavailable"
-
-
-class InvalidOutputError(SpotselError):
-    """A manifest or request failed schema validation (for generated output: a bug, no file)."""
-
-    code = "invalid_output"
-
-
-class KubernetesError(SpotselError):
-    """No usable kubeconfig, or the cluster refused an apply."""
-
-    code = "kubernetes_error"

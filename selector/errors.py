@@ -7,7 +7,7 @@ Everything the selector raises on bad input derives from `SelectorError`, so cal
 
 from __future__ import annotations
 
-__all__ = ["RequirementsError", "SelectorError", "SignalError", "SnapshotError"]
+__all__ = ["PoolIndexError", "RequirementsError", "SelectorError", "SignalError"]
 
 
 class SelectorError(Exception):
@@ -37,5 +37,5 @@ class SignalError(SelectorError):
         self.reason = reason
 
 
-class SnapshotError(SelectorError):
-    """Snapshot or ranking input is inconsistent (duplicate pool keys, naive datetimes)."""
+class PoolIndexError(SelectorError):
+    """PoolIndex or ranking input is inconsistent (duplicate pool keys, naive datetimes)."""

@@ -16,8 +16,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from selector.pool_index import PoolIndex
 from selector.requirements import Range, Requirements
-from selector.snapshot import Snapshot
 
 __all__ = ["ON_DEMAND_PRICE_TTL_HOURS", "Exclusion", "FilterResult", "apply_filters"]
 
@@ -73,7 +73,7 @@ def _allowed(table: tuple[str, ...], wanted: tuple[str, ...]) -> BoolArray:
 
 
 def _pool_filters(
-    snap: Snapshot, req: Requirements
+    snap: PoolIndex, req: Requirements
 ) -> list[tuple[str, str, Callable[[IntArray], BoolArray]]]:
     """(code, reason, keep(rows)) in attribution order; only the filters the request uses."""
     out: list[tuple[str, str, Callable[[IntArray], BoolArray]]] = []
@@ -132,7 +132,7 @@ def _pool_filters(
     return out
 
 
-def _no_gpu(snap: Snapshot) -> Callable[[IntArray], BoolArray]:
+def _no_gpu(snap: PoolIndex) -> Callable[[IntArray], BoolArray]:
     def keep(rows: IntArray) -> BoolArray:
         no_gpu: BoolArray = (snap.gpu_count[rows] == 0) & ~snap.is_gpu[rows]
         return no_gpu
@@ -160,7 +160,7 @@ def _offer_stage(
     return stage
 
 
-def apply_filters(snap: Snapshot, req: Requirements, *, now_ts: float) -> FilterResult:
+def apply_filters(snap: PoolIndex, req: Requirements, *, now_ts: float) -> FilterResult:
     """Run every filter, count exclusions by reason, and return the eligible rows."""
     rows: IntArray = np.arange(snap.size, dtype=np.int64)
     exclusions: list[Exclusion] = []

@@ -17,14 +17,14 @@ import numpy.typing as npt
 from selector import capacity as cap
 from selector.cost import SpotVerdict, lost_hours, spot_verdict, useful_fraction
 from selector.diversify import Constraints, Selection, diversify
-from selector.errors import SnapshotError
+from selector.errors import PoolIndexError
 from selector.filters import FilterResult, apply_filters
 from selector.gpus import gpu_class_of
 from selector.hazard import INTERRUPTION_TTL_HOURS, UNKNOWN_PROBABILITY, Hazard
 from selector.hazard import UNKNOWN_EXPOSURE_HOURS as _UNKNOWN_EXPOSURE
+from selector.pool_index import PoolIndex
 from selector.requirements import Requirements
 from selector.results import RankedPool, Ranking, SignalAges
-from selector.snapshot import Snapshot
 from selector.strategies import Candidates, order_candidates
 
 __all__ = ["rank"]
@@ -43,10 +43,10 @@ VOLATILITY_FLAG_CV: Final = 0.2
 _STALE_HAZARD_HIGH: Final = -math.log1p(-UNKNOWN_PROBABILITY[2]) / _UNKNOWN_EXPOSURE
 
 
-def rank(snapshot: Snapshot, requirements: Requirements, *, now: datetime) -> Ranking:
+def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> Ranking:
     """Rank every pool of `snapshot` for `requirements` as of `now` (tz-aware)."""
     if now.tzinfo is None or now.utcoffset() is None:
-        raise SnapshotError(f"now must be timezone-aware (UTC), got naive {now.isoformat()}")
+        raise PoolIndexError(f"now must be timezone-aware (UTC), got naive {now.isoformat()}")
     now_ts = now.timestamp()
     filt = apply_filters(snapshot, requirements, now_ts=now_ts)
     cand = _score(snapshot, requirements, filt.spot_rows, filt.on_demand_rows, now_ts)
@@ -94,7 +94,7 @@ def rank(snapshot: Snapshot, requirements: Requirements, *, now: datetime) -> Ra
 
 
 def _hazard_step(
-    snap: Snapshot, rows: IntArray, spot: npt.NDArray[np.bool_], now_ts: float
+    snap: PoolIndex, rows: IntArray, spot: npt.NDArray[np.bool_], now_ts: float
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """λ with interval per offering: precomputed for spot, zero for on-demand."""
     stale = ~((now_ts - snap.interruption_at[rows]) / 3600.0 <= INTERRUPTION_TTL_HOURS)
@@ -110,7 +110,11 @@ def _hazard_step(
 
 
 def _cost_step(
-    snap: Snapshot, req: Requirements, rows: IntArray, spot: npt.NDArray[np.bool_], rate: FloatArray
+    snap: PoolIndex,
+    req: Requirements,
+    rows: IntArray,
+    spot: npt.NDArray[np.bool_],
+    rate: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(price, L, u, effective cost) per offering; on-demand has u = 1."""
     lost_by_cloud = np.array([lost_hours(c, req) for c in snap.clouds] or [0.0])
@@ -120,7 +124,7 @@ def _cost_step(
     return price, lost, useful, price / useful
 
 
-def _capacity_step(snap: Snapshot, rows: IntArray, now_ts: float) -> tuple[FloatArray, IntArray]:
+def _capacity_step(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[FloatArray, IntArray]:
     return cap.capacity_arrays(
         snap.capacity_score[rows],
         snap.capacity_zonal[rows],
@@ -131,7 +135,7 @@ def _capacity_step(snap: Snapshot, rows: IntArray, now_ts: float) -> tuple[Float
 
 
 def _score(
-    snap: Snapshot, req: Requirements, spot_rows: IntArray, od_rows: IntArray, now_ts: float
+    snap: PoolIndex, req: Requirements, spot_rows: IntArray, od_rows: IntArray, now_ts: float
 ) -> Candidates:
     rows = np.concatenate([spot_rows, od_rows])
     spot = np.concatenate([np.ones(spot_rows.size, bool), np.zeros(od_rows.size, bool)])
@@ -153,7 +157,7 @@ def _opt(value: float) -> float | None:
 
 
 def _explain(
-    snap: Snapshot,
+    snap: PoolIndex,
     req: Requirements,
     cand: Candidates,
     score: FloatArray,
@@ -228,7 +232,7 @@ def _explain(
 
 
 def _flags(
-    snap: Snapshot,
+    snap: PoolIndex,
     req: Requirements,
     cand: Candidates,
     i: int,
@@ -266,7 +270,7 @@ def _flags(
     return tuple(flags)
 
 
-def _verdict(snap: Snapshot, req: Requirements, filt: FilterResult, now_ts: float) -> SpotVerdict:
+def _verdict(snap: PoolIndex, req: Requirements, filt: FilterResult, now_ts: float) -> SpotVerdict:
     """Best spot effective cost vs best on-demand price over all matching pools."""
     rows = filt.fresh_spot_rows
     best_spot = None

@@ -33,7 +33,7 @@ from spotsel.cmd_outputs import fleet_command, nodepools_app, write_demo_outputs
 from spotsel.consoles import err, out
 from spotsel.progress import RichProgress
 from spotsel.serve_cmd import api_key_app, curl_example, run_serve, serve_command
-from spotsel.state import AppState, app_state, store_snapshot
+from spotsel.state import AppState, app_state, load_pools
 
 __all__ = ["app", "main"]
 
@@ -327,7 +327,7 @@ def rank_command(
 
 
 def _rank(state: AppState, requirements: Requirements) -> Ranking:
-    current = store_snapshot(state)
+    current = load_pools(state)
     return rank(current.snapshot, requirements, now=current.now)
 
 

@@ -1,6 +1,6 @@
 """`spotsel nodepools generate` and `spotsel fleet`: rankings turned into validated outputs.
 
-Presentation only: ranking, building and validation live in `api.outputs` / `selector.outputs`.
+Presentation only: ranking, building and validation live in `outputs` / `selector.outputs`.
 `write_demo_outputs` is what `spotsel demo` calls to drop NodePools and a Fleet request into its
 output folder.
 """
@@ -15,23 +15,24 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from api.outputs import (
+from core.errors import ConfigError
+from core.pool_reader import load_zone_names
+from outputs import (
     apply_manifests,
     build_fleet_output,
     diff_files,
     generate_karpenter,
     load_profiles,
-    load_zone_names,
     render_files,
     resolve_crds,
     write_files,
 )
-from api.outputs.kube import default_apply_client
-from api.outputs.writer import write_atomic
-from core.errors import ConfigError, ProfileError
+from outputs.errors import ProfileError
+from outputs.kube import default_apply_client
+from outputs.writer import write_atomic
 from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
 from spotsel.consoles import err, out
-from spotsel.state import AppState, app_state, store_snapshot
+from spotsel.state import AppState, app_state, load_pools
 
 __all__ = [
     "DIFF_EXIT_CODE",
@@ -67,7 +68,7 @@ def _generate_files(
 ) -> tuple[dict[str, str], list[dict[str, Any]], str, bool]:
     settings = state.get_settings()
     crds = resolve_crds(crds_dir or settings.karpenter_crds_dir)
-    inputs = store_snapshot(state)
+    inputs = load_pools(state)
     zone_names = load_zone_names(state.engine(), account=settings.outputs_aws_account)
     generated = generate_karpenter(
         inputs.snapshot, profiles, now=inputs.now, zone_names=zone_names, crds=crds
@@ -174,7 +175,7 @@ def fleet_command(
         strategy=strategy,
         on_demand_base=on_demand_base,
     )
-    inputs = store_snapshot(app_state(ctx))
+    inputs = load_pools(app_state(ctx))
     request = build_fleet_output(
         inputs.snapshot,
         chosen,
@@ -217,7 +218,7 @@ def write_demo_outputs(
     loaded = load_profiles(profiles)
     files, _, _, _ = _generate_files(state, loaded, None)
     written = write_files(out_dir / "nodepools", files)
-    inputs = store_snapshot(state)
+    inputs = load_pools(state)
     request = build_fleet_output(
         inputs.snapshot,
         loaded[0],

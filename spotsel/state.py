@@ -8,14 +8,14 @@ from datetime import datetime
 import typer
 from sqlalchemy import Engine
 
-from api.snapshot import load_snapshot
 from core.clock import utcnow
 from core.db import make_engine, require_schema
 from core.errors import SpotselError
+from core.pool_reader import load_pool_index
 from core.settings import Settings, load_settings
-from selector import Snapshot
+from selector import PoolIndex
 
-__all__ = ["AppState", "StoreSnapshot", "app_state", "store_snapshot"]
+__all__ = ["AppState", "LoadedPools", "app_state", "load_pools"]
 
 
 @dataclass
@@ -50,17 +50,17 @@ def app_state(ctx: typer.Context) -> AppState:
 
 
 @dataclass(frozen=True)
-class StoreSnapshot:
-    snapshot: Snapshot
+class LoadedPools:
+    snapshot: PoolIndex
     now: datetime
 
 
-def store_snapshot(state: AppState) -> StoreSnapshot:
+def load_pools(state: AppState) -> LoadedPools:
     """Every pool's signals in force now, loaded from the store; an empty store is an error."""
     engine = state.engine()
     require_schema(engine)
     now = utcnow()
-    snapshot = load_snapshot(engine, now=now)
+    snapshot = load_pool_index(engine, now=now)
     if snapshot.size == 0:
         raise SpotselError("the store holds no pools yet: run `spotsel collect sim` first")
-    return StoreSnapshot(snapshot=snapshot, now=now)
+    return LoadedPools(snapshot=snapshot, now=now)

@@ -22,12 +22,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.outputs.crds import CrdSchemas, builtin_schemas, load_crds
-from api.outputs.generate import build_fleet_output, generate_karpenter, load_zone_names
-from api.outputs.profiles import parse_profile
 from api.routes import answers
-from core.errors import ProfileError, SpotselError
-from selector import Snapshot
+from core.errors import SpotselError
+from core.pool_reader import load_zone_names
+from outputs.crds import CrdSchemas, builtin_schemas, load_crds
+from outputs.errors import ProfileError
+from outputs.generate import build_fleet_output, generate_karpenter
+from outputs.profiles import parse_profile
+from selector import PoolIndex
 from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
 
 __all__ = [
@@ -45,7 +47,7 @@ router = APIRouter(prefix="/v1", tags=["outputs"])
 class OutputsInputs:
     """Everything a generation needs besides the request body."""
 
-    snapshot: Snapshot
+    snapshot: PoolIndex
     now: datetime
     zone_names: dict[str, str]
     crds: CrdSchemas

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import NowDep, ReadAuth, SessionDep, SnapshotDep
+from api.deps import NowDep, PoolIndexDep, ReadAuth, SessionDep
 from api.history import pool_history, resolve_range
 from api.pools import PoolFilters, list_pools
 from api.routes import answers
@@ -22,7 +22,7 @@ Segment = Annotated[str, Path(min_length=1, max_length=128)]
 
 @router.get("/pools", response_model=Page[PoolItem], responses=answers(400, 422, 503))
 def pools(
-    request: Request, query: Annotated[PoolQuery, Query()], snapshot: SnapshotDep, _: ReadAuth
+    request: Request, query: Annotated[PoolQuery, Query()], snapshot: PoolIndexDep, _: ReadAuth
 ) -> Page[PoolItem]:
     """Pools of the current ranking snapshot in pool-key order, with the signals in force."""
     filters = PoolFilters(**query.model_dump(exclude={"limit", "cursor"}))

@@ -1,6 +1,6 @@
 """EC2 CreateFleet input and an Auto Scaling group MixedInstancesPolicy from a spot ranking.
 
-Plain dicts shaped exactly like the boto3 request parameters; `api.outputs.aws_validate` checks
+Plain dicts shaped exactly like the boto3 request parameters; `outputs.aws_validate` checks
 them against botocore's service model (and the enums botocore does not check) before anyone
 sees them.
 """

@@ -1,6 +1,6 @@
 """A workload profile as the output builders see it: validated, frozen, plain values.
 
-Parsing and validating the profile YAML is edge work (`api.outputs.profiles`); the builders
+Parsing and validating the profile YAML is edge work (`outputs.profiles`); the builders
 here only read these dataclasses, so they stay pure and table-testable.
 """
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.services import SnapshotRefresher
-from api.snapshot import SnapshotCache
+from api.pool_cache import PoolIndexCache
+from api.services import PoolIndexRefresher
 from core.settings import Settings
 from tests.api.conftest import build_app, load_sim
 from tests.conftest import FIXED_NOW
@@ -36,9 +36,9 @@ def test_a_new_run_swaps_the_snapshot_and_invalidates_answers(
 
 def test_refresher_thread_picks_up_runs(engine: Engine, settings: Settings) -> None:
     load_sim(engine, settings)
-    cache = SnapshotCache(engine, clock=lambda: FIXED_NOW)
+    cache = PoolIndexCache(engine, clock=lambda: FIXED_NOW)
     cache.refresh(force=True)
-    refresher = SnapshotRefresher(cache, interval=0.05)
+    refresher = PoolIndexRefresher(cache, interval=0.05)
     refresher.start()
     try:
         load_sim(engine, settings, now=FIXED_NOW + timedelta(hours=1))
@@ -53,9 +53,9 @@ def test_refresher_thread_picks_up_runs(engine: Engine, settings: Settings) -> N
 
 def test_refresh_failure_keeps_the_current_snapshot(engine: Engine, settings: Settings) -> None:
     load_sim(engine, settings)
-    cache = SnapshotCache(engine, clock=lambda: FIXED_NOW)
+    cache = PoolIndexCache(engine, clock=lambda: FIXED_NOW)
     before = cache.refresh(force=True)
     # The store loses its tables (a botched migration): the refresh fails, the old one serves.
     cache._engine = engine.execution_options(schema_translate_map={None: "missing"})
-    SnapshotRefresher(cache, interval=1).refresh_once()
+    PoolIndexRefresher(cache, interval=1).refresh_once()
     assert cache.get() is before

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selector import PoolKey, PoolRecord, Snapshot, parse_requirements, rank
+from selector import PoolIndex, PoolKey, PoolRecord, parse_requirements, rank
 from selector.requirements import Requirements
 from tests.selector.factories import HOUR, NOW, make_pool
 
@@ -96,7 +96,7 @@ def requests(draw: st.DrawFn) -> Requirements:
 
 
 def _rank(pools: list[PoolRecord], req: Requirements) -> Any:
-    return rank(Snapshot.build(pools, built_at=NOW), req, now=NOW)
+    return rank(PoolIndex.build(pools, built_at=NOW), req, now=NOW)
 
 
 @FAST

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from selector import (
+    PoolIndex,
+    PoolIndexError,
     PoolRecord,
     Ranking,
-    Snapshot,
-    SnapshotError,
     parse_requirements,
     rank,
 )
@@ -20,7 +20,7 @@ from tests.selector.factories import HOUR, NOW, cpu_pool, make_pool
 
 
 def _rank(pools: list[PoolRecord], now: datetime = NOW, **req: Any) -> Ranking:
-    return rank(Snapshot.build(pools, built_at=now), parse_requirements(req), now=now)
+    return rank(PoolIndex.build(pools, built_at=now), parse_requirements(req), now=now)
 
 
 def _types(r: Ranking) -> list[str]:
@@ -296,23 +296,23 @@ def test_public_results_hold_no_numpy_scalars(now: datetime) -> None:
     ("build", "match"),
     [
         pytest.param(
-            lambda: Snapshot.build([make_pool(), make_pool()], built_at=NOW),
+            lambda: PoolIndex.build([make_pool(), make_pool()], built_at=NOW),
             "duplicate",
             id="duplicate pool keys",
         ),
         pytest.param(
-            lambda: Snapshot.build([make_pool(spot_price_at=datetime(2025, 1, 1))], built_at=NOW),
+            lambda: PoolIndex.build([make_pool(spot_price_at=datetime(2025, 1, 1))], built_at=NOW),
             "timezone",
             id="naive timestamp",
         ),
         pytest.param(
-            lambda: Snapshot.build([], built_at=datetime(2025, 1, 1)),
+            lambda: PoolIndex.build([], built_at=datetime(2025, 1, 1)),
             "timezone",
             id="naive built_at",
         ),
         pytest.param(
             lambda: rank(
-                Snapshot.build([], built_at=NOW), parse_requirements({}), now=datetime(2025, 1, 1)
+                PoolIndex.build([], built_at=NOW), parse_requirements({}), now=datetime(2025, 1, 1)
             ),
             "timezone",
             id="naive now",
@@ -320,7 +320,7 @@ def test_public_results_hold_no_numpy_scalars(now: datetime) -> None:
     ],
 )
 def test_bad_snapshot_input_raises(build: Any, match: str) -> None:
-    with pytest.raises(SnapshotError, match=match):
+    with pytest.raises(PoolIndexError, match=match):
         build()
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from selector import Ranking, Snapshot, parse_requirements, rank
+from selector import PoolIndex, Ranking, parse_requirements, rank
 from selector.hazard import AWS_ADVISOR_BUCKETS
 from selector.strategies import SIMILAR_COST_TOLERANCE
 from tests.selector import realdata
@@ -27,22 +27,22 @@ REQUEST = {
 
 
 @pytest.fixture(scope="module")
-def snapshot() -> Snapshot:
-    return Snapshot.build(realdata.load_us_east_1(), built_at=realdata.NOW)
+def snapshot() -> PoolIndex:
+    return PoolIndex.build(realdata.load_us_east_1(), built_at=realdata.NOW)
 
 
 @pytest.fixture(scope="module")
-def ranking(snapshot: Snapshot) -> Ranking:
+def ranking(snapshot: PoolIndex) -> Ranking:
     return rank(snapshot, parse_requirements(REQUEST), now=realdata.NOW)
 
 
-def _spot_alternatives(snapshot: Snapshot) -> Ranking:
+def _spot_alternatives(snapshot: PoolIndex) -> Ranking:
     """Every eligible spot pool, ranked, as the universe of alternatives."""
     req = parse_requirements({**REQUEST, "capacity_types": ["spot"], "top": 200})
     return rank(snapshot, req, now=realdata.NOW)
 
 
-def test_snapshot_is_real_sized(snapshot: Snapshot) -> None:
+def test_snapshot_is_real_sized(snapshot: PoolIndex) -> None:
     assert snapshot.size > 2000  # us-east-1 pools from the dump and SpotLake
 
 
@@ -52,7 +52,7 @@ def test_answer_is_diversified(ranking: Ranking) -> None:
     assert all(p.gpu_count == 1 and (p.gpu_memory_gib or 0) >= 16 for p in ranking.pools)
 
 
-def test_top_pool_is_not_dominated(ranking: Ranking, snapshot: Snapshot) -> None:
+def test_top_pool_is_not_dominated(ranking: Ranking, snapshot: PoolIndex) -> None:
     top = ranking.pools[0]
     assert top.capacity_type == "spot"
     alternatives = _spot_alternatives(snapshot).pools
@@ -86,7 +86,7 @@ def test_every_pool_is_explained(ranking: Ranking) -> None:
             assert p.capacity_raw is not None
 
 
-def test_exclusions_account_for_the_whole_snapshot(ranking: Ranking, snapshot: Snapshot) -> None:
+def test_exclusions_account_for_the_whole_snapshot(ranking: Ranking, snapshot: PoolIndex) -> None:
     counted = sum(e.count for e in ranking.exclusions)
     assert counted + ranking.candidates == snapshot.size
     codes = {e.code for e in ranking.exclusions}

@@ -25,8 +25,8 @@ from core.tables import Base, CollectionRun
 from spotsel import cli
 from spotsel.cli import app
 from spotsel.state import AppState
-from tests.api.outputs.test_profiles import billion_laughs
 from tests.factories import make_offering, make_result, make_spot_price, make_type
+from tests.outputs.test_profiles import billion_laughs
 
 runner = CliRunner()
 # Interpreter start-up included; the unbounded loader took minutes and ran out of memory.

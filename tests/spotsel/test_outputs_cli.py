@@ -10,10 +10,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from api.outputs.aws_validate import fleet_request_errors
-from api.outputs.crds import load_crds, manifest_errors
-from core.errors import ConfigError, KubernetesError, ProfileError
+from core.errors import ConfigError
 from core.settings import Settings
+from outputs.aws_validate import fleet_request_errors
+from outputs.crds import load_crds, manifest_errors
+from outputs.errors import KubernetesError, ProfileError
 from selector.outputs import FLEET_STRATEGIES
 from spotsel.cli import app
 from spotsel.cmd_outputs import DIFF_EXIT_CODE, EXAMPLE_PROFILES, write_demo_outputs

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from selector import Ranking, Snapshot, parse_requirements, rank
+from selector import PoolIndex, Ranking, parse_requirements, rank
 from selector.outputs import Budget, Disruption, OutputProfile
 from tests.selector.factories import NOW, cpu_pool, make_pool
 
@@ -26,7 +26,7 @@ _GPU_TYPES = [
 ]
 
 
-def market() -> Snapshot:
+def market() -> PoolIndex:
     records = []
     for z, zone in enumerate(ZONE_NAMES):
         for t, (name, price, od, label, score) in enumerate(_GPU_TYPES):
@@ -48,7 +48,7 @@ def market() -> Snapshot:
             )
         for name, price in (("m5.xlarge", 0.07), ("m6i.xlarge", 0.075), ("c6i.2xlarge", 0.12)):
             records.append(cpu_pool(instance_type=name, zone_id=zone, spot_price=price + 0.01 * z))
-    return Snapshot.build(records, built_at=NOW)
+    return PoolIndex.build(records, built_at=NOW)
 
 
 def profile(**overrides: Any) -> OutputProfile:
@@ -74,7 +74,7 @@ def profile(**overrides: Any) -> OutputProfile:
     return replace(base, **overrides)
 
 
-def ranking(p: OutputProfile, capacity_type: str, snapshot: Snapshot | None = None) -> Ranking:
+def ranking(p: OutputProfile, capacity_type: str, snapshot: PoolIndex | None = None) -> Ranking:
     req = replace(p.requirements, capacity_types=(capacity_type,))
     return rank(snapshot or market(), req, now=NOW)
 

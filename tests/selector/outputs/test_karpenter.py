@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from selector import Snapshot
+from selector import PoolIndex
 from selector.outputs import (
     SPOT_TAINT,
     ZONE_ID_KEY,
@@ -138,7 +138,7 @@ def test_fallback_policy_when_spot_pays_off(policy: str, expected: bool) -> None
 
 
 def test_auto_fallback_when_no_spot_pool() -> None:
-    snapshot = Snapshot.build([make_pool(spot_offered=False)], built_at=NOW)
+    snapshot = PoolIndex.build([make_pool(spot_offered=False)], built_at=NOW)
     p = profile(on_demand_fallback="auto", critical_addons=False, node_overlays=False)
     spot = ranking(p, "spot", snapshot)
     assert wants_fallback(p, spot)
@@ -150,7 +150,7 @@ def test_auto_fallback_when_no_spot_pool() -> None:
 
 
 def test_no_spot_pool_and_no_fallback_is_a_clear_error() -> None:
-    snapshot = Snapshot.build([make_pool(spot_offered=False)], built_at=NOW)
+    snapshot = PoolIndex.build([make_pool(spot_offered=False)], built_at=NOW)
     p = profile(on_demand_fallback="never")
     with pytest.raises(OutputError, match=r"no spot pool.*'never'"):
         karpenter_documents(

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from api.snapshot import SnapshotCache, load_pool_records
+from api.pool_cache import PoolIndexCache
 from collectors import CollectContext, get_source
 from collectors.runner import run_source
+from core.pool_reader import load_pool_records
 from core.settings import Settings
 from core.store import persist_run
 from selector import PoolRecord, parse_requirements, rank
@@ -139,7 +140,7 @@ def test_pools_without_specs_or_not_yet_seen_are_left_out(engine: Engine) -> Non
 def test_cache_rebuilds_only_when_a_run_lands(engine: Engine) -> None:
     persist_run(engine, make_result({"instance_types": [make_type()],
                                      "offerings": [make_offering()]}))  # fmt: skip
-    cache = SnapshotCache(engine, clock=lambda: NOW)
+    cache = PoolIndexCache(engine, clock=lambda: NOW)
     first = cache.get()
     assert first.size == 1
     assert cache.refresh() is first, "nothing new landed"
@@ -153,7 +154,7 @@ def test_cache_rebuilds_only_when_a_run_lands(engine: Engine) -> None:
 def test_simulated_market_ranks_end_to_end(engine: Engine, settings: Settings) -> None:
     ctx = CollectContext(settings=settings, now=NOW, options={"seed": 11})
     run_source(engine, get_source("sim"), ctx)
-    cache = SnapshotCache(engine, clock=lambda: NOW)
+    cache = PoolIndexCache(engine, clock=lambda: NOW)
     request = parse_requirements({"gpus": 1, "gpu_memory_gib": 16, "regions": ["us-east-1"]})
     ranking = rank(cache.get(), request, now=NOW)
     assert len(ranking.instance_types) >= 3

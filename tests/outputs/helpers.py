@@ -7,10 +7,10 @@ from pathlib import Path
 from selector.outputs import KarpenterDocuments, karpenter_documents, workload_snippet
 from tests.selector.outputs.fixtures import ZONE_NAMES, profile, ranking
 
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CRDS = SHARED / "karpenter-crds"
 FLEET_EXAMPLES = SHARED / "ec2-fleet-examples"
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def fixed_documents(**overrides: object) -> KarpenterDocuments:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from api.outputs.kube import apply_manifests, default_apply_client, workload_errors
-from core.errors import KubernetesError
-from tests.api.outputs.helpers import fixed_documents
+from outputs.errors import KubernetesError
+from outputs.kube import apply_manifests, default_apply_client, workload_errors
+from tests.outputs.helpers import fixed_documents
 
 
 def test_generated_snippet_is_a_valid_pod_template() -> None:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Protocol
 
-from core.errors import InvalidOutputError, KubernetesError
+from outputs.errors import InvalidOutputError, KubernetesError
 
 __all__ = [
     "FIELD_MANAGER",

@@ -9,11 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from api.outputs.aws_validate import fleet_request_errors
-from api.outputs.crds import load_crds
 from api.routes.outputs import OutputsInputs, outputs_inputs, router
 from core.errors import SpotselError
-from tests.api.outputs.helpers import CRDS
+from outputs.aws_validate import fleet_request_errors
+from outputs.crds import load_crds
+from tests.outputs.helpers import CRDS
 from tests.selector.factories import NOW
 from tests.selector.outputs.fixtures import ZONE_NAMES, market
 

@@ -11,17 +11,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
-
-from api.outputs.aws_validate import validate_asg_request, validate_fleet_request
-from api.outputs.crds import CrdSchemas, builtin_schemas, load_crds, validate_manifests
-from api.outputs.kube import validate_workload
-from core.errors import ConfigError, OutputUnavailableError
-from core.tables import Zone
-from selector import Ranking, Snapshot, rank
+from outputs.aws_validate import validate_asg_request, validate_fleet_request
+from outputs.crds import CrdSchemas, builtin_schemas, load_crds, validate_manifests
+from outputs.errors import OutputUnavailableError
+from outputs.kube import validate_workload
+from selector import PoolIndex, Ranking, rank
 from selector.outputs import (
     FleetOptions,
     KarpenterDocuments,
@@ -38,40 +34,11 @@ __all__ = [
     "FleetFormat",
     "build_fleet_output",
     "generate_karpenter",
-    "load_zone_names",
     "rank_profile",
     "resolve_crds",
 ]
 
 FleetFormat = Literal["fleet", "asg"]
-AWS: Final = "aws"
-
-
-def load_zone_names(engine: Engine, *, account: str | None) -> dict[str, str]:
-    """AWS zone ID -> zone name of `account`, or of the only account in `zones` when unset.
-
-    No account in the table gives an empty map (NodePools then use `topology.k8s.aws/zone-id`);
-    several accounts and none chosen is an error that lists them.
-    """
-    with Session(engine) as session:
-        if account is None:
-            accounts = sorted(
-                session.scalars(select(Zone.account).where(Zone.cloud == AWS).distinct())
-            )
-            if not accounts:
-                return {}
-            if len(accounts) > 1:
-                raise ConfigError(
-                    f"zones table holds several AWS accounts {accounts}: set "
-                    "SPOTSEL_OUTPUTS_AWS_ACCOUNT to the cluster's account"
-                )
-            account = accounts[0]
-        rows = session.execute(
-            select(Zone.zone_id, Zone.zone_name).where(Zone.cloud == AWS, Zone.account == account)
-        ).all()
-    if not rows:
-        raise ConfigError(f"no AWS zone names stored for account {account!r}")
-    return {str(zone_id): str(name) for zone_id, name in rows}
 
 
 def resolve_crds(directory: Path | None) -> CrdSchemas:
@@ -80,7 +47,7 @@ def resolve_crds(directory: Path | None) -> CrdSchemas:
 
 
 def rank_profile(
-    snapshot: Snapshot, profile: OutputProfile, *, capacity_type: str, now: datetime
+    snapshot: PoolIndex, profile: OutputProfile, *, capacity_type: str, now: datetime
 ) -> Ranking:
     """Rank the profile's requirements for one capacity type ("spot" or "on-demand")."""
     requirements = replace(profile.requirements, capacity_types=(capacity_type,))
@@ -92,7 +59,7 @@ def _unavailable(exc: OutputError) -> OutputUnavailableError:
 
 
 def generate_karpenter(
-    snapshot: Snapshot,
+    snapshot: PoolIndex,
     profiles: Sequence[OutputProfile],
     *,
     now: datetime,
@@ -125,7 +92,7 @@ def generate_karpenter(
 
 
 def build_fleet_output(
-    snapshot: Snapshot,
+    snapshot: PoolIndex,
     profile: OutputProfile,
     options: FleetOptions,
     *,

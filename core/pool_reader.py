@@ -1,14 +1,13 @@
-"""Load every pool's latest signals from the store into a :class:`selector.Snapshot`.
+"""The store's read path: every pool's signals in force at a time, zone names, newest run.
 
-Ranking runs over this in-memory snapshot, never per-request SQL. :class:`SnapshotCache`
-rebuilds it when a new collection run has landed (the newest run id changed).
+``load_pool_index`` turns the store into the :class:`selector.PoolIndex` that ranking runs
+over (never per-request SQL); the API's cache rebuilds it when ``newest_run_id`` changes.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.clock import as_utc, parse_utc
+from core.errors import ConfigError
 from core.tables import (
     REGIONAL_ZONE,
     CollectionRun,
@@ -28,15 +28,18 @@ from core.tables import (
     OnDemandPrice,
     PlacementScore,
     SpotPrice,
+    Zone,
 )
-from selector import PoolKey, PoolRecord, Snapshot
+from selector import PoolIndex, PoolKey, PoolRecord
 
-__all__ = ["SnapshotCache", "load_pool_records", "load_snapshot", "newest_run_id"]
+__all__ = ["load_pool_index", "load_pool_records", "load_zone_names", "newest_run_id"]
 
 # Volatility is measured over the same trailing week the collectors look back by default.
 VOLATILITY_WINDOW = timedelta(days=7)
 # Insufficient-capacity errors older than this no longer lower a pool's capacity.
 CAPACITY_ERROR_WINDOW = timedelta(hours=24)
+# Zone names are per AWS account; the other clouds name zones the same for everyone.
+AWS = "aws"
 # What each cloud's interruption signal means, whichever collector stored it.
 INTERRUPTION_KIND = {"aws": "aws-advisor", "azure": "azure-eviction", "gcp": "gcp-capacity-history"}
 
@@ -270,61 +273,41 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
     return records
 
 
-def load_snapshot(engine: Engine, *, now: datetime) -> Snapshot:
+def load_pool_index(engine: Engine, *, now: datetime) -> PoolIndex:
+    """Every pool with the signals in force at ``now``, indexed for ranking."""
     with Session(engine) as session:
         records = load_pool_records(session, now=now)
-    return Snapshot.build(records, built_at=now)
+    return PoolIndex.build(records, built_at=now)
 
 
 def newest_run_id(engine: Engine) -> int:
-    """The id of the newest collection run (0 when none): what a snapshot generation is."""
+    """The id of the newest collection run (0 when none): what a pool index generation is."""
     with Session(engine) as session:
         return int(session.scalar(select(func.max(CollectionRun.id))) or 0)
 
 
-class SnapshotCache:
-    """The current snapshot, rebuilt when a newer collection run exists.
+def load_zone_names(engine: Engine, *, account: str | None) -> dict[str, str]:
+    """AWS zone ID -> zone name of `account`, or of the only account in `zones` when unset.
 
-    Readers always get a complete snapshot: a rebuild happens off to the side and is swapped
-    in with one assignment, so requests never wait on SQL or see a half-built index.
+    No account in the table gives an empty map (NodePools then use `topology.k8s.aws/zone-id`);
+    several accounts and none chosen is an error that lists them.
     """
-
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime]) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._lock = threading.Lock()
-        # (generation, snapshot) swapped as one value so readers never see a mixed pair.
-        self._current: tuple[int, Snapshot] | None = None
-
-    @property
-    def generation(self) -> int:
-        """The newest collection run id the current snapshot includes (-1 before a build)."""
-        current = self._current
-        return -1 if current is None else current[0]
-
-    @property
-    def loaded(self) -> bool:
-        return self._current is not None
-
-    def get(self) -> Snapshot:
-        return self.current()[1]
-
-    def current(self) -> tuple[int, Snapshot]:
-        """(generation, snapshot), consistent with each other; builds on first use."""
-        current = self._current
-        if current is None:
-            self.refresh(force=True)
-            current = self._current
-            assert current is not None
-        return current
-
-    def refresh(self, *, force: bool = False) -> Snapshot:
-        """Rebuild if a collection run landed since the last build (or when forced)."""
-        with self._lock:
-            newest = newest_run_id(self._engine)
-            current = self._current
-            if current is not None and newest == current[0] and not force:
-                return current[1]
-            snapshot = load_snapshot(self._engine, now=self._clock())
-            self._current = (newest, snapshot)
-            return snapshot
+    with Session(engine) as session:
+        if account is None:
+            accounts = sorted(
+                session.scalars(select(Zone.account).where(Zone.cloud == AWS).distinct())
+            )
+            if not accounts:
+                return {}
+            if len(accounts) > 1:
+                raise ConfigError(
+                    f"zones table holds several AWS accounts {accounts}: set "
+                    "SPOTSEL_OUTPUTS_AWS_ACCOUNT to the cluster's account"
+                )
+            account = accounts[0]
+        rows = session.execute(
+            select(Zone.zone_id, Zone.zone_name).where(Zone.cloud == AWS, Zone.account == account)
+        ).all()
+    if not rows:
+        raise ConfigError(f"no AWS zone names stored for account {account!r}")
+    return {str(zone_id): str(name) for zone_id, name in rows}

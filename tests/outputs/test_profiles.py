@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from api.outputs.profiles import (
+from core.limits import MAX_SHOWN_CHARS
+from outputs.errors import ProfileError
+from outputs.profiles import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_PROFILES,
@@ -18,9 +20,7 @@ from api.outputs.profiles import (
     parse_profile,
     parse_profiles,
 )
-from core.errors import ProfileError
-from core.limits import MAX_SHOWN_CHARS
-from tests.api.outputs.helpers import REPO
+from tests.outputs.helpers import REPO
 
 EXAMPLE = REPO / "examples" / "profiles.yaml"
 

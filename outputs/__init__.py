@@ -4,30 +4,29 @@ The builders themselves are pure (`selector.outputs`); everything here does I/O 
 jsonschema / botocore / yaml / kubernetes.
 """
 
-from api.outputs.aws_validate import (
+from outputs.aws_validate import (
     asg_request_errors,
     fleet_request_errors,
     load_fleet_json,
     validate_asg_request,
     validate_fleet_request,
 )
-from api.outputs.crds import (
+from outputs.crds import (
     CrdSchemas,
     builtin_schemas,
     load_crds,
     manifest_errors,
     validate_manifests,
 )
-from api.outputs.generate import (
+from outputs.generate import (
     build_fleet_output,
     generate_karpenter,
-    load_zone_names,
     rank_profile,
     resolve_crds,
 )
-from api.outputs.kube import apply_manifests, validate_workload, workload_errors
-from api.outputs.profiles import load_profiles, parse_profile, parse_profiles
-from api.outputs.writer import Change, diff_files, render_files, write_files
+from outputs.kube import apply_manifests, validate_workload, workload_errors
+from outputs.profiles import load_profiles, parse_profile, parse_profiles
+from outputs.writer import Change, diff_files, render_files, write_files
 
 __all__ = [
     "Change",
@@ -42,7 +41,6 @@ __all__ = [
     "load_crds",
     "load_fleet_json",
     "load_profiles",
-    "load_zone_names",
     "manifest_errors",
     "parse_profile",
     "parse_profiles",

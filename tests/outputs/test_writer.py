@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api.outputs.writer import HEADER, diff_files, render_files, write_files
+from outputs.writer import HEADER, diff_files, render_files, write_files
 from selector.outputs import KarpenterDocuments
-from tests.api.outputs.helpers import fixed_documents
+from tests.outputs.helpers import fixed_documents
 from tests.selector.outputs.fixtures import assert_golden
 
 

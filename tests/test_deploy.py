@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from api.outputs.profiles import parse_profiles
 from core.settings import Settings
-from tests.api.outputs.helpers import REPO
+from outputs.profiles import parse_profiles
+from tests.outputs.helpers import REPO
 
 DEPLOY = REPO / "deploy"
 

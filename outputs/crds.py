@@ -4,7 +4,7 @@
 at their cluster's CRDs with `--crds DIR` / `SPOTSEL_KARPENTER_CRDS_DIR`; tests use
 ../shared/data/karpenter-crds). Each served version's `schema.openAPIV3Schema` is checked with a
 JSON-Schema Draft-7 validator (which accepts the schema as-is and ignores the `x-*` keys), then
-the CEL rules with `api.outputs.cel`.
+the CEL rules with `outputs.cel`.
 
 Without CRDs, `builtin_schemas()` is used: a minimal structural schema of our own for exactly
 what spotsel emits (required fields, operator / effect enums, weight and minValues bounds, the
@@ -22,8 +22,9 @@ from typing import Any, Final
 import jsonschema
 import yaml
 
-from api.outputs.cel import check_rules
-from core.errors import ConfigError, InvalidOutputError
+from core.errors import ConfigError
+from outputs.cel import check_rules
+from outputs.errors import InvalidOutputError
 
 __all__ = [
     "BUILTIN",

@@ -18,12 +18,12 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from selector.errors import SignalError, SnapshotError
+from selector.errors import PoolIndexError, SignalError
 from selector.gpus import gpu_class_of, normalise_gpu_model
 from selector.hazard import hazard_arrays, prior_probability
 from selector.pools import PoolRecord
 
-__all__ = ["Snapshot"]
+__all__ = ["PoolIndex"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -33,7 +33,7 @@ A = TypeVar("A", bound=npt.NDArray[np.generic])
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Snapshot:
+class PoolIndex:
     """Columnar view of `records` (sorted by key). Arrays are read-only."""
 
     built_at: datetime
@@ -78,15 +78,15 @@ class Snapshot:
         return len(self.records)
 
     @classmethod
-    def build(cls, records: Sequence[PoolRecord], *, built_at: datetime) -> Snapshot:
-        """Index `records`; raises `SnapshotError` on duplicate keys or naive datetimes."""
+    def build(cls, records: Sequence[PoolRecord], *, built_at: datetime) -> PoolIndex:
+        """Index `records`; raises `PoolIndexError` on duplicate keys or naive datetimes."""
         _require_aware(built_at, "built_at")
         rows = sorted(
             records, key=lambda r: (r.key.cloud, r.key.region, r.key.zone_id, r.key.instance_type)
         )
         for prev, cur in itertools.pairwise(rows):
             if prev.key == cur.key:
-                raise SnapshotError(f"duplicate pool key {cur.key}")
+                raise PoolIndexError(f"duplicate pool key {cur.key}")
         clouds, cloud_code = _encode([r.key.cloud for r in rows])
         regions, region_code = _encode([r.key.region for r in rows])
         _, zone_code = _encode([(r.key.cloud, r.key.region, r.key.zone_id) for r in rows])
@@ -160,7 +160,7 @@ def _floats(rows: list[PoolRecord], get: Callable[[PoolRecord], float | None]) -
 
 def _require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise SnapshotError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
+        raise PoolIndexError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
 
 
 def _times(
@@ -171,7 +171,7 @@ def _times(
         value = get(r)
         if value is not None:
             if value.tzinfo is None:
-                raise SnapshotError(f"{r.key}: {name} must be timezone-aware (UTC)")
+                raise PoolIndexError(f"{r.key}: {name} must be timezone-aware (UTC)")
             out[i] = value.timestamp()
     out.flags.writeable = False
     return out

@@ -42,8 +42,8 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.nodes import Node
 
-from core.errors import ProfileError
 from core.limits import shorten
+from outputs.errors import ProfileError
 from selector import RequirementsError, parse_requirements
 from selector.outputs import (
     CONSOLIDATION_POLICIES,

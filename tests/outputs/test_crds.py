@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from api.outputs.cel import check_rules, compile_rule
-from api.outputs.crds import (
+from core.errors import ConfigError
+from outputs.cel import check_rules, compile_rule
+from outputs.crds import (
     BUILTIN,
     CrdSchemas,
     builtin_schemas,
@@ -18,8 +19,8 @@ from api.outputs.crds import (
     manifest_errors,
     validate_manifests,
 )
-from core.errors import ConfigError, InvalidOutputError
-from tests.api.outputs.helpers import CRDS, fixed_documents
+from outputs.errors import InvalidOutputError
+from tests.outputs.helpers import CRDS, fixed_documents
 
 INVALID_UPSTREAM = "windows-custom-userdata.yaml"  # nodeClassRef.group has a version (SOURCE.md)
 

@@ -11,16 +11,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from api.outputs.aws_validate import (
+from outputs.aws_validate import (
     asg_request_errors,
     fleet_request_errors,
     load_fleet_json,
     validate_asg_request,
     validate_fleet_request,
 )
-from core.errors import InvalidOutputError
+from outputs.errors import InvalidOutputError
 from selector.outputs import FleetOptions, asg_request, create_fleet_request
-from tests.api.outputs.helpers import FLEET_EXAMPLES
+from tests.outputs.helpers import FLEET_EXAMPLES
 from tests.selector.outputs.fixtures import profile, ranking
 
 BOTOCORE_INVALID = {"ec2-fleet_example-08"}  # TerminationDelay "720" is a string (SOURCE.md)

@@ -18,7 +18,7 @@ from typing import Any, Final
 import botocore.session
 from botocore.validate import ParamValidator
 
-from core.errors import InvalidOutputError
+from outputs.errors import InvalidOutputError
 
 __all__ = [
     "ASG_ENUMS",

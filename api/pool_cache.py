@@ -1,0 +1,62 @@
+"""The server's current pool index, rebuilt off to the side when a collection run lands."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from core.pool_reader import load_pool_index, newest_run_id
+from selector import PoolIndex
+
+__all__ = ["PoolIndexCache"]
+
+
+class PoolIndexCache:
+    """The current snapshot, rebuilt when a newer collection run exists.
+
+    Readers always get a complete snapshot: a rebuild happens off to the side and is swapped
+    in with one assignment, so requests never wait on SQL or see a half-built index.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._lock = threading.Lock()
+        # (generation, snapshot) swapped as one value so readers never see a mixed pair.
+        self._current: tuple[int, PoolIndex] | None = None
+
+    @property
+    def generation(self) -> int:
+        """The newest collection run id the current snapshot includes (-1 before a build)."""
+        current = self._current
+        return -1 if current is None else current[0]
+
+    @property
+    def loaded(self) -> bool:
+        return self._current is not None
+
+    def get(self) -> PoolIndex:
+        return self.current()[1]
+
+    def current(self) -> tuple[int, PoolIndex]:
+        """(generation, snapshot), consistent with each other; builds on first use."""
+        current = self._current
+        if current is None:
+            self.refresh(force=True)
+            current = self._current
+            assert current is not None
+        return current
+
+    def refresh(self, *, force: bool = False) -> PoolIndex:
+        """Rebuild if a collection run landed since the last build (or when forced)."""
+        with self._lock:
+            newest = newest_run_id(self._engine)
+            current = self._current
+            if current is not None and newest == current[0] and not force:
+                return current[1]
+            snapshot = load_pool_index(self._engine, now=self._clock())
+            self._current = (newest, snapshot)
+            return snapshot
