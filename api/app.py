@@ -32,6 +32,7 @@ from core.clock import utcnow
 from core.db import make_engine
 from core.errors import ConfigError, SpotselError
 from core.settings import Settings, load_settings
+from outputs.crds import resolve_crds
 
 __all__ = ["NO_AUTH_WARNING", "create_app", "create_app_from_env"]
 
@@ -72,6 +73,7 @@ def _services(settings: Settings, engine: Engine | None, clock: Callable[[], dat
         recommender=recommender,
         keyring=Keyring(settings.api_keys),
         metrics=metrics,
+        crds=resolve_crds(settings.karpenter_crds_dir),
         refresher=PoolIndexRefresher(snapshots, interval=settings.api_snapshot_poll_seconds),
         owns_engine=owns_engine,
     )

@@ -22,6 +22,7 @@ from api.pool_cache import PoolIndexCache
 from api.recommend import Recommender
 from core.errors import SpotselError
 from core.settings import Settings
+from outputs.crds import CrdSchemas
 
 __all__ = ["PoolIndexRefresher", "Services"]
 
@@ -78,6 +79,8 @@ class Services:
     keyring: Keyring
     metrics: Metrics
     refresher: PoolIndexRefresher
+    # Loaded once per process: CRD files do not change under a running server.
+    crds: CrdSchemas
     owns_engine: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 

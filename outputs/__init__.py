@@ -16,13 +16,13 @@ from outputs.crds import (
     builtin_schemas,
     load_crds,
     manifest_errors,
+    resolve_crds,
     validate_manifests,
 )
 from outputs.generate import (
     build_fleet_output,
     generate_karpenter,
     rank_profile,
-    resolve_crds,
 )
 from outputs.kube import apply_manifests, validate_workload, workload_errors
 from outputs.profiles import load_profiles, parse_profile, parse_profiles

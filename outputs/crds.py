@@ -23,6 +23,7 @@ import jsonschema
 import yaml
 
 from core.errors import ConfigError
+from outputs import grammar
 from outputs.cel import check_rules
 from outputs.errors import InvalidOutputError
 
@@ -32,6 +33,7 @@ __all__ = [
     "builtin_schemas",
     "load_crds",
     "manifest_errors",
+    "resolve_crds",
     "validate_manifests",
 ]
 
@@ -125,17 +127,6 @@ def _path(parts: Iterable[Any]) -> str:
 
 # --- built-in minimal schemas (our own, for what spotsel emits) -------------------------------
 
-_LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(\/))?"
-    r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
-)
-_LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
-_QUANTITY = (
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
-    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
-)
-_DURATION = r"^(([0-9]+(s|m|h))+|Never)$"
-_PRICE_ADJUSTMENT = r"^(([+-]{1}(\d*\.?\d+))|(\+{1}\d*\.?\d+%)|(^(-\d{1,2}(\.\d+)?%)$)|(-100%))$"
 _NODEPOOL_LABEL_RULE = {
     "rule": 'self.all(x, x != "karpenter.sh/nodepool")',
     "message": 'label "karpenter.sh/nodepool" is restricted',
@@ -164,11 +155,11 @@ def _requirements_schema(*, min_values: bool) -> dict[str, Any]:
         "required": ["key", "operator"],
         "additionalProperties": False,
         "properties": {
-            "key": {"type": "string", "maxLength": 316, "pattern": _LABEL_KEY,
+            "key": {"type": "string", "maxLength": 316, "pattern": grammar.LABEL_KEY,
                     "x-kubernetes-validations": [_HOSTNAME_RULE]},
             "operator": {"type": "string", "enum": _OPERATORS},
             "values": {"type": "array", "items": {"type": "string", "maxLength": 63,
-                                                  "pattern": _LABEL_VALUE}},
+                                                  "pattern": grammar.LABEL_VALUE}},
         },
     }  # fmt: skip
     if min_values:
@@ -206,8 +197,8 @@ def _nodepool_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["key", "effect"],
         "properties": {
-            "key": {"type": "string", "minLength": 1, "pattern": _LABEL_KEY},
-            "value": {"type": "string", "pattern": _LABEL_KEY},
+            "key": {"type": "string", "minLength": 1, "pattern": grammar.LABEL_KEY},
+            "value": {"type": "string", "pattern": grammar.LABEL_KEY},
             "effect": {"type": "string", "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"]},
         },
     }
@@ -215,9 +206,9 @@ def _nodepool_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["nodes"],
         "properties": {
-            "nodes": {"type": "string", "pattern": r"^((100|[0-9]{1,2})%|[0-9]+)$"},
+            "nodes": {"type": "string", "pattern": grammar.BUDGET_NODES},
             "schedule": {"type": "string"},
-            "duration": {"type": "string", "pattern": r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$"},
+            "duration": {"type": "string", "pattern": grammar.BUDGET_DURATION},
             "reasons": {"type": "array", "items": {"enum": ["Underutilized", "Empty", "Drifted"]}},
         },
     }
@@ -230,14 +221,14 @@ def _nodepool_schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": {
                     "anyOf": [{"type": "integer"}, {"type": "string"}],
-                    "pattern": _QUANTITY,
+                    "pattern": grammar.QUANTITY,
                 },
             },
             "disruption": {
                 "type": "object",
                 "required": ["consolidateAfter"],
                 "properties": {
-                    "consolidateAfter": {"type": "string", "pattern": _DURATION},
+                    "consolidateAfter": {"type": "string", "pattern": grammar.DURATION},
                     "consolidationPolicy": {
                         "enum": ["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"]
                     },
@@ -263,7 +254,7 @@ def _nodepool_schema() -> dict[str, Any]:
                                 "type": "object",
                                 "maxProperties": 100,
                                 "additionalProperties": {"type": "string", "maxLength": 63,
-                                                         "pattern": _LABEL_VALUE},
+                                                         "pattern": grammar.LABEL_VALUE},
                                 "x-kubernetes-validations": [_NODEPOOL_LABEL_RULE],
                             }
                         },
@@ -290,8 +281,8 @@ def _overlay_schema() -> dict[str, Any]:
         "required": ["requirements"],
         "properties": {
             "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
-            "price": {"type": "string", "pattern": r"^\d+(\.\d+)?$"},
-            "priceAdjustment": {"type": "string", "pattern": _PRICE_ADJUSTMENT},
+            "price": {"type": "string", "pattern": grammar.PRICE},
+            "priceAdjustment": {"type": "string", "pattern": grammar.PRICE_ADJUSTMENT},
             "requirements": _requirements_schema(min_values=False),
         },
         "x-kubernetes-validations": [
@@ -311,3 +302,8 @@ def builtin_schemas() -> CrdSchemas:
         },
         source=BUILTIN,
     )
+
+
+def resolve_crds(directory: Path | None) -> CrdSchemas:
+    """The one place a CRD source is chosen: DIR's CRDs, or the built-in structural check."""
+    return builtin_schemas() if directory is None else load_crds(directory)

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from outputs.aws_validate import validate_asg_request, validate_fleet_request
-from outputs.crds import CrdSchemas, builtin_schemas, load_crds, validate_manifests
+from outputs.crds import CrdSchemas, validate_manifests
 from outputs.errors import OutputUnavailableError
 from outputs.kube import validate_workload
 from selector import PoolIndex, Ranking, rank
@@ -35,15 +34,9 @@ __all__ = [
     "build_fleet_output",
     "generate_karpenter",
     "rank_profile",
-    "resolve_crds",
 ]
 
 FleetFormat = Literal["fleet", "asg"]
-
-
-def resolve_crds(directory: Path | None) -> CrdSchemas:
-    """The CRDs of `directory`, or the built-in structural check when none is configured."""
-    return builtin_schemas() if directory is None else load_crds(directory)
 
 
 def rank_profile(

@@ -32,7 +32,6 @@ and `MAX_PROFILES` profiles.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +42,9 @@ from yaml.composer import ComposerError
 from yaml.nodes import Node
 
 from core.limits import shorten
+from outputs import grammar
 from outputs.errors import ProfileError
+from outputs.grammar import matches
 from selector import RequirementsError, parse_requirements
 from selector.outputs import (
     CONSOLIDATION_POLICIES,
@@ -84,20 +85,8 @@ _KEYS: Final = frozenset(
         "disruption", "checkpoint_command", "container", "grace_seconds",
     }
 )  # fmt: skip
-# Kubernetes object names and label values: DNS-1123 labels.
-DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Longest NodePool base name: "<base>-critical-addons" must still be a 63-character label value.
 MAX_NODEPOOL_NAME: Final = 63 - len("-critical-addons")
-# Kubernetes resource quantity (the grammar the CRDs' `limits` pattern encodes).
-QUANTITY: Final = re.compile(
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
-)
-RESOURCE_NAME: Final = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$"
-)
-DURATION: Final = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")  # CRD consolidateAfter pattern
-BUDGET_NODES: Final = re.compile(r"^((100|[0-9]{1,2})%|[0-9]+)$")  # CRD budgets[].nodes
-BUDGET_DURATION: Final = re.compile(r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$")
 BUDGET_REASONS: Final = ("Underutilized", "Empty", "Drifted")
 WEIGHT_RANGE: Final = (1, 100)  # NodePool spec.weight bounds in the CRD
 
@@ -258,7 +247,7 @@ def _dns_label(ctx: _Ctx, item: Mapping[str, Any], field: str, *, required: bool
         if required:
             raise ctx.fail(field, "is required")
         return ""
-    if not isinstance(value, str) or len(value) > 63 or not DNS_LABEL.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not matches(grammar.DNS_LABEL, value):
         raise ctx.fail(field, f"{shorten(value)} must be a DNS label (a-z, 0-9, '-', at most 63)")
     return value
 
@@ -307,10 +296,10 @@ def _limits(ctx: _Ctx, field: str, value: object) -> tuple[tuple[str, str], ...]
         raise ctx.fail(field, "expected a mapping of resource -> quantity")
     out = []
     for resource, qty in value.items():
-        if not isinstance(resource, str) or not RESOURCE_NAME.match(resource):
+        if not isinstance(resource, str) or not matches(grammar.RESOURCE_NAME, resource):
             raise ctx.fail(f"{field}.{shorten(resource)}", "not a resource name")
         text = str(qty) if isinstance(qty, int | float) and not isinstance(qty, bool) else qty
-        if not isinstance(text, str) or not QUANTITY.match(text):
+        if not isinstance(text, str) or not matches(grammar.QUANTITY, text):
             raise ctx.fail(
                 f"{field}.{_key(resource)}", f"{shorten(qty)} is not a Kubernetes quantity"
             )
@@ -348,7 +337,7 @@ def _disruption(ctx: _Ctx, value: object) -> Disruption:
             f"{shorten(policy)} is not one of {list(CONSOLIDATION_POLICIES)}",
         )
     after = value.get("consolidate_after", default.consolidate_after)
-    if not isinstance(after, str) or not DURATION.match(after):
+    if not isinstance(after, str) or not matches(grammar.DURATION, after):
         raise ctx.fail(
             "disruption.consolidate_after",
             f"{shorten(after)} is not a duration like 10m or 1h30m",
@@ -371,7 +360,7 @@ def _budget(ctx: _Ctx, i: int, value: object) -> Budget:
         )
     raw_nodes = value["nodes"]
     nodes = str(raw_nodes) if type(raw_nodes) is int else raw_nodes  # `nodes: 1` means "1"
-    if not isinstance(nodes, str) or not BUDGET_NODES.match(nodes):
+    if not isinstance(nodes, str) or not matches(grammar.BUDGET_NODES, nodes):
         raise ctx.fail(
             f"{field}.nodes", f"{shorten(raw_nodes)} must be a count or a percentage like 10%"
         )
@@ -381,7 +370,7 @@ def _budget(ctx: _Ctx, i: int, value: object) -> Budget:
     if schedule is not None and not isinstance(schedule, str):
         raise ctx.fail(f"{field}.schedule", f"{shorten(schedule)} is not a cron schedule")
     if duration is not None and (
-        not isinstance(duration, str) or not BUDGET_DURATION.match(duration)
+        not isinstance(duration, str) or not matches(grammar.BUDGET_DURATION, duration)
     ):
         raise ctx.fail(
             f"{field}.duration", f"{shorten(duration)} must be hours/minutes like 8h or 1h30m"

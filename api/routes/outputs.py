@@ -1,10 +1,8 @@
 """`POST /v1/karpenter/nodepools` and `POST /v1/fleet-requests`: validated outputs over HTTP.
 
-Self-contained router. Its one dependency, `outputs_inputs`, builds an `OutputsInputs` (snapshot,
-clock, zone-name map, CRD schemas) from ``request.app.state.services`` — any object with
-`engine`, `snapshots.get()`, `clock()` and `settings` (the app's `Services`). Tests or another
-app override it with ``app.dependency_overrides[outputs_inputs] = ...``. Authentication is added
-where the router is included (``app.include_router(router, dependencies=[...])``).
+Its one dependency, `outputs_inputs`, builds an `OutputsInputs` (pool index, clock, zone-name
+map, CRD schemas) from the app's services through the same `ServicesDep` as every other route.
+Authentication is added where the router is included.
 
 Errors are the project's: an invalid profile body is `ProfileError` (400, names the field), no
 matching pool `OutputUnavailableError` (400), generated output failing validation
@@ -15,17 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.deps import ServicesDep
 from api.routes import answers
-from core.errors import SpotselError
 from core.pool_reader import load_zone_names
-from outputs.crds import CrdSchemas, builtin_schemas, load_crds
+from outputs.crds import CrdSchemas
 from outputs.errors import ProfileError
 from outputs.generate import build_fleet_output, generate_karpenter
 from outputs.profiles import parse_profile
@@ -47,32 +43,19 @@ router = APIRouter(prefix="/v1", tags=["outputs"])
 class OutputsInputs:
     """Everything a generation needs besides the request body."""
 
-    snapshot: PoolIndex
+    pools: PoolIndex
     now: datetime
     zone_names: dict[str, str]
     crds: CrdSchemas
 
 
-@lru_cache(maxsize=4)
-def _crds(directory: str | None) -> CrdSchemas:
-    return builtin_schemas() if directory is None else load_crds(Path(directory))
-
-
-def outputs_inputs(request: Request) -> OutputsInputs:
-    """Default wiring: the app's services (engine, snapshot cache, clock, settings)."""
-    services = getattr(request.app.state, "services", None)
-    if services is None:
-        raise SpotselError(
-            "outputs router is not wired: app.state.services is missing "
-            "(or override api.routes.outputs.outputs_inputs)"
-        )
-    settings = services.settings
-    crds_dir = settings.karpenter_crds_dir
+def outputs_inputs(services: ServicesDep) -> OutputsInputs:
+    """The app's pool index, clock, the account's zone names and the CRDs loaded at start."""
     return OutputsInputs(
-        snapshot=services.snapshots.get(),
+        pools=services.snapshots.get(),
         now=services.clock(),
-        zone_names=load_zone_names(services.engine, account=settings.outputs_aws_account),
-        crds=_crds(None if crds_dir is None else str(crds_dir)),
+        zone_names=load_zone_names(services.engine, account=services.settings.outputs_aws_account),
+        crds=services.crds,
     )
 
 
@@ -139,7 +122,7 @@ def _fleet_profile(body: FleetRequestBody) -> OutputProfile:
 def karpenter_nodepools(body: KarpenterRequestBody, inputs: InputsDep) -> KarpenterResponse:
     profile = parse_profile(body.profile, source="request body profile")
     [docs] = generate_karpenter(
-        inputs.snapshot, [profile], now=inputs.now, zone_names=inputs.zone_names, crds=inputs.crds
+        inputs.pools, [profile], now=inputs.now, zone_names=inputs.zone_names, crds=inputs.crds
     )
     return KarpenterResponse(
         profile=docs.profile,
@@ -167,7 +150,7 @@ def fleet_requests(body: FleetRequestBody, inputs: InputsDep) -> FleetResponse:
         on_demand_base=body.on_demand_base,
     )
     request = build_fleet_output(
-        inputs.snapshot,
+        inputs.pools,
         _fleet_profile(body),
         options,
         now=inputs.now,

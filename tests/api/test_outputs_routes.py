@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.routes.outputs import OutputsInputs, outputs_inputs, router
 from core.errors import SpotselError
 from outputs.aws_validate import fleet_request_errors
-from outputs.crds import load_crds
+from outputs.crds import BUILTIN, load_crds
 from tests.outputs.helpers import CRDS
 from tests.selector.factories import NOW
 from tests.selector.outputs.fixtures import ZONE_NAMES, market
@@ -34,7 +34,7 @@ def client() -> TestClient:
         return JSONResponse(status_code=400, content={"error": exc.code, "detail": str(exc)})
 
     app.add_exception_handler(SpotselError, _error)
-    inputs = OutputsInputs(snapshot=market(), now=NOW, zone_names=ZONE_NAMES, crds=load_crds(CRDS))
+    inputs = OutputsInputs(pools=market(), now=NOW, zone_names=ZONE_NAMES, crds=load_crds(CRDS))
     app.dependency_overrides[outputs_inputs] = lambda: inputs
     return TestClient(app)
 
@@ -92,13 +92,9 @@ def test_errors_are_the_projects(
     assert text in answer.json()["detail"]
 
 
-def test_unwired_router_says_so() -> None:
-    app = FastAPI()
-    app.include_router(router)
-
-    async def _error(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=500, content={"detail": str(exc)})
-
-    app.add_exception_handler(SpotselError, _error)
-    answer = TestClient(app).post("/v1/karpenter/nodepools", json={"profile": PROFILE})
-    assert "not wired" in answer.json()["detail"]
+def test_the_app_wires_the_router_through_its_services(open_client: TestClient) -> None:
+    """Through create_app: the pool index, clock and CRDs come from the app's services."""
+    answer = open_client.post("/v1/karpenter/nodepools", json={"profile": PROFILE})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["validated_against"] == BUILTIN
+    assert answer.json()["nodepools"][0]["metadata"]["name"] == "gpu-spot"
