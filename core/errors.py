@@ -6,6 +6,8 @@ subclasses whose message is one line fit to print; the CLI and the API translate
 
 from __future__ import annotations
 
+from selector.errors import SpotselError
+
 __all__ = [
     "ConfigError",
     "CredentialsError",
@@ -16,12 +18,6 @@ __all__ = [
     "SpotselError",
     "UnknownSourceError",
 ]
-
-
-class SpotselError(Exception):
-    """Base class: the message is a single line a user can act on."""
-
-    code = "spotsel_error"
 
 
 class ConfigError(SpotselError):

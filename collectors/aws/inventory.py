@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from collectors.parsing import refuses_malformed
+from core.errors import SourceDataError
 from core.limits import check_rows, shorten
 from selector.gpus import normalise_gpu_model
 
@@ -113,6 +115,7 @@ def _accelerators(record: Mapping[str, Any]) -> tuple[str, int, str | None, floa
     return ("none", 0, None, None)
 
 
+@refuses_malformed("DescribeInstanceTypes response")
 def parse_instance_types(
     records: Iterable[Mapping[str, Any]], *, observed_at: datetime
 ) -> list[dict[str, Any]]:
@@ -148,6 +151,7 @@ def parse_instance_types(
     return checked
 
 
+@refuses_malformed("DescribeInstanceTypes response")
 def usage_classes(records: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
     """Instance type → capacity types it is sold as ("spot", "on-demand", ...)."""
     return {
@@ -155,6 +159,7 @@ def usage_classes(records: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[s
     }
 
 
+@refuses_malformed("DescribeInstanceTypeOfferings response")
 def parse_offerings(
     records: Iterable[Mapping[str, Any]],
     *,
@@ -171,8 +176,9 @@ def parse_offerings(
     unknown = 0
     for record in records:
         if record.get("LocationType") != "availability-zone-id":
-            raise ValueError(
-                f"offering {record.get('InstanceType')} is keyed by {record.get('LocationType')}"
+            raise SourceDataError(
+                f"offering {shorten(record.get('InstanceType'))} is keyed by "
+                f"{shorten(record.get('LocationType'))}"
                 ", expected availability-zone-id"
             )
         name = str(record["InstanceType"])
@@ -199,6 +205,7 @@ def parse_offerings(
     return rows
 
 
+@refuses_malformed("DescribeAvailabilityZones response")
 def parse_zones(
     records: Iterable[Mapping[str, Any]], *, account: str, region: str, observed_at: datetime
 ) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from collectors.parsing import refuses_malformed
 from core.clock import as_utc
 from core.errors import SourceDataError
 from core.limits import check_rows, row_problem, shorten
@@ -182,6 +183,7 @@ def fetch_placement_scores(ec2: Any, config: PlacementConfig) -> list[dict[str, 
     return [s for page in pages for s in page.get("SpotPlacementScores", ())]
 
 
+@refuses_malformed("GetSpotPlacementScores response")
 def parse_placement_scores(
     records: Iterable[Mapping[str, Any]], *, config: PlacementConfig, observed_at: datetime
 ) -> list[dict[str, Any]]:

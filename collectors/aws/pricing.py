@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from collectors.parsing import refuses_malformed
 from core.limits import check_rows, shorten
 
 __all__ = [
@@ -74,6 +75,7 @@ def _matches(attributes: Mapping[str, Any]) -> bool:
     return bool(attributes.get("operation", _LINUX_OPERATION) == _LINUX_OPERATION)
 
 
+@refuses_malformed("pricing GetProducts price list")
 def parse_price_list(
     entries: Iterable[str | Mapping[str, Any]], *, region: str, observed_at: datetime
 ) -> list[dict[str, Any]]:

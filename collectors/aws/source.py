@@ -64,22 +64,20 @@ log = logging.getLogger(__name__)
 _FIXED_STEPS = 5
 
 
-class EmptyRegionError(Exception):
+class EmptyRegionError(SourceDataError):
     """A region answered but held nothing: a failure, never a replacement of stored data."""
 
 
 # What can go wrong inside one region without stopping the others: the cloud's answers
-# (ClientError, network/endpoint errors after retries), an empty answer, an answer that
-# does not parse, or one holding a value the store cannot (SourceDataError).
+# (ClientError, network/endpoint errors after retries), an empty answer, an answer that does
+# not parse or holds a value the store cannot (SourceDataError). A bare KeyError or ValueError
+# is a bug of ours: it fails the run with a traceback instead of hiding in a "partial".
 _REGION_ERRORS = (
     ClientError,
     BotoCoreError,
     EmptyRegionError,
     SelectorError,
     SourceDataError,
-    KeyError,
-    TypeError,
-    ValueError,
 )
 
 

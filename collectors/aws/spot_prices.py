@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from collectors.parsing import refuses_malformed
 from core.clock import as_utc
 from core.errors import SourceDataError
 from core.limits import check_rows, shorten
@@ -75,6 +76,7 @@ def _timestamp(value: Any) -> datetime:
     return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
 
 
+@refuses_malformed("DescribeSpotPriceHistory response")
 def parse_spot_prices(
     records: Iterable[Mapping[str, Any]],
     *,
@@ -108,7 +110,7 @@ def parse_spot_prices(
                 f"{shorten(record['SpotPrice'])}, expected a finite number"
             )
         if not price > 0:
-            raise ValueError(f"spot price {record['SpotPrice']!r} is not positive")
+            raise SourceDataError(f"spot price {shorten(record['SpotPrice'])} is not positive")
         parsed.append(
             (str(zone_id), str(record["InstanceType"]), _timestamp(record["Timestamp"]), price)
         )

@@ -94,7 +94,7 @@ def test_recorded_offerings_by_zone_name_are_refused_then_mapped(
     offerings = _static(shared_data, "DescribeInstanceTypeOfferings_us-east-2a.json")
     azs = _static(shared_data, "DescribeAvailabilityZones_us-east-2.json")["AvailabilityZones"]
     records = offerings["InstanceTypeOfferings"]
-    with pytest.raises(ValueError, match="availability-zone-id"):
+    with pytest.raises(SourceDataError, match="availability-zone-id"):
         parse_offerings(records, region="us-east-2", usage={}, observed_at=now)
     zones = parse_zones(azs, account="123456789012", region="us-east-2", observed_at=now)
     name_to_id = {z["zone_name"]: z["zone_id"] for z in zones}
