@@ -38,6 +38,8 @@ __all__ = ["load_pool_index", "load_pool_records", "load_zone_names", "newest_ru
 VOLATILITY_WINDOW = timedelta(days=7)
 # Insufficient-capacity errors older than this no longer lower a pool's capacity.
 CAPACITY_ERROR_WINDOW = timedelta(hours=24)
+# Sources whose rows are simulated: answers built on them are labelled as such.
+SIMULATED_SOURCES = frozenset({"sim"})
 # Zone names are per AWS account; the other clouds name zones the same for everyone.
 AWS = "aws"
 # What each cloud's interruption signal means, whichever collector stored it.
@@ -221,13 +223,13 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
     fleet = _fleet(session, now)
     offerings: list[Any] = list(
         session.execute(
-            select(*_pool_cols(Offering), Offering.spot, Offering.on_demand).where(
+            select(*_pool_cols(Offering), Offering.spot, Offering.on_demand, Offering.source).where(
                 Offering.first_seen <= now
             )
         ).all()
     )
     records = []
-    for cloud, region, zone_id, instance_type, spot_offered, on_demand_offered in offerings:
+    for cloud, region, zone_id, instance_type, spot_offered, on_demand_offered, source in offerings:
         spec = specs.get((cloud, instance_type))
         if spec is None:
             continue  # an offering without specs cannot be matched against requirements
@@ -268,6 +270,8 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
                 fleet_instance_hours=seen.instance_hours if seen else 0.0,
                 fleet_capacity_errors=seen.capacity_errors if seen else 0,
                 fleet_at=seen.at if seen else None,
+                sources=(source,),
+                simulated=source in SIMULATED_SOURCES,
             )
         )
     return records

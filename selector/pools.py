@@ -66,3 +66,7 @@ class PoolRecord:
     fleet_instance_hours: float = 0.0  # instance-hours observed in this pool
     fleet_capacity_errors: int = 0  # insufficient-capacity errors in the recent window
     fleet_at: datetime | None = None
+    # Provenance: the collector sources of the rows behind this record, and whether any is
+    # simulated. A simulated pool is labelled wherever its numbers travel.
+    sources: tuple[str, ...] = ()
+    simulated: bool = False

@@ -225,6 +225,8 @@ def _explain(
                 capacity_raw=rec.capacity_raw,
                 score=float(score[i]),
                 ages=ages,
+                sources=rec.sources,
+                simulated=rec.simulated,
                 flags=_flags(snap, req, cand, i, rec.key.cloud, ages, is_spot),
             )
         )

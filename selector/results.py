@@ -71,6 +71,8 @@ class RankedPool:
     score: float  # the strategy's objective relative to the best candidate (1.0 = best)
     ages: SignalAges
     flags: tuple[str, ...]
+    sources: tuple[str, ...] = ()  # collector sources of the rows behind this pool
+    simulated: bool = False  # any of them simulated
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +103,8 @@ class RankedPool:
             "score": self.score,
             "ages_seconds": self.ages.to_dict(),
             "flags": list(self.flags),
+            "sources": list(self.sources),
+            "simulated": self.simulated,
         }
 
 
@@ -124,8 +128,20 @@ class Ranking:
         """Distinct instance types of the answer, best first."""
         return tuple(dict.fromkeys(p.key.instance_type for p in self.pools))
 
+    @property
+    def simulated(self) -> bool:
+        """Whether any pool of the answer rests on simulated data (then it says so on top)."""
+        return any(p.simulated for p in self.pools)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every collector source behind the answer's pools, sorted."""
+        return tuple(sorted({s for p in self.pools for s in p.sources}))
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "simulated": self.simulated,
+            "sources": list(self.sources),
             "strategy": self.strategy,
             "now": self.now.isoformat(),
             "snapshot_built_at": self.snapshot_built_at.isoformat(),
