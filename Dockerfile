@@ -1,13 +1,19 @@
+# spotsel, installed the way a user installs it: `pip install .` (not editable), so the image runs
+# the installed package and its package data (migrations, example profiles), not a source tree.
+# tests/spotsel/test_packaging.py installs the same way and runs `spotsel demo --no-serve`, and
+# checks that every package of pyproject.toml is copied here.
 FROM python:3.11-slim
-WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+WORKDIR /src
+COPY pyproject.toml README.md ./
 COPY selector selector
 COPY collectors collectors
+COPY outputs outputs
 COPY api api
 COPY core core
 COPY spotsel spotsel
 COPY migrations migrations
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . && rm -rf /src
 RUN useradd --create-home spotsel
 USER spotsel
+WORKDIR /home/spotsel
 CMD ["spotsel", "--help"]

@@ -1,4 +1,7 @@
-"""Per-invocation CLI state shared by every command module: settings, engine, snapshot."""
+"""Per-invocation CLI state shared by every command module: settings, engine, the pool index.
+
+A command loads the pool index once (`load_pools`) and passes the `LoadedPools` down.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +54,9 @@ def app_state(ctx: typer.Context) -> AppState:
 
 @dataclass(frozen=True)
 class LoadedPools:
-    snapshot: PoolIndex
+    """The pool index a command works on, and the time it was loaded for."""
+
+    index: PoolIndex
     now: datetime
 
 
@@ -60,7 +65,7 @@ def load_pools(state: AppState) -> LoadedPools:
     engine = state.engine()
     require_schema(engine)
     now = utcnow()
-    snapshot = load_pool_index(engine, now=now)
-    if snapshot.size == 0:
+    index = load_pool_index(engine, now=now)
+    if index.size == 0:
         raise SpotselError("the store holds no pools yet: run `spotsel collect sim` first")
-    return LoadedPools(snapshot=snapshot, now=now)
+    return LoadedPools(index=index, now=now)

@@ -1,42 +1,33 @@
 """`spotsel nodepools generate` and `spotsel fleet`: rankings turned into validated outputs.
 
-Presentation only: ranking, building and validation live in `outputs` / `selector.outputs`.
-`write_demo_outputs` is what `spotsel demo` calls to drop NodePools and a Fleet request into its
-output folder.
+Presentation only: ranking, building and validation live in `outputs` / `selector.outputs`
+(imported inside the commands: jsonschema, botocore and the Kubernetes client are slow to load).
+`write_demo_outputs` is what `spotsel demo` calls to drop NodePools and a Fleet request for the
+example profiles into its output folder; the example profiles ship inside the package
+(`example_profiles`), so the demo works outside the checkout.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
 
 from core.errors import ConfigError
-from core.pool_reader import load_zone_names
-from outputs import (
-    apply_manifests,
-    build_fleet_output,
-    diff_files,
-    generate_karpenter,
-    load_profiles,
-    render_files,
-    resolve_crds,
-    write_files,
-)
-from outputs.errors import ProfileError
-from outputs.kube import default_apply_client
-from outputs.writer import write_atomic
 from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
 from spotsel.consoles import err, out
-from spotsel.state import AppState, app_state, load_pools
+from spotsel.state import AppState, LoadedPools, app_state, load_pools
 
 __all__ = [
     "DIFF_EXIT_CODE",
-    "EXAMPLE_PROFILES",
+    "example_profiles",
     "fleet_command",
     "nodepools_app",
     "write_demo_outputs",
@@ -44,7 +35,8 @@ __all__ = [
 
 # `--diff` exits 2 when something changed, so a CronJob (or CI) can alert on it.
 DIFF_EXIT_CODE: Final = 2
-EXAMPLE_PROFILES: Final = Path(__file__).resolve().parents[1] / "examples" / "profiles.yaml"
+# The package's copy of examples/profiles.yaml (tests/spotsel/test_packaging.py keeps them equal).
+EXAMPLE_PROFILES_RESOURCE: Final = ("data", "profiles.yaml")
 # The demo's Fleet request uses placeholders: the user substitutes their own IDs.
 DEMO_LAUNCH_TEMPLATE: Final = "lt-0123456789abcdef0"
 DEMO_SUBNETS: Final = ("subnet-aaaa1111", "subnet-bbbb2222")
@@ -63,15 +55,27 @@ class FleetOutput(StrEnum):
     JSON = "json"
 
 
+@contextmanager
+def example_profiles() -> Iterator[Path]:
+    """The example profiles shipped with the package, as a file for the profile loader."""
+    with resources.as_file(resources.files("spotsel").joinpath(*EXAMPLE_PROFILES_RESOURCE)) as path:
+        yield path
+
+
 def _generate_files(
-    state: AppState, profiles: tuple[OutputProfile, ...], crds_dir: Path | None
+    state: AppState,
+    pools: LoadedPools,
+    profiles: tuple[OutputProfile, ...],
+    crds_dir: Path | None,
 ) -> tuple[dict[str, str], list[dict[str, Any]], str, bool]:
+    from core.pool_reader import load_zone_names
+    from outputs import generate_karpenter, render_files, resolve_crds
+
     settings = state.get_settings()
     crds = resolve_crds(crds_dir or settings.karpenter_crds_dir)
-    inputs = load_pools(state)
     zone_names = load_zone_names(state.engine(), account=settings.outputs_aws_account)
     generated = generate_karpenter(
-        inputs.snapshot, profiles, now=inputs.now, zone_names=zone_names, crds=crds
+        pools.index, profiles, now=pools.now, zone_names=zone_names, crds=crds
     )
     manifests = [dict(m) for g in generated for m in g.manifests]
     return render_files(generated), manifests, crds.source, crds.builtin
@@ -100,13 +104,17 @@ def nodepools_generate(
     ] = True,
 ) -> None:
     """Write validated Karpenter NodePools (+ overlays, workload snippet) for every profile."""
+    from outputs import apply_manifests, diff_files, load_profiles, write_files
+    from outputs.kube import default_apply_client
+
     if not dry_run and not apply:
         raise ConfigError("--no-dry-run only makes sense with --apply")
     state = app_state(ctx)
     loaded = load_profiles(profiles)
     # Find the cluster before anything is written: no kubeconfig = nothing done.
     client = default_apply_client() if apply else None
-    files, manifests, source, builtin = _generate_files(state, loaded, crds)
+    pools = load_pools(state)
+    files, manifests, source, builtin = _generate_files(state, pools, loaded, crds)
     if builtin:
         err.print(
             "spotsel: note: validated with the built-in structural check only; pass --crds DIR "
@@ -134,6 +142,9 @@ def nodepools_generate(
 
 
 def _profile(path: Path, name: str) -> OutputProfile:
+    from outputs import load_profiles
+    from outputs.errors import ProfileError
+
     loaded = load_profiles(path)
     for p in loaded:
         if p.name == name:
@@ -165,6 +176,8 @@ def fleet_command(
     output: Annotated[FleetOutput, typer.Option("--output", "-o")] = FleetOutput.JSON,
 ) -> None:
     """Print a validated EC2 CreateFleet input (or ASG CreateAutoScalingGroup input)."""
+    from outputs import build_fleet_output
+
     chosen = _profile(profiles, profile)
     options = FleetOptions(
         launch_template_id=launch_template,
@@ -175,12 +188,12 @@ def fleet_command(
         strategy=strategy,
         on_demand_base=on_demand_base,
     )
-    inputs = load_pools(app_state(ctx))
+    pools = load_pools(app_state(ctx))
     request = build_fleet_output(
-        inputs.snapshot,
+        pools.index,
         chosen,
         options,
-        now=inputs.now,
+        now=pools.now,
         fmt=fmt.value,
         on_demand_percentage_above_base=on_demand_percentage,
     )
@@ -210,24 +223,27 @@ def _print_fleet_summary(request: dict[str, Any], fmt: FleetFormatOption) -> Non
 
 
 def write_demo_outputs(
-    state: AppState, out_dir: Path, *, profiles: Path = EXAMPLE_PROFILES
+    state: AppState, out_dir: Path, *, pools: LoadedPools, profiles: Path
 ) -> list[Path]:
-    """For `spotsel demo`: NodePools of the example profiles into OUT_DIR/nodepools and a
-    CreateFleet request (placeholder launch template and subnets) as OUT_DIR/fleet-request.json.
+    """For `spotsel demo`: NodePools of PROFILES into OUT_DIR/nodepools and a CreateFleet request
+    for its first profile (placeholder launch template and subnets) as OUT_DIR/fleet-request.json,
+    both from the POOLS the demo loaded once.
     """
+    from outputs import build_fleet_output, load_profiles, write_files
+    from outputs.writer import write_atomic
+
     loaded = load_profiles(profiles)
-    files, _, _, _ = _generate_files(state, loaded, None)
+    files, _, _, _ = _generate_files(state, pools, loaded, None)
     written = write_files(out_dir / "nodepools", files)
-    inputs = load_pools(state)
     request = build_fleet_output(
-        inputs.snapshot,
+        pools.index,
         loaded[0],
         FleetOptions(
             launch_template_id=DEMO_LAUNCH_TEMPLATE,
             subnets=DEMO_SUBNETS,
             target_capacity=DEMO_TARGET_CAPACITY,
         ),
-        now=inputs.now,
+        now=pools.now,
     )
     written += write_atomic(out_dir, {"fleet-request.json": json.dumps(request, indent=2) + "\n"})
     return written

@@ -1,5 +1,9 @@
 """`spotsel serve` and `spotsel api-key create`: presentation and checks around `api.server`.
 
+The only module of the CLI that imports `api` (tests/test_import_rules.py): `spotsel demo` serves
+through `run_serve` here. The server (FastAPI, uvicorn) is imported when a command serves, not
+when the CLI starts.
+
 `--no-auth` serves every route to anyone who can connect; beyond a loopback ``--host`` it
 also needs `--allow-public-no-auth`, so a network-wide open API is never one flag away.
 """
@@ -12,16 +16,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from api.app import NO_AUTH_WARNING
 from api.auth import SCOPES, generate_key, key_entry
-from api.server import PUBLIC_NO_AUTH_FLAG, check_startup, is_loopback, serve
 from core.db import make_engine, redact_url, require_schema
 from core.errors import ConfigError
 from core.settings import Settings
 from spotsel.consoles import err, out
 from spotsel.state import app_state
 
-__all__ = ["api_key_app", "run_serve", "serve_command"]
+__all__ = ["PUBLIC_NO_AUTH_FLAG", "api_key_app", "curl_example", "run_serve", "serve_command"]
+
+# api.server.PUBLIC_NO_AUTH_FLAG names this flag in its refusal; spelled here so that declaring
+# the option does not load the server (tests/spotsel/test_serve_cmd.py asserts they are equal).
+PUBLIC_NO_AUTH_FLAG = "--allow-public-no-auth"
 
 api_key_app = typer.Typer(help="API keys for `spotsel serve` (hashed at rest).")
 
@@ -38,6 +44,9 @@ def run_serve(
     allow_public_no_auth: bool = False,
 ) -> None:
     """Check the configuration and the store, say how to reach the API, then serve."""
+    from api.app import NO_AUTH_WARNING
+    from api.server import check_startup, is_loopback, serve
+
     if no_auth:
         settings = settings.model_copy(update={"api_auth": False})
     check_startup(settings, host=host, allow_public_no_auth=allow_public_no_auth)

@@ -14,7 +14,9 @@ import yaml
 from typer.testing import CliRunner
 
 from core.errors import SchemaNotReadyError, SpotselError
+from core.pool_reader import load_pool_index
 from core.settings import Settings
+from spotsel import state
 from spotsel.cli import app
 from spotsel.state import AppState
 
@@ -32,9 +34,19 @@ def _status(settings: Settings) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def test_demo_loads_the_market_and_is_repeatable(settings: Settings) -> None:
+def test_demo_loads_the_market_and_is_repeatable(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[object] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args)
+        return load_pool_index(*args, **kwargs)
+
+    monkeypatch.setattr(state, "load_pool_index", counted)
     first = _invoke(settings, "demo", "--no-serve")
     assert first.exit_code == 0, first.output
+    assert len(loads) == 1, "the ranking, the NodePools and the Fleet request share one load"
     assert "simulated" in first.stdout
     assert "spot pays off" in first.stdout, "the demo ranks the seed scenario with a verdict"
     assert "curl -s -X POST http://127.0.0.1:8080/v1/recommendations" in first.stdout
@@ -165,3 +177,23 @@ def test_rank_on_an_empty_store_says_what_to_do(settings: Settings) -> None:
     _invoke(settings, "db", "upgrade")
     with pytest.raises(SpotselError, match="spotsel collect sim"):
         _invoke(settings, "rank", "--gpus", "1")
+
+
+# Loaded by the commands that need them, not by `spotsel --help` or the quick commands.
+DEFERRED_MODULES = (
+    "api.app", "api.server", "fastapi", "uvicorn",  # only `serve` and the demo's serving
+    "alembic", "core.migrate",  # `db` and the demo
+    "apscheduler", "collectors.scheduler", "collectors.runner",  # `scheduler`, `collect`
+    "outputs", "jsonschema", "kubernetes",  # `nodepools`, `fleet`, the demo
+)  # fmt: skip
+
+
+def test_starting_the_cli_defers_the_heavy_modules() -> None:
+    code = (
+        "import sys, spotsel.cli; "
+        f"print(' '.join(m for m in {DEFERRED_MODULES!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split() == []

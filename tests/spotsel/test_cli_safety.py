@@ -22,8 +22,8 @@ from core.errors import ConfigError
 from core.settings import Settings
 from core.store import persist_run
 from core.tables import Base, CollectionRun
-from spotsel import cli
 from spotsel.cli import app
+from spotsel.commands import db
 from spotsel.state import AppState
 from tests.factories import make_offering, make_result, make_spot_price, make_type
 from tests.outputs.test_profiles import billion_laughs
@@ -122,7 +122,7 @@ def test_downgrade_with_yes_drops_and_says_what_it_dropped(
 def test_downgrade_asks_at_a_terminal(
     filled: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_can_ask", lambda: True)
+    monkeypatch.setattr(db, "_can_ask", lambda: True)
     before = _counts(filled)
     with pytest.raises(ConfigError, match="not confirmed; nothing done"):
         _invoke(settings, "db", "downgrade", "-1", input="n\n")

@@ -17,11 +17,14 @@ from outputs.crds import load_crds, manifest_errors
 from outputs.errors import KubernetesError, ProfileError
 from selector.outputs import FLEET_STRATEGIES
 from spotsel.cli import app
-from spotsel.cmd_outputs import DIFF_EXIT_CODE, EXAMPLE_PROFILES, write_demo_outputs
-from spotsel.state import AppState
+from spotsel.commands.outputs import DIFF_EXIT_CODE, example_profiles, write_demo_outputs
+from spotsel.state import AppState, load_pools
 
 runner = CliRunner()
-CRDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "karpenter-crds"
+REPO = Path(__file__).resolve().parents[2]
+CRDS = REPO.parent / "shared" / "data" / "karpenter-crds"
+# The documented example a user passes with --profiles (the package ships a copy for the demo).
+EXAMPLE_PROFILES = REPO / "examples" / "profiles.yaml"
 AS_OF = "2026-11-28T12:00:00+00:00"
 
 
@@ -108,7 +111,9 @@ def test_fleet_command(market: Settings) -> None:
 
 
 def test_demo_outputs(market: Settings, tmp_path: Path) -> None:
-    written = write_demo_outputs(AppState(settings=market), tmp_path)
+    state = AppState(settings=market)
+    with example_profiles() as profiles:
+        written = write_demo_outputs(state, tmp_path, pools=load_pools(state), profiles=profiles)
     names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
     assert "fleet-request.json" in names
     assert "nodepools/gpu-trainer.nodepools.yaml" in names

@@ -18,7 +18,8 @@ from api.server import PUBLIC_NO_AUTH_FLAG, check_startup
 from core.errors import ConfigError, SchemaNotReadyError
 from core.settings import Settings
 from spotsel.cli import app
-from spotsel.serve_cmd import curl_example, serve_command
+from spotsel.commands import serve as serve_module
+from spotsel.commands.serve import curl_example, serve_command
 from spotsel.state import AppState
 
 runner = CliRunner()
@@ -134,9 +135,7 @@ def test_the_second_flag_serves_publicly_and_warns(
 
     migrate.upgrade(make_engine(settings.database_url))
     served: dict[str, object] = {}
-    monkeypatch.setattr(
-        "spotsel.serve_cmd.serve", lambda settings, **options: served.update(options)
-    )
+    monkeypatch.setattr("api.server.serve", lambda settings, **options: served.update(options))
     command = typer.Typer()
     command.command()(serve_command)
     result = runner.invoke(
@@ -156,3 +155,8 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def test_the_cli_flag_is_the_one_the_server_names() -> None:
+    """The CLI spells the flag itself (declaring it must not load the server): same spelling."""
+    assert serve_module.PUBLIC_NO_AUTH_FLAG == PUBLIC_NO_AUTH_FLAG

@@ -1,0 +1,137 @@
+"""`spotsel rank`: the ranking vocabulary (`selector.Requirements`) as flags, one per field.
+
+The flags are handed to `selector.parse_requirements` by name, as the REST body and the profile
+YAML are, so all three fail the same way; `FLAG_FIELDS` names the one flag spelled differently
+from its field. tests/spotsel/test_rank_flags.py checks that every field has a flag and that
+every flag reaches its field.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
+
+import typer
+
+from selector import Requirements, parse_requirements, rank
+from spotsel import render_ranking
+from spotsel.commands.common import OutputFormat
+from spotsel.consoles import out
+from spotsel.state import app_state, load_pools
+
+__all__ = ["FLAG_FIELDS", "NOT_REQUIREMENTS", "rank_command", "requirements_from_flags"]
+
+# Parameters of `rank_command` named differently from the Requirements field they set
+# (``--gpu-memory`` reads better on a command line than ``--gpu-memory-gib``).
+FLAG_FIELDS: Final = {"gpu_memory": "gpu_memory_gib"}
+# Parameters of `rank_command` that are not requirements.
+NOT_REQUIREMENTS: Final = frozenset({"output"})
+
+
+def _default(field: str) -> str:
+    """``(default X)`` for --help: the selector's own default of FIELD."""
+    value = getattr(Requirements(), field)
+    return f"(default {value:g})" if isinstance(value, float) else f"(default {value})"
+
+
+def requirements_from_flags(params: Mapping[str, Any]) -> Requirements:
+    """The command's parameters (only those given) → validated requirements.
+
+    Ranges and comma lists stay text: `parse_requirements` reads ``4:16`` and ``a,b`` itself.
+    """
+    return parse_requirements(
+        {
+            FLAG_FIELDS.get(name, name): value
+            for name, value in params.items()
+            if name not in NOT_REQUIREMENTS and value is not None
+        }
+    )
+
+
+def rank_command(
+    ctx: typer.Context,
+    vcpus: Annotated[str | None, typer.Option(help="vCPU range, e.g. 4:16, 8:, :32 or 8.")] = None,
+    memory_gib: Annotated[str | None, typer.Option(help="Memory range in GiB, e.g. 16:.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs per node (0 = CPU only).")] = None,
+    gpu_memory: Annotated[
+        float | None, typer.Option("--gpu-memory", help="Minimum GiB per GPU.")
+    ] = None,
+    gpu_models: Annotated[
+        str | None, typer.Option(help="Comma list of GPU models or classes, e.g. A10G,L4.")
+    ] = None,
+    arch: Annotated[str | None, typer.Option(help="x86_64 or arm64.")] = None,
+    clouds: Annotated[str | None, typer.Option(help="Comma list: aws,gcp,azure.")] = None,
+    regions: Annotated[
+        str | None, typer.Option(help="Comma list of regions (default any).")
+    ] = None,
+    capacity_types: Annotated[
+        str | None, typer.Option(help="Comma list: spot,on-demand (default both).")
+    ] = None,
+    nodes: Annotated[int | None, typer.Option(help="Nodes to place (capacity split).")] = None,
+    max_price: Annotated[float | None, typer.Option(help="Max $/h per node.")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="effective-cost | price | capacity | price-capacity.")
+    ] = None,
+    top: Annotated[int | None, typer.Option(help=f"Pools to return {_default('top')}.")] = None,
+    checkpoint_interval_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Minutes between checkpoints {_default('checkpoint_interval_minutes')}."
+        ),
+    ] = None,
+    final_checkpoint_seconds: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to write a final checkpoint on the interruption notice "
+            f"{_default('final_checkpoint_seconds')}."
+        ),
+    ] = None,
+    restart_overhead_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Minutes lost per restart: new node, image pull, checkpoint load "
+            f"{_default('restart_overhead_minutes')}."
+        ),
+    ] = None,
+    min_instance_types: Annotated[
+        int | None,
+        typer.Option(help=f"At least this many instance types {_default('min_instance_types')}."),
+    ] = None,
+    max_share_per_type: Annotated[
+        float | None,
+        typer.Option(help=f"Largest share of nodes on one type {_default('max_share_per_type')}."),
+    ] = None,
+    max_share_per_family: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Largest share of nodes in one family {_default('max_share_per_family')}."
+        ),
+    ] = None,
+    max_share_per_zone: Annotated[
+        float | None,
+        typer.Option(help=f"Largest share of nodes in one zone {_default('max_share_per_zone')}."),
+    ] = None,
+    min_zones: Annotated[
+        int | None,
+        typer.Option(help=f"At least this many zones {_default('min_zones')}."),
+    ] = None,
+    max_price_age_hours: Annotated[
+        float | None,
+        typer.Option(
+            help="Leave out pools whose price is older than this many hours "
+            f"{_default('max_price_age_hours')}."
+        ),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
+) -> None:
+    """Rank diversified instance-type × zone pools for a workload."""
+    # Every flag by name from the parsed parameters: a new flag cannot be declared and forgotten.
+    requirements = requirements_from_flags(ctx.params)
+    pools = load_pools(app_state(ctx))
+    ranking = rank(pools.index, requirements, now=pools.now)
+    if output is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(ranking.to_dict(), indent=2) + "\n")
+        return
+    render_ranking.print_ranking(out, ranking)

@@ -1,0 +1,60 @@
+"""`spotsel status`: per source the last run and the age of its data; the store's totals."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from collectors import SOURCES
+from core.clock import utcnow
+from core.db import redact_url, require_schema
+from core.summary import cloud_summaries, source_statuses, store_totals
+from spotsel import render
+from spotsel.commands.common import OutputFormat
+from spotsel.consoles import out
+from spotsel.state import app_state
+
+__all__ = ["print_store", "status"]
+
+
+def status(
+    ctx: typer.Context,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
+) -> None:
+    """Per source: last run, status, rows and age of the newest data; store totals."""
+    engine = app_state(ctx).engine()
+    require_schema(engine)
+    now = utcnow()
+    if output is OutputFormat.JSON:
+        with Session(engine) as session:
+            totals = store_totals(session)
+            statuses = source_statuses(session)
+        doc = render.status_document(
+            database=redact_url(str(engine.url)),
+            totals=totals,
+            statuses=statuses,
+            now=now,
+            simulated={name: s.simulated for name, s in SOURCES.items()},
+        )
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    out.print(f"database: {redact_url(str(engine.url))}")
+    print_store(engine, now=now)
+
+
+def print_store(engine: Engine, *, now: datetime) -> None:
+    """The store's totals, per cloud, and per source (``spotsel status`` and the demo)."""
+    with Session(engine) as session:
+        totals = store_totals(session)
+        clouds = cloud_summaries(session)
+        statuses = source_statuses(session)
+    render.print_totals(out, totals)
+    render.print_clouds(out, clouds)
+    labels = {name: "(simulated)" for name, s in SOURCES.items() if s.simulated}
+    render.print_sources(out, statuses, now=now, labels=labels)
