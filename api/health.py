@@ -1,9 +1,12 @@
 """Collector status and readiness: what each source last did and whether data is fresh.
 
-`/readyz` is for load balancers and orchestrators: ready means the database answers, the
-schema exists, the ranking snapshot is loaded and no source's newest data is older than
-`Settings.api_ready_max_data_age_seconds`. When not ready it says which check failed and
-which sources are stale, so an operator knows what to fix.
+`/readyz` is for load balancers and orchestrators, and it is about this process: ready means
+the database answers with the schema in place and the ranking snapshot is loaded. How fresh the
+data is, is the store's state, shared by every replica: a stale source is reported (``stale``,
+each with its age and the threshold `Settings.api_ready_max_data_age_seconds`) but never fails
+readiness, since failing it would take every replica out of service at once and turn answers
+that say how old their data is into no answers at all. When not ready it says which check
+failed, so an operator knows what to fix.
 """
 
 from __future__ import annotations
@@ -97,7 +100,10 @@ class Readiness:
 def readiness(
     engine: Engine, snapshots: PoolIndexCache, *, now: datetime, max_age_seconds: float
 ) -> Readiness:
-    """Run every readiness check; never raises for an unavailable or empty store."""
+    """Run the readiness checks and list stale sources; never raises for an unavailable store.
+
+    ``ready`` follows ``checks`` only (database, snapshot); ``stale`` is reported beside them.
+    """
     checks: list[dict[str, Any]] = []
     stale: list[dict[str, Any]] = []
     try:
@@ -108,8 +114,6 @@ def readiness(
     checks.append({"name": "database", "ok": True, "detail": "reachable, schema present"})
     with Session(engine) as session:
         statuses = source_statuses(session)
-    if not statuses:
-        checks.append({"name": "data", "ok": False, "detail": "no collection run yet"})
     for status in statuses:
         age = _age(status, now)
         if age is None or age > max_age_seconds:
@@ -117,27 +121,15 @@ def readiness(
                 {"source": status.source, "data_as_of": status.data_as_of,
                  "data_age_seconds": age, "max_age_seconds": max_age_seconds}
             )  # fmt: skip
-    if statuses:
-        detail = (
-            f"{len(statuses)} source(s) fresh (newest data within {max_age_seconds:g} s)"
-            if not stale
-            else "stale: "
-            + ", ".join(
-                f"{s['source']} ("
-                + ("no data" if s["data_age_seconds"] is None else f"{s['data_age_seconds']:.0f} s")
-                + ")"
-                for s in stale
-            )
-        )
-        checks.append({"name": "data", "ok": not stale, "detail": detail})
-    loaded = snapshots.loaded
-    checks.append(
-        {
-            "name": "snapshot",
-            "ok": loaded,
-            "detail": (
-                f"generation {snapshots.generation}" if loaded else "ranking snapshot not loaded"
-            ),
-        }
-    )
+    checks.append(_snapshot_check(snapshots, collected=bool(statuses)))
     return Readiness(all(c["ok"] for c in checks), checks, stale)
+
+
+def _snapshot_check(snapshots: PoolIndexCache, *, collected: bool) -> dict[str, Any]:
+    if not snapshots.loaded:
+        return {"name": "snapshot", "ok": False, "detail": "ranking snapshot not loaded"}
+    generation, index = snapshots.current()
+    detail = f"generation {generation}, {index.size:,} pools"
+    if not collected:
+        detail += "; no collection run yet (recommendations answer 503 no_data until one lands)"
+    return {"name": "snapshot", "ok": True, "detail": detail}

@@ -29,7 +29,8 @@ async def healthz() -> HealthResponse:
     responses={503: {"model": ReadinessResponse, "description": "not ready; says why"}},
 )
 def readyz(services: ServicesDep, now: NowDep) -> JSONResponse:
-    """Database reachable, schema present, snapshot loaded and every source's data fresh."""
+    """Ready: database reachable, schema present, snapshot loaded. Stale sources are listed in
+    `stale` (older than `SPOTSEL_API_READY_MAX_DATA_AGE_SECONDS`) without failing readiness."""
     result = readiness(
         services.engine,
         services.snapshots,
