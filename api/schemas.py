@@ -21,6 +21,7 @@ from selector.pools import CLOUDS
 from selector.requirements import (
     ARCHES,
     CAPACITY_TYPES,
+    DATA_CHOICES,
     MAX_GPU_MEMORY_GIB,
     MAX_GPUS,
     MAX_MEMORY_GIB,
@@ -145,6 +146,11 @@ class RecommendationRequest(_Strict):
     max_price_age_hours: (
         Annotated[float, _documented(exclusiveMinimum=0, maximum=MAX_SIGNAL_AGE_HOURS)] | None
     ) = None
+    data: Annotated[Text, _one_of(DATA_CHOICES)] | None = Field(
+        None,
+        description="which data the answer may rest on (default auto): auto = real pools only "
+        "when the store holds any, else the simulated ones; real; simulated; any = both mixed",
+    )
 
 
 class Problem(BaseModel):
@@ -173,7 +179,14 @@ class HazardModel(BaseModel):
     rate_per_hour: float
     low: float
     high: float
-    source: str
+    source: str = Field(
+        description='the stored row\'s source (e.g. "aws-advisor", "sim"); "default" = no '
+        'usable signal; "on-demand" for an on-demand offering'
+    )
+    kind: str = Field(
+        description="the conversion applied: aws-advisor, azure-eviction, gcp-capacity-history, "
+        "default or on-demand"
+    )
     label: str | None
     fleet_updated: bool
 
@@ -215,6 +228,8 @@ class RankedPoolModel(PoolKeyModel):
     score: float
     ages_seconds: SignalAgesModel
     flags: list[str]
+    sources: list[str] = Field(description="sources of the stored rows behind this pool")
+    simulated: bool = Field(description="any of them simulated")
 
 
 class ExclusionModel(BaseModel):
@@ -247,6 +262,14 @@ class VerdictModel(BaseModel):
 class RecommendationResponse(BaseModel):
     """`selector.Ranking.to_dict()` plus the snapshot generation it was ranked on."""
 
+    simulated: bool = Field(
+        description="the answer rests on simulated data (at least one pool is simulated)"
+    )
+    sources: list[str] = Field(description="every source behind the answer's pools")
+    simulated_excluded: int = Field(
+        description="pools matching the request left out because they rest on simulated data "
+        "(see `data`)"
+    )
     strategy: str
     now: datetime
     snapshot_built_at: datetime

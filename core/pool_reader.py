@@ -42,8 +42,6 @@ CAPACITY_ERROR_WINDOW = timedelta(hours=24)
 SIMULATED_SOURCES = frozenset({"sim"})
 # Zone names are per AWS account; the other clouds name zones the same for everyone.
 AWS = "aws"
-# What each cloud's interruption signal means, whichever collector stored it.
-INTERRUPTION_KIND = {"aws": "aws-advisor", "azure": "azure-eviction", "gcp": "gcp-capacity-history"}
 
 Pool = tuple[str, str, str, str]
 Column = InstrumentedAttribute[Any]
@@ -83,8 +81,9 @@ def _cv(n: int, mean: float | None, mean_sq: float | None) -> float:
 
 def _spot_signals(
     session: Session, now: datetime
-) -> tuple[dict[Pool, tuple[float, datetime]], dict[Pool, float]]:
-    """Per pool: the price in force at ``now`` (and when it was confirmed), and its volatility.
+) -> tuple[dict[Pool, tuple[float, datetime, str]], dict[Pool, float]]:
+    """Per pool: the price in force at ``now`` (when it was confirmed, its row's source), and
+    its volatility.
 
     The price in force is the last change at or before ``now``; volatility is the coefficient
     of variation of the changes within the trailing window.
@@ -97,30 +96,30 @@ def _spot_signals(
         func.avg(case((recent, price))),
         func.avg(case((recent, price * price))),
     )
-    latest: dict[Pool, tuple[float, datetime]] = {}
+    latest: dict[Pool, tuple[float, datetime, str]] = {}
     volatility: dict[Pool, float] = {}
     if session.get_bind().dialect.name == "sqlite":
         # One pass: with exactly one max() in a query, SQLite takes the bare columns from the
         # row holding that max, i.e. the change in force.
         query = (
-            select(*pool, price, SpotPrice.observed_at, func.max(ts), *stats)
+            select(*pool, price, SpotPrice.observed_at, SpotPrice.source, func.max(ts), *stats)
             .where(ts <= now)
             .group_by(*pool)
         )
         rows: list[Any] = list(session.execute(query).all())
-        for c, r, z, t, p, seen, _, n, mean, mean_sq in rows:
-            latest[(c, r, z, t)] = (float(p), as_utc(seen))
+        for c, r, z, t, p, seen, source, _, n, mean, mean_sq in rows:
+            latest[(c, r, z, t)] = (float(p), as_utc(seen), str(source))
             volatility[(c, r, z, t)] = _cv(n, mean, mean_sq)
         return latest, volatility
     in_force = (
-        select(*pool, price, SpotPrice.observed_at)
+        select(*pool, price, SpotPrice.observed_at, SpotPrice.source)
         .where(ts <= now)
         .ext(distinct_on(*pool))
         .order_by(*pool, ts.desc())
     )
     rows = list(session.execute(in_force).all())
-    for c, r, z, t, p, seen in rows:
-        latest[(c, r, z, t)] = (float(p), as_utc(seen))
+    for c, r, z, t, p, seen, source in rows:
+        latest[(c, r, z, t)] = (float(p), as_utc(seen), str(source))
     moving = select(*pool, *stats).where(ts <= now, recent).group_by(*pool)
     rows = list(session.execute(moving).all())
     for c, r, z, t, n, mean, mean_sq in rows:
@@ -135,6 +134,7 @@ class _Capacity:
     zonal: bool
     at: datetime
     set_size: int
+    source: str
 
 
 def _capacity(session: Session, now: datetime) -> dict[tuple[str, str, str, str], _Capacity]:
@@ -144,13 +144,14 @@ def _capacity(session: Session, now: datetime) -> dict[tuple[str, str, str, str]
         [PlacementScore.cloud, PlacementScore.region, PlacementScore.zone_id,
          PlacementScore.instance_types, PlacementScore.target_capacity],
         PlacementScore.observed_at,
-        [PlacementScore.observed_at, PlacementScore.score, PlacementScore.raw],
+        [PlacementScore.observed_at, PlacementScore.score, PlacementScore.raw,
+         PlacementScore.source],
         now=now,
     )  # fmt: skip
     out: dict[tuple[str, str, str, str], _Capacity] = {}
-    for cloud, region, zone, type_set, _target, at, score, raw in rows:
+    for cloud, region, zone, type_set, _target, at, score, raw, source in rows:
         members = type_set.split(",")
-        cap = _Capacity(score, raw, zone != REGIONAL_ZONE, as_utc(at), len(members))
+        cap = _Capacity(score, raw, zone != REGIONAL_ZONE, as_utc(at), len(members), str(source))
         for itype in members:
             key = (cloud, region, zone, itype)
             held = out.get(key)
@@ -169,9 +170,11 @@ class _Fleet:
     instance_hours: float
     capacity_errors: int
     at: datetime | None
+    sources: frozenset[str]
 
 
 def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
+    """Per pool: interruptions, instance-hours, recent capacity errors, newest event, sources."""
     recent = now - CAPACITY_ERROR_WINDOW
 
     def count_kind(kind: str, since: datetime | None = None) -> ColumnElement[Any]:
@@ -184,19 +187,34 @@ def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
         session.execute(
             select(
                 *_pool_cols(FleetEvent),
+                FleetEvent.source,
                 count_kind("interruption"),
                 func.sum(func.coalesce(FleetEvent.instance_hours, 0.0)),
                 count_kind("insufficient-capacity", recent),
                 func.max(FleetEvent.occurred_at),
             )
             .where(FleetEvent.occurred_at <= now)
-            .group_by(*_pool_cols(FleetEvent))
+            .group_by(*_pool_cols(FleetEvent), FleetEvent.source)
         ).all()
     )
-    return {
-        (c, r, z, t): _Fleet(int(k or 0), float(h or 0.0), int(e or 0), parse_utc(at))
-        for c, r, z, t, k, h, e, at in rows
-    }
+    out: dict[Pool, _Fleet] = {}
+    for c, r, z, t, source, k, h, e, at in rows:
+        part = _Fleet(int(k or 0), float(h or 0.0), int(e or 0), parse_utc(at), frozenset({source}))
+        held = out.get((c, r, z, t))
+        out[(c, r, z, t)] = part if held is None else _merge(held, part)
+    return out
+
+
+def _merge(a: _Fleet, b: _Fleet) -> _Fleet:
+    """One pool's evidence from two sources, added up."""
+    newest = max((x for x in (a.at, b.at) if x is not None), default=None)
+    return _Fleet(
+        a.interruptions + b.interruptions,
+        a.instance_hours + b.instance_hours,
+        a.capacity_errors + b.capacity_errors,
+        newest,
+        a.sources | b.sources,
+    )
 
 
 def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
@@ -204,18 +222,21 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
     specs = {(t.cloud, t.name): t for t in session.scalars(select(InstanceType))}
     spot, volatility = _spot_signals(session, now)
     on_demand = {
-        (c, r, t): (float(p), as_utc(at))
-        for c, r, t, p, at in session.execute(
+        (c, r, t): (float(p), as_utc(at), str(source))
+        for c, r, t, p, at, source in session.execute(
             select(OnDemandPrice.cloud, OnDemandPrice.region, OnDemandPrice.instance_type,
-                   OnDemandPrice.price_usd_per_hour, OnDemandPrice.observed_at)
+                   OnDemandPrice.price_usd_per_hour, OnDemandPrice.observed_at,
+                   OnDemandPrice.source)
             .where(OnDemandPrice.os == "linux", OnDemandPrice.observed_at <= now)
         ).all()
     }  # fmt: skip
+    # The newest signal per pool whichever source stored it; its source travels with it.
     interruptions = {
-        (c, r, z, t): (label, rate, as_utc(at))
-        for c, r, z, t, label, rate, at in _latest_rows(
+        (c, r, z, t): (label, rate, as_utc(at), str(source))
+        for c, r, z, t, label, rate, at, source in _latest_rows(
             session, _pool_cols(InterruptionRate), InterruptionRate.observed_at,
-            [InterruptionRate.label, InterruptionRate.rate, InterruptionRate.observed_at],
+            [InterruptionRate.label, InterruptionRate.rate, InterruptionRate.observed_at,
+             InterruptionRate.source],
             now=now,
         )
     }  # fmt: skip
@@ -240,6 +261,19 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
         intr = interruptions.get(pool) or interruptions.get(regional)
         cap = capacity.get(pool) or capacity.get(regional)
         seen = fleet.get(pool)
+        # Provenance from each row used, never inferred from the cloud.
+        sources = {source} | {
+            row_source
+            for row_source in (
+                price[2] if price else None,
+                od[2] if od else None,
+                intr[3] if intr else None,
+                cap.source if cap else None,
+            )
+            if row_source is not None
+        }
+        if seen is not None:
+            sources |= seen.sources
         records.append(
             PoolRecord(
                 key=PoolKey(*pool),
@@ -258,7 +292,7 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
                 spot_price_volatility=volatility.get(pool),
                 on_demand_price=od[0] if od else None,
                 on_demand_at=od[1] if od else None,
-                interruption_source=INTERRUPTION_KIND.get(cloud) if intr else None,
+                interruption_source=intr[3] if intr else None,
                 interruption_label=intr[0] if intr else None,
                 interruption_value=intr[1] if intr else None,
                 interruption_at=intr[2] if intr else None,
@@ -270,8 +304,8 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
                 fleet_instance_hours=seen.instance_hours if seen else 0.0,
                 fleet_capacity_errors=seen.capacity_errors if seen else 0,
                 fleet_at=seen.at if seen else None,
-                sources=(source,),
-                simulated=source in SIMULATED_SOURCES,
+                sources=tuple(sorted(sources)),
+                simulated=not SIMULATED_SOURCES.isdisjoint(sources),
             )
         )
     return records

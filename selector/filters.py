@@ -19,13 +19,21 @@ import numpy.typing as npt
 from selector.pool_index import PoolIndex
 from selector.requirements import Range, Requirements
 
-__all__ = ["ON_DEMAND_PRICE_TTL_HOURS", "Exclusion", "FilterResult", "apply_filters"]
+__all__ = [
+    "ON_DEMAND_PRICE_TTL_HOURS",
+    "SIMULATED_EXCLUSION",
+    "Exclusion",
+    "FilterResult",
+    "apply_filters",
+]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 # On-demand list prices change a few times a year; a month-old list price is still good.
 ON_DEMAND_PRICE_TTL_HOURS: Final = 31 * 24.0
+# Exclusion code of the pools left out because they rest on simulated data.
+SIMULATED_EXCLUSION: Final = "simulated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +137,30 @@ def _pool_filters(
                 lambda r: _in_range(snap.memory_gib[r], req.memory_gib),
             )
         )
+    provenance = _data_filter(snap, req.data)
+    if provenance is not None:
+        out.append(provenance)
     return out
+
+
+def _data_filter(
+    snap: PoolIndex, data: str
+) -> tuple[str, str, Callable[[IntArray], BoolArray]] | None:
+    """Simulated and real pools never mix unless the request says ``data: any``.
+
+    Last of the pool filters, so its count is of pools that matched everything else.
+    """
+    if data == "simulated":
+        return ("real", "rests on real data (data: simulated)", lambda r: snap.simulated[r])
+    if data == "real" or (data == "auto" and not snap.simulated.all()):
+        why = (
+            "rests on simulated data; the store also holds real data "
+            "(data: auto uses real pools only; data: any mixes them)"
+            if data == "auto"
+            else "rests on simulated data (data: real)"
+        )
+        return (SIMULATED_EXCLUSION, why, lambda r: ~snap.simulated[r])
+    return None  # data: any, or auto over a store that holds only simulated pools
 
 
 def _no_gpu(snap: PoolIndex) -> Callable[[IntArray], BoolArray]:

@@ -23,11 +23,13 @@ __all__ = [
     "AZURE_EVICTION_BUCKETS",
     "HOURS_PER_MONTH",
     "NOTICE_SECONDS",
+    "SIGNAL_KINDS",
     "Hazard",
     "estimate_hazard",
     "gamma_interval",
     "hazard_arrays",
     "prior_probability",
+    "signal_kind",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -86,6 +88,11 @@ NOTICE_SECONDS: Final[dict[str, float]] = {"aws": 120.0, "azure": 30.0, "gcp": 3
 KIND_KNOWN: Final = 0
 KIND_UNKNOWN: Final = 1
 
+# What an interruption signal means, whichever collector stored it: each kind has its own
+# conversion to a hazard. The kind is not the provenance: a simulated AWS-style bucket is
+# converted like an advisor bucket while its source stays the simulator's.
+SIGNAL_KINDS: Final = ("aws-advisor", "azure-eviction", "gcp-capacity-history")
+
 
 @dataclass(frozen=True, slots=True)
 class Hazard:
@@ -94,7 +101,11 @@ class Hazard:
     rate: float
     low: float
     high: float
-    source: str  # "aws-advisor" | "azure-eviction" | "gcp-capacity-history" | "default"
+    # Provenance: the source of the stored row ("aws-advisor", "sim", ...), "default" when no
+    # usable signal was found, "on-demand" for an on-demand offering.
+    source: str
+    # The conversion applied: one of SIGNAL_KINDS, "default" or "on-demand".
+    kind: str
     label: str | None
     fleet_updated: bool
 
@@ -104,31 +115,54 @@ class Hazard:
             "low": self.low,
             "high": self.high,
             "source": self.source,
+            "kind": self.kind,
             "label": self.label,
             "fleet_updated": self.fleet_updated,
         }
 
 
+def signal_kind(source: str | None, label: str | None, value: float | None) -> str | None:
+    """Which conversion a stored interruption signal takes (one of SIGNAL_KINDS), or None.
+
+    A source that names a kind is that kind. Any other source (the simulator, a mirror) is
+    read by the signal's shape: an AWS bucket label, an Azure bucket label, or a bare
+    preempted fraction (GCP-style). None = no signal, or one whose meaning is unknown.
+    """
+    if source is None:
+        return None
+    if source in SIGNAL_KINDS:
+        return source
+    if label is not None:
+        text = label.strip()
+        if text in AWS_ADVISOR_BUCKETS:
+            return "aws-advisor"
+        if text in AZURE_EVICTION_BUCKETS:
+            return "azure-eviction"
+        return None
+    return "gcp-capacity-history" if value is not None else None
+
+
 def prior_probability(
-    source: str | None, label: str | None, value: float | None
+    kind: str | None, label: str | None, value: float | None
 ) -> tuple[float, float, float, float]:
     """(low, point, high) interrupted fraction and its exposure hours for one raw signal.
 
-    Raises `SignalError` when the signal is present but cannot be interpreted.
+    `kind` is one of SIGNAL_KINDS (None = no signal). Raises `SignalError` when the signal is
+    present but cannot be interpreted.
     """
-    if source is None:
+    if kind is None:
         return (*UNKNOWN_PROBABILITY, UNKNOWN_EXPOSURE_HOURS)
-    if source == "aws-advisor":
+    if kind == "aws-advisor":
         return (*_bucket(AWS_ADVISOR_BUCKETS, "aws", label), BUCKET_EXPOSURE_HOURS)
-    if source == "azure-eviction":
+    if kind == "azure-eviction":
         return (*_bucket(AZURE_EVICTION_BUCKETS, "azure", label), AZURE_EXPOSURE_HOURS)
-    if source == "gcp-capacity-history":
+    if kind == "gcp-capacity-history":
         if value is None or not math.isfinite(value) or not 0.0 <= value < 1.0:
             raise SignalError("gcp", value, "preemption fraction must be in [0, 1)")
         spread = value * GCP_RELATIVE_UNCERTAINTY
         hi = min(value + spread, UNKNOWN_PROBABILITY[2])
         return (value - spread, value, hi, GCP_EXPOSURE_HOURS)
-    raise SignalError(source, label, "unknown interruption source")
+    raise SignalError(kind, label, "unknown interruption source")
 
 
 def _bucket(
@@ -188,10 +222,16 @@ def estimate_hazard(
     interruptions: int = 0,
     instance_hours: float = 0.0,
 ) -> Hazard:
-    """Scalar λ for one pool (the snapshot computes the same thing vectorised)."""
+    """Scalar λ for one pool (the snapshot computes the same thing vectorised).
+
+    `source` is the stored row's source; its kind comes from :func:`signal_kind`.
+    """
     if interruptions < 0 or instance_hours < 0:
         raise SignalError("fleet", (interruptions, instance_hours), "evidence must be >= 0")
-    lo, point, hi, exposure = prior_probability(source, label, value)
+    kind = signal_kind(source, label, value)
+    if source is not None and kind is None:
+        raise SignalError(source, label, "unknown interruption source or label")
+    lo, point, hi, exposure = prior_probability(kind, label, value)
     rate, low, high = hazard_arrays(
         np.array([lo]),
         np.array([point]),
@@ -206,6 +246,7 @@ def estimate_hazard(
         low=float(low[0]),
         high=float(high[0]),
         source=source or "default",
+        kind=kind or "default",
         label=label,
         fleet_updated=instance_hours > 0,
     )

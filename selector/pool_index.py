@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from selector.errors import PoolIndexError, SignalError
 from selector.gpus import gpu_class_of, normalise_gpu_model
-from selector.hazard import hazard_arrays, prior_probability
+from selector.hazard import hazard_arrays, prior_probability, signal_kind
 from selector.pools import PoolRecord
 
 __all__ = ["PoolIndex"]
@@ -72,6 +72,7 @@ class PoolIndex:
     capacity_score: FloatArray  # NaN = missing
     capacity_zonal: BoolArray
     ice_errors: FloatArray
+    simulated: BoolArray  # any signal of the pool comes from a simulated source
 
     @property
     def size(self) -> int:
@@ -134,6 +135,7 @@ class PoolIndex:
             capacity_score=_floats(rows, lambda r: r.capacity_score),
             capacity_zonal=_ro(np.array([r.capacity_zonal for r in rows], dtype=bool)),
             ice_errors=_floats(rows, lambda r: r.fleet_capacity_errors),
+            simulated=_ro(np.array([r.simulated for r in rows], dtype=bool)),
         )
 
     def gpu_class(self, row: int) -> str | None:
@@ -184,7 +186,10 @@ def _hazards(rows: list[PoolRecord]) -> tuple[FloatArray, FloatArray, FloatArray
     cache: dict[tuple[str | None, str | None, float | None], tuple[float, ...] | None] = {}
     unknown = prior_probability(None, None, None)
     for i, r in enumerate(rows):
-        signal = (r.interruption_source, r.interruption_label, r.interruption_value)
+        # The conversion follows the signal's kind, not its provenance (a simulated advisor
+        # bucket converts like a real one).
+        kind = signal_kind(r.interruption_source, r.interruption_label, r.interruption_value)
+        signal = (kind, r.interruption_label, r.interruption_value)
         if signal not in cache:
             try:
                 cache[signal] = None if signal[0] is None else prior_probability(*signal)

@@ -54,7 +54,9 @@ class PoolRecord:
     spot_price_volatility: float | None  # coefficient of variation over the trailing 7 days
     on_demand_price: float | None
     on_demand_at: datetime | None
-    interruption_source: str | None  # "aws-advisor" | "azure-eviction" | "gcp-capacity-history"
+    # The stored row's source ("aws-advisor", "sim", ...): provenance, not meaning. What the
+    # signal means (its conversion to a hazard) is `selector.hazard.signal_kind` of the three.
+    interruption_source: str | None
     interruption_label: str | None  # raw bucket label (aws "<5%" .. ">20%", azure "0-5" .. "20+")
     interruption_value: float | None  # gcp: fraction preempted over the trailing 30 days
     interruption_at: datetime | None
@@ -66,7 +68,8 @@ class PoolRecord:
     fleet_instance_hours: float = 0.0  # instance-hours observed in this pool
     fleet_capacity_errors: int = 0  # insufficient-capacity errors in the recent window
     fleet_at: datetime | None = None
-    # Provenance: the collector sources of the rows behind this record, and whether any is
+    # Provenance: the sources of the rows behind this record (offering, spot and on-demand
+    # price, interruption signal, placement score, fleet events), and whether any is
     # simulated. A simulated pool is labelled wherever its numbers travel.
     sources: tuple[str, ...] = ()
     simulated: bool = False

@@ -20,9 +20,10 @@ from selector.diversify import Constraints, Selection, diversify
 from selector.errors import PoolIndexError
 from selector.filters import FilterResult, apply_filters
 from selector.gpus import gpu_class_of
-from selector.hazard import INTERRUPTION_TTL_HOURS, UNKNOWN_PROBABILITY, Hazard
+from selector.hazard import INTERRUPTION_TTL_HOURS, UNKNOWN_PROBABILITY, Hazard, signal_kind
 from selector.hazard import UNKNOWN_EXPOSURE_HOURS as _UNKNOWN_EXPOSURE
 from selector.pool_index import PoolIndex
+from selector.pools import PoolRecord
 from selector.requirements import Requirements
 from selector.results import RankedPool, Ranking, SignalAges
 from selector.strategies import Candidates, order_candidates
@@ -148,6 +149,10 @@ def _score(
 # --- shortlist, explanation, verdict ----------------------------------------------------------
 
 
+def _signal_kind(rec: PoolRecord) -> str | None:
+    return signal_kind(rec.interruption_source, rec.interruption_label, rec.interruption_value)
+
+
 def _age(now_ts: float, at: float) -> float | None:
     return None if math.isnan(at) else max(now_ts - float(at), 0.0)
 
@@ -180,12 +185,20 @@ def _explain(
             capacity=_age(now_ts, snap.capacity_at[row]),
             fleet=_age(now_ts, snap.fleet_at[row]),
         )
+        # Provenance (the stored row's source) and kind (the conversion) stay apart: a simulated
+        # advisor-style bucket converts like an advisor bucket but says "sim".
+        defaulted = bool(snap.hazard_default[row])
         hazard = Hazard(
             rate=float(cand.rate[i]),
             low=float(cand.low[i]),
             high=float(cand.high[i]),
             source=(
-                ("default" if snap.hazard_default[row] else rec.interruption_source or "default")
+                ("default" if defaulted else rec.interruption_source or "default")
+                if is_spot
+                else "on-demand"
+            ),
+            kind=(
+                ("default" if defaulted else _signal_kind(rec) or "default")
                 if is_spot
                 else "on-demand"
             ),

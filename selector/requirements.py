@@ -21,6 +21,7 @@ from selector.pools import CLOUDS
 __all__ = [
     "ARCHES",
     "CAPACITY_TYPES",
+    "DATA_CHOICES",
     "STRATEGIES",
     "Range",
     "Requirements",
@@ -32,6 +33,11 @@ STRATEGIES: Final = ("effective-cost", "price", "capacity", "price-capacity")
 CAPACITY_TYPES: Final = ("on-demand", "spot")  # sorted: parsed lists are sorted too
 ARCHES: Final = ("x86_64", "arm64")
 _ARCH_ALIASES: Final = {"amd64": "x86_64", "x86-64": "x86_64", "aarch64": "arm64"}
+# Which data a ranking may rest on; simulated and real pools never mix unless asked (`any`):
+#   auto       real pools only when the snapshot holds any, else the simulated ones (labelled)
+#   real       real pools only      simulated  simulated pools only
+#   any        both in one ranking (labelled simulated when a simulated pool is in it)
+DATA_CHOICES: Final = ("auto", "real", "simulated", "any")
 
 # Sanity bounds: larger values are typos, not requests (the largest VMs have < 2,000 vCPUs).
 MAX_VCPUS: Final = 100_000
@@ -109,6 +115,7 @@ class Requirements:
     max_share_per_zone: float = DEFAULT_MAX_SHARE_PER_ZONE
     min_zones: int = 1
     max_price_age_hours: float = DEFAULT_MAX_PRICE_AGE_HOURS
+    data: str = "auto"  # one of DATA_CHOICES
 
     @property
     def wants_gpu(self) -> bool:
@@ -186,6 +193,7 @@ def parse_requirements(mapping: Mapping[str, object]) -> Requirements:
         max_price_age_hours=_float(
             m, "max_price_age_hours", DEFAULT_MAX_PRICE_AGE_HOURS, 0.0, MAX_SIGNAL_AGE_HOURS
         ),
+        data=_choice(m, "data", DATA_CHOICES, "auto"),
     )
     if req.max_price_age_hours <= 0:
         raise RequirementsError("max_price_age_hours", "must be > 0")

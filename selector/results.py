@@ -12,7 +12,7 @@ from typing import Any
 
 from selector.cost import SpotVerdict
 from selector.diversify import UnmetConstraint
-from selector.filters import Exclusion
+from selector.filters import SIMULATED_EXCLUSION, Exclusion
 from selector.hazard import Hazard
 from selector.pools import PoolKey
 from selector.requirements import Requirements
@@ -138,10 +138,16 @@ class Ranking:
         """Every collector source behind the answer's pools, sorted."""
         return tuple(sorted({s for p in self.pools for s in p.sources}))
 
+    @property
+    def simulated_excluded(self) -> int:
+        """Pools matching the request left out because they rest on simulated data."""
+        return sum(e.count for e in self.exclusions if e.code == SIMULATED_EXCLUSION)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "simulated": self.simulated,
             "sources": list(self.sources),
+            "simulated_excluded": self.simulated_excluded,
             "strategy": self.strategy,
             "now": self.now.isoformat(),
             "snapshot_built_at": self.snapshot_built_at.isoformat(),

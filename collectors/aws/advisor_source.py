@@ -2,9 +2,14 @@
 
 - No credentials: a plain HTTPS GET through an injectable ``httpx.Client``.
 - ``file://`` URLs read a saved copy (air-gapped installs, backtests). :func:`check_source_url`
-  refuses an unsupported scheme or a missing file; the CLI calls it before a run is recorded.
-- ``observed_at`` of every row is the document's ``Last-Modified`` (HTTP) or the file's mtime,
-  so loading the same document twice writes no new rows.
+  refuses an unsupported scheme, a missing file or an undated copy; the CLI calls it before a
+  run is recorded.
+- Dating: the document holds no date of its own, so ``observed_at`` of every row is the
+  transport's ``Last-Modified`` (HTTP), or the ``as_of`` option (``--as-of``), which overrides
+  it. A ``file://`` copy needs ``as_of``: a file's modification time says when it was copied,
+  not when AWS published it. Rows are keyed by ``observed_at``, so loading the same document
+  twice writes no new rows, and loading an older document after a newer one adds older rows
+  without touching the newer ones (the newest signal per pool stays in force).
 - Conditional GET: the last ETag is kept in a small JSON file in ``settings.data_dir``
   (``aws-advisor-http.json``, per URL) next to the ``observed_at`` it produced. It is only sent
   when the store still holds rows of that document, so a fresh or restored database can never
@@ -17,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -73,8 +78,18 @@ def _file_path(url: str) -> Path:
     return Path(unquote(urlparse(url).path))
 
 
-def check_source_url(url: str) -> None:
-    """Refuse, with one line, a URL that cannot work: unsupported scheme, no host, no file."""
+def check_source_url(url: str, *, as_of: datetime | None = None) -> None:
+    """Refuse, with one line, a URL that cannot work: unsupported scheme, no host, no file,
+    or a ``file://`` copy without ``as_of`` (it carries no date of its own)."""
+    _check_location(url)
+    if urlparse(url).scheme == "file" and as_of is None:
+        raise ConfigError(
+            f"advisor file {_file_path(url)} carries no date of its own: give --as-of with the "
+            "time AWS published it (e.g. --as-of 2025-06-28)"
+        )
+
+
+def _check_location(url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in URL_SCHEMES:
         raise ConfigError(f"advisor URL must be https://, http:// or file://, got {shorten(url)}")
@@ -92,13 +107,12 @@ def _read_file(url: str) -> AdvisorDocument:
     path = _file_path(url)
     try:
         body = path.read_bytes()
-        mtime = path.stat().st_mtime
     except FileNotFoundError:
         raise ConfigError(f"advisor file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read advisor file {path}: {exc.strerror}") from None
-    # Whole seconds: the same file must give the same observed_at on every engine.
-    return AdvisorDocument(body, None, datetime.fromtimestamp(int(mtime), UTC))
+    # Undated: the caller dates it with `as_of` (a file's mtime is when it was copied).
+    return AdvisorDocument(body, None, None)
 
 
 def _last_modified(response: httpx.Response) -> datetime | None:
@@ -112,8 +126,11 @@ def _last_modified(response: httpx.Response) -> datetime | None:
 
 
 def fetch_advisor(client: httpx.Client, url: str, *, etag: str | None) -> AdvisorDocument:
-    """GET ``url`` (``If-None-Match: etag`` when given); ``file://`` reads a local file."""
-    check_source_url(url)
+    """GET ``url`` (``If-None-Match: etag`` when given); ``file://`` reads a local file.
+
+    The document's date is ``Last-Modified`` (HTTP); a file comes back undated.
+    """
+    _check_location(url)
     if urlparse(url).scheme == "file":
         return _read_file(url)
     headers = {"If-None-Match": etag} if etag else {}
@@ -178,19 +195,23 @@ def _stored_rows(engine: Engine | None, observed_at: datetime) -> list[dict[str,
 class AwsAdvisorSource:
     """AWS Spot Instance Advisor interruption buckets and savings (public, no credentials).
 
-    Options: ``source_url`` (https:// or file://; default ``settings.aws_advisor_url``).
+    Options: ``source_url`` (https:// or file://; default ``settings.aws_advisor_url``) and
+    ``as_of`` (the document's date: required for file://, overrides ``Last-Modified``).
     """
 
     name: str = SOURCE
     description: str = "AWS Spot Advisor: interruption-frequency buckets and savings (public)"
     simulated: bool = False
-    option_names: frozenset[str] = frozenset({"source_url"})
+    option_names: frozenset[str] = frozenset({"source_url", "as_of"})
 
     def collect(self, ctx: CollectContext) -> CollectionResult:
         url = str(ctx.options.get("source_url") or ctx.settings.aws_advisor_url)
+        as_of: datetime | None = ctx.options.get("as_of")
+        check_source_url(url, as_of=as_of)
         started = utcnow()
         state = _load_state(ctx.settings, url)
-        stored = _stored_rows(ctx.engine, state[1]) if state else []
+        # A given date asks for this document under that date: fetch it whole.
+        stored = _stored_rows(ctx.engine, state[1]) if state and as_of is None else []
         ctx.progress.stage(f"fetching {url}", None)
         with http_client(ctx) as client:
             doc = fetch_advisor(client, url, etag=state[0] if stored and state else None)
@@ -198,8 +219,9 @@ class AwsAdvisorSource:
             log.info("advisor not modified", extra={"url": url, "rows": len(stored)})
             rows = stored
         else:
-            observed_at = doc.observed_at
+            observed_at = as_utc(as_of) if as_of is not None else doc.observed_at
             if observed_at is None:
+                # The transport gave no date: the time it was fetched is the best we know.
                 log.warning("advisor response has no Last-Modified; using now", extra={"url": url})
                 observed_at = ctx.now
             rows = parse_advisor(doc.body, observed_at=observed_at)

@@ -1,8 +1,8 @@
 """`spotsel collect SOURCE`: one collection run now, with progress on stderr.
 
 A typo (unknown source, an option the source does not take, a future ``--as-of``, a missing
-``file://`` feed) is the user's and is refused before a run is recorded; a source that fails is
-a recorded failed run and exit code 1.
+``file://`` feed, a ``file://`` advisor copy without ``--as-of``) is the user's and is refused
+before a run is recorded; a source that fails is a recorded failed run and exit code 1.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -
         flags = ", ".join("--" + k.replace("_", "-") for k in sorted(unknown))
         raise ConfigError(f"{flags} does not apply to source {source.name!r}")
     if options.get("source_url") is not None:
-        # A typo (missing file, ftp://) is the user's, not a failed run of the source.
-        check_source_url(str(options["source_url"]))
+        # A typo (missing file, ftp://, an undated copy) is the user's, not a failed run.
+        check_source_url(str(options["source_url"]), as_of=options.get("as_of"))
     engine = state.engine()
     require_schema(engine)
     ctx = CollectContext(
@@ -90,7 +90,12 @@ def collect(
         ),
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option(help="sim: market time, ISO 8601 (default: this hour).")
+        str | None,
+        typer.Option(
+            help="ISO 8601 time, not in the future. sim: market time (default: this hour). "
+            "aws-advisor: the document's date (required for file://; overrides the feed's "
+            "Last-Modified)."
+        ),
     ] = None,
     regions: Annotated[
         str | None, typer.Option(help="Cloud sources: comma list of regions (default: settings).")

@@ -124,6 +124,13 @@ def rank_command(
             f"{_default('max_price_age_hours')}."
         ),
     ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Which data to rank: auto (real pools only when the store holds any, else "
+            "the simulated ones), real, simulated, or any (both mixed) (default auto)."
+        ),
+    ] = None,
     output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
 ) -> None:
     """Rank diversified instance-type × zone pools for a workload."""

@@ -16,7 +16,7 @@ from collectors.runner import run_source
 from core.pool_reader import load_pool_records
 from core.settings import Settings
 from core.store import persist_run
-from selector import PoolRecord, parse_requirements, rank
+from selector import PoolIndex, PoolRecord, estimate_hazard, parse_requirements, rank
 from tests.factories import T0, make_offering, make_result, make_spot_price, make_type
 
 NOW = T0
@@ -176,3 +176,95 @@ def test_sim_signals_are_fresh_right_after_collection(
     assert len(priced) > 0.9 * len(records)
     assert all(r.on_demand_price is not None for r in records)
     assert all(r.interruption_label or r.interruption_value is not None for r in records)
+
+
+def _on_demand(**overrides: Any) -> dict[str, Any]:
+    row = {
+        "cloud": "aws", "region": "us-east-1", "instance_type": "g5.xlarge", "os": "linux",
+        "price_usd_per_hour": 1.006, "source": "aws-pricing",
+        "observed_at": NOW - timedelta(days=1),
+    }  # fmt: skip
+    return row | overrides
+
+
+def _fleet_event(source: str, n: int) -> dict[str, Any]:
+    return {
+        "cloud": "aws", "region": "us-east-1", "zone_id": "use1-az1",
+        "instance_type": "g5.xlarge", "kind": "usage", "occurred_at": NOW - timedelta(hours=1),
+        "instance_hours": 10.0, "source": source, "external_id": f"e{n}", "detail": None,
+        "observed_at": NOW,
+    }  # fmt: skip
+
+
+def test_every_signal_names_the_source_of_its_own_row(engine: Engine) -> None:
+    records = _records(
+        engine,
+        {
+            "instance_types": [make_type()],
+            "offerings": [make_offering(source="aws")],
+            "spot_prices": [make_spot_price(source="aws-spot")],
+            "on_demand_prices": [_on_demand()],
+            "interruption_rates": [_interruption()],
+            "placement_scores": [_score(source="aws-placement")],
+            "fleet_events": [_fleet_event("karpenter", 1), _fleet_event("eventbridge", 2)],
+        },
+    )
+    pool = records["use1-az1"]
+    assert pool.sources == (
+        "aws", "aws-advisor", "aws-placement", "aws-pricing", "aws-spot", "eventbridge",
+        "karpenter",
+    )  # fmt: skip
+    assert pool.interruption_source == "aws-advisor"
+    assert pool.fleet_instance_hours == 20.0, "evidence of both sources adds up"
+    assert pool.simulated is False
+
+
+# (the one simulated row, why it matters)
+SIMULATED_ROWS = [
+    pytest.param({"offerings": [make_offering(source="sim")]}, id="simulated offering"),
+    pytest.param({"spot_prices": [make_spot_price(source="sim")]}, id="simulated spot price"),
+    pytest.param({"on_demand_prices": [_on_demand(source="sim")]}, id="simulated on-demand"),
+    pytest.param({"interruption_rates": [_interruption(source="sim")]}, id="simulated bucket"),
+    pytest.param({"placement_scores": [_score(source="sim")]}, id="simulated score"),
+    pytest.param({"fleet_events": [_fleet_event("sim", 1)]}, id="simulated fleet event"),
+]
+
+
+@pytest.mark.parametrize("simulated", SIMULATED_ROWS)
+def test_one_simulated_signal_makes_the_pool_simulated(
+    engine: Engine, simulated: dict[str, list[dict[str, Any]]]
+) -> None:
+    real: dict[str, list[dict[str, Any]]] = {
+        "instance_types": [make_type()],
+        "offerings": [make_offering(source="aws")],
+        "spot_prices": [make_spot_price(source="aws")],
+        "on_demand_prices": [_on_demand()],
+        "interruption_rates": [_interruption()],
+        "placement_scores": [_score(source="aws")],
+    }
+    pool = _records(engine, real | simulated)["use1-az1"]
+    assert pool.simulated is True
+    assert "sim" in pool.sources
+
+
+def test_a_simulated_bucket_converts_like_the_advisor_but_says_sim(engine: Engine) -> None:
+    """The hazard's source is the row's; its kind (the conversion) comes from the label."""
+
+    def hazard_of(source: str) -> Any:
+        rows = {
+            "instance_types": [make_type()],
+            "offerings": [make_offering(source=source)],
+            "spot_prices": [make_spot_price(source=source, observed_at=NOW)],
+            "on_demand_prices": [_on_demand(source=source)],
+            "interruption_rates": [_interruption(source=source, label="10-15%", bucket=2)],
+        }
+        persist_run(engine, make_result(rows, source=source))
+        with Session(engine) as s:
+            index = PoolIndex.build(load_pool_records(s, now=NOW), built_at=NOW)
+        request = parse_requirements({"capacity_types": ["spot"], "min_instance_types": 1})
+        [pool] = rank(index, request, now=NOW).pools
+        return pool.hazard
+
+    simulated = hazard_of("sim")
+    assert (simulated.source, simulated.kind, simulated.label) == ("sim", "aws-advisor", "10-15%")
+    assert simulated.rate == estimate_hazard("aws-advisor", "10-15%").rate

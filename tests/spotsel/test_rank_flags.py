@@ -50,6 +50,7 @@ NON_DEFAULT: dict[str, tuple[Any, str]] = {
     "max_share_per_zone": (0.4, "a share"),
     "min_zones": (2, "diversification"),
     "max_price_age_hours": (12.0, "was missing from the CLI"),
+    "data": ("any", "simulated and real never mix unless asked"),
 }
 
 

@@ -19,10 +19,14 @@ from collectors.aws.advisor import parse_advisor
 from collectors.base import CollectContext
 from collectors.runner import run_source
 from core.errors import SourceDataError, SpotselError
+from core.pool_reader import load_pool_records
 from core.settings import Settings
+from core.store import persist_run
+from core.summary import source_statuses
 from core.tables import CollectionRun, InterruptionRate
 from spotsel.cli import app
 from spotsel.state import AppState
+from tests.factories import make_offering, make_result, make_type
 
 URL = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
 LAST_MODIFIED = datetime(2025, 6, 28, 9, 0, tzinfo=UTC)
@@ -238,9 +242,10 @@ def test_cli_loads_a_saved_copy_and_status_shows_it(settings: Settings, shared_d
         )
 
     assert invoke("db", "upgrade").exit_code == 0
-    first = invoke("collect", "aws-advisor", "--source-url", path.as_uri())
+    load = ("collect", "aws-advisor", "--source-url", path.as_uri(), "--as-of", "2025-06-28")
+    first = invoke(*load)
     assert first.exit_code == 0, first.output
-    again = invoke("collect", "aws-advisor", "--source-url", path.as_uri())
+    again = invoke(*load)
     assert again.exit_code == 0, again.output
     assert "0 new" in again.stdout, "the same file twice writes no duplicates"
     status = invoke("status", "--output", "json")
@@ -251,8 +256,118 @@ def test_cli_loads_a_saved_copy_and_status_shows_it(settings: Settings, shared_d
     assert advisor["last_run"]["status"] == "ok"
     assert advisor["last_run"]["rows_written"] == expected
     assert advisor["runs"] == 2
-    mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
-    assert advisor["data_as_of"] == mtime.isoformat()
+    assert advisor["data_as_of"] == "2025-06-28T00:00:00+00:00", "dated by --as-of, not mtime"
+
+
+def test_cli_refuses_an_undated_file_before_a_run_is_recorded(
+    settings: Settings, shared_data: Path
+) -> None:
+    from core.errors import ConfigError
+
+    runner = CliRunner()
+    state = AppState(settings=settings)
+    runner.invoke(app, ["db", "upgrade"], obj=state, catch_exceptions=False)
+    url = _path(shared_data, "2025-06-28").as_uri()
+    with pytest.raises(ConfigError, match="carries no date of its own: give --as-of") as caught:
+        runner.invoke(
+            app, ["collect", "aws-advisor", "--source-url", url], obj=state, catch_exceptions=False
+        )
+    assert "\n" not in str(caught.value)
+    with Session(state.engine()) as session:
+        assert session.scalar(select(func.count()).select_from(CollectionRun)) == 0
+
+
+def test_an_undated_file_from_the_settings_is_a_failed_run(
+    engine: Engine, settings: Settings, now: datetime, shared_data: Path
+) -> None:
+    """The scheduler path (no --as-of): a clear failed run, no rows dated by an mtime."""
+    url = _path(shared_data, "2025-06-28").as_uri()
+    scheduled = settings.model_copy(update={"aws_advisor_url": url})
+    with pytest.raises(SpotselError, match="no date of its own"):
+        run_source(engine, get_source("aws-advisor"), CollectContext(settings=scheduled, now=now))
+    assert _count(engine) == 0
+    with Session(engine) as session:
+        [run] = session.scalars(select(CollectionRun)).all()
+    assert (run.status, run.error_class) == ("failed", "ConfigError")
+
+
+def _load_file(
+    engine: Engine, settings: Settings, now: datetime, path: Path, as_of: datetime
+) -> CollectionRun:
+    ctx = CollectContext(
+        settings=settings, now=now, options={"source_url": path.as_uri(), "as_of": as_of}
+    )
+    return run_source(engine, get_source("aws-advisor"), ctx)
+
+
+def _in_force(engine: Engine, now: datetime, types: list[str]) -> dict[str, str | None]:
+    """The advisor label in force per us-east-1 type, read the way the ranking reads it."""
+    rows = {
+        "instance_types": [
+            make_type(name=t, family=t.split(".")[0], size=t.split(".")[1]) for t in types
+        ],
+        "offerings": [make_offering(instance_type=t) for t in types],
+    }
+    persist_run(engine, make_result(rows))
+    with Session(engine) as session:
+        return {
+            r.key.instance_type: r.interruption_label for r in load_pool_records(session, now=now)
+        }
+
+
+def test_an_older_snapshot_loaded_later_never_overwrites_newer_data(
+    engine: Engine, settings: Settings, now: datetime, shared_data: Path
+) -> None:
+    newer, older = _path(shared_data, "2025-06-28"), _path(shared_data, "2021-02-10")
+    # (Both copies here share one mtime: dated by mtime, the older merged into the newer.)
+    labels = {
+        day: {
+            itype: label
+            for (region, itype, label) in _labels(_path(shared_data, day))
+            if region == "us-east-1"
+        }
+        for day in ("2025-06-28", "2021-02-10")
+    }
+    changed = sorted(
+        t
+        for t in labels["2025-06-28"]
+        if labels["2021-02-10"].get(t, labels["2025-06-28"][t]) != labels["2025-06-28"][t]
+    )
+    assert len(changed) > 20, "the two snapshots disagree on many us-east-1 types"
+    first = _load_file(engine, settings, now, newer, datetime(2025, 6, 28, tzinfo=UTC))
+    second = _load_file(engine, settings, now, older, datetime(2021, 2, 10, tzinfo=UTC))
+    assert second.rows_new == second.rows_written, "the older rows are added, not merged"
+    assert first.data_as_of == datetime(2025, 6, 28, tzinfo=UTC)
+    in_force = _in_force(engine, now, changed)
+    assert in_force == {t: labels["2025-06-28"][t] for t in changed}, "2025 values stay in force"
+    with Session(engine) as session:
+        [status] = [s for s in source_statuses(session) if s.source == "aws-advisor"]
+    assert status.data_as_of == datetime(2025, 6, 28, tzinfo=UTC)
+
+
+def _labels(path: Path) -> list[tuple[str, str, str]]:
+    doc = json.loads(path.read_bytes())
+    names = {r["index"]: r["label"] for r in doc["ranges"]}
+    return [(region, itype, names[cell["r"]]) for region, itype, cell in _linux_cells(doc)]
+
+
+def test_as_of_overrides_last_modified(
+    engine: Engine, settings: Settings, now: datetime, shared_data: Path
+) -> None:
+    body = _path(shared_data, "2025-06-28").read_bytes()
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("if-none-match"))
+        headers = {"ETag": '"v1"', "Last-Modified": format_datetime(LAST_MODIFIED, usegmt=True)}
+        return httpx.Response(200, content=body, headers=headers)
+
+    source = get_source("aws-advisor")
+    run_source(engine, source, _ctx(settings, now, handler))
+    as_of = datetime(2025, 6, 1, tzinfo=UTC)
+    run = run_source(engine, source, _ctx(settings, now, handler, as_of=as_of))
+    assert run.data_as_of == as_of
+    assert seen == [None, None], "a given date fetches the document whole"
 
 
 def test_cli_missing_file_is_a_config_error(settings: Settings, tmp_path: Path) -> None:
