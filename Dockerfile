@@ -13,7 +13,9 @@ COPY core core
 COPY spotsel spotsel
 COPY migrations migrations
 RUN pip install --no-cache-dir . && rm -rf /src
-RUN useradd --create-home spotsel
+# /var/lib/spotsel: state the containers keep on a volume (docker-compose.yml's API keys file);
+# a new named volume copies this directory's owner, so the spotsel user can write to it.
+RUN useradd --create-home spotsel && install -d -o spotsel -g spotsel /var/lib/spotsel
 USER spotsel
 WORKDIR /home/spotsel
 CMD ["spotsel", "--help"]

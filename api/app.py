@@ -43,7 +43,7 @@ NO_AUTH_WARNING = (
     "reach this port"
 )
 NO_KEYS_ERROR = (
-    "API auth is on but no API keys are configured: set SPOTSEL_API_KEYS "
+    "API auth is on but no API keys are configured: set SPOTSEL_API_KEYS or SPOTSEL_API_KEYS_FILE "
     "(create one with `spotsel api-key create NAME`) or pass --no-auth for local use"
 )
 

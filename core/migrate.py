@@ -20,7 +20,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, column, create_engine, func, inspect, select, table
+from sqlalchemy import Engine, column, create_engine, func, inspect, select, table, text
 
 from core.errors import ConfigError
 from core.limits import shorten
@@ -41,6 +41,8 @@ __all__ = [
 _RELATIVE = re.compile(r"^(?P<start>\w+)?-(?P<steps>\d+)$")
 # Alembic's own bookkeeping table: never "dropped" data.
 _VERSION_TABLE = "alembic_version"
+# Advisory lock key serialising concurrent upgrades of one database and schema (PostgreSQL).
+_MIGRATE_LOCK_KEY = "hashtextextended('spotsel-migrate' || current_schema(), 0)"
 
 
 def _migrations_dir() -> Path:
@@ -62,17 +64,32 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade to ``revision``; an unknown one is a :class:`ConfigError` and changes nothing.
+
+    On PostgreSQL concurrent upgrades (several pods starting at once) take turns on an advisory
+    lock held for the transaction: the first migrates, the others then find nothing to do.
+    """
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK_KEY})"))
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        try:
+            command.upgrade(cfg, revision)
+        except CommandError as exc:
+            raise ConfigError(
+                f"cannot upgrade to {shorten(revision)}: {exc} (see `spotsel db current`)"
+            ) from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        try:
+            command.downgrade(cfg, revision)
+        except CommandError as exc:
+            raise ConfigError(f"cannot downgrade to {shorten(revision)}: {exc}") from None
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -6,6 +6,7 @@ Precedence (highest first): explicit overrides, environment variables, the confi
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 
 from core.errors import ConfigError
 
@@ -38,6 +40,14 @@ MIN_SCHEDULE_MINUTES = 1 / 60
 MAX_SCHEDULE_MINUTES = 7 * 24 * 60
 # SPOTSEL_LOG_LEVEL: the level of spotsel's own loggers (case-insensitive).
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+# Settings given as JSON text in the environment, and the shape each expects (quoted in the
+# one-line error a malformed value gets).
+JSON_SETTINGS: dict[str, str] = {
+    "aws_regions": 'a JSON list such as ["us-east-1", "eu-west-1"] or us-east-1,eu-west-1',
+    "aws_placement_type_sets": 'a JSON list of lists such as [["g5.xlarge", "g6.xlarge", '
+    '"g4dn.xlarge"]]',
+    "schedule": 'a JSON object of minutes per source such as {"aws": 60, "aws-advisor": 720}',
+}
 
 
 def default_data_dir() -> Path:
@@ -67,15 +77,37 @@ class _TomlFileSource(PydanticBaseSettingsSource):
             raise ConfigError(f"config file {path} does not exist") from exc
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-        section = self._data.get(APP_NAME)
-        if isinstance(section, dict):  # allow either top-level keys or a [spotsel] table
-            self._data = section
+        section = self._data.pop(APP_NAME, None)
+        if isinstance(section, dict):  # allow top-level keys and / or a [spotsel] table
+            twice = sorted(self._data.keys() & section.keys())
+            if twice:
+                raise ConfigError(
+                    f"config file {path}: {', '.join(twice)} given both at top level and "
+                    f"under [{APP_NAME}]: keep one"
+                )
+            self._data.update(section)
+        elif section is not None:
+            self._data[APP_NAME] = section  # not a table: reported as an unknown key below
+        unknown = sorted(self._data.keys() - settings_cls.model_fields.keys())
+        if unknown:
+            raise ConfigError(f"config file {path}: {unknown_keys(unknown, settings_cls)}")
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self._data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+        return dict(self._data)
+
+
+def unknown_keys(keys: list[str], settings_cls: type[BaseSettings]) -> str:
+    """``unknown key 'a' (did you mean x?), 'b'``: what a config file got wrong, in one line."""
+    known = sorted(settings_cls.model_fields)
+    shown = []
+    for key in keys:
+        close = difflib.get_close_matches(key.lower().removeprefix("spotsel_"), known, n=2)
+        shown.append(f"{key!r} (did you mean {' or '.join(close)}?)" if close else repr(key))
+    noun = "key" if len(keys) == 1 else "keys"
+    return f"unknown {noun} {', '.join(shown)}; keys are setting names such as database_url"
 
 
 class Settings(BaseSettings):
@@ -96,7 +128,7 @@ class Settings(BaseSettings):
     log_level: LogLevel = "WARNING"
 
     # --- AWS collectors ---
-    aws_regions: list[str] = Field(
+    aws_regions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1",
             "ap-northeast-1", "ap-south-1", "ap-southeast-1",
@@ -107,7 +139,7 @@ class Settings(BaseSettings):
     aws_advisor_url: str = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
     # Instance-type sets scored by get_spot_placement_scores (≥ 3 types each: AWS scores a
     # smaller set as always low). Default: the single-GPU equivalence groups.
-    aws_placement_type_sets: list[list[str]] = Field(
+    aws_placement_type_sets: Annotated[list[list[str]], NoDecode] = Field(
         default_factory=lambda: [
             ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"],
             ["g4dn.2xlarge", "g5.2xlarge", "g6.2xlarge"],
@@ -121,7 +153,9 @@ class Settings(BaseSettings):
     # --- Scheduler (`spotsel scheduler`) ---
     # Minutes between runs per source. The simulated market is not scheduled by default;
     # SPOTSEL_SCHEDULE='{"sim": 60}' schedules it (JSON object).
-    schedule: dict[str, float] = Field(default_factory=lambda: {"aws": 60.0, "aws-advisor": 720.0})
+    schedule: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"aws": 60.0, "aws-advisor": 720.0}
+    )
     # A standby scheduler retries the leader lock this often; the leader confirms it still holds
     # the lock this often (and before every run).
     scheduler_standby_seconds: float = Field(default=30.0, gt=0, le=3_600)
@@ -130,11 +164,21 @@ class Settings(BaseSettings):
     # Keys as `name:scope:sha256-hex-of-key` (scope read or write; write implies read), so keys
     # are hashed at rest. SPOTSEL_API_KEYS takes a comma list or a JSON list.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # More entries, one per line (`#` comments allowed), read at start and added to api_keys:
+    # a Docker / Kubernetes secret mounted as a file, or the file a first key is written to.
+    # A file that does not exist yet holds no keys.
+    api_keys_file: Path | None = None
+    # `spotsel serve` with auth on, api_keys_file set and no key anywhere: generate one write key,
+    # store its hash in api_keys_file and print the key once (docker-compose.yml sets this), so a
+    # fresh deployment serves instead of refusing to start.
+    api_generate_first_key: bool = False
     # False only via `spotsel serve --no-auth` (or SPOTSEL_API_AUTH=false): every route open.
     api_auth: bool = True
     # How often each API worker checks for a newly landed collection run (one cheap query).
     api_snapshot_poll_seconds: float = Field(default=5.0, gt=0, le=3_600)
-    # /readyz fails when a source's newest data is older than this: three missed hourly runs.
+    # /readyz lists a source as stale when its newest data is older than this (three missed
+    # hourly runs). Reported only: stale data is the store's state, shared by every replica, so
+    # it never takes a replica out of service.
     api_ready_max_data_age_seconds: float = Field(default=3 * 3_600.0, gt=0)
     # Identical recommendation requests within one snapshot generation share an answer for at
     # most this long (signal ages in the answer drift by at most this much).
@@ -170,6 +214,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(*JSON_SETTINGS, mode="before")
+    @classmethod
+    def _json_text(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value  # from the config file or an override: already structured
+        text = value.strip()
+        if info.field_name == "aws_regions" and not text.startswith("["):
+            return [part.strip() for part in text.split(",") if part.strip()]
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+
     @field_validator("schedule")
     @classmethod
     def _bounded_intervals(cls, value: dict[str, float]) -> dict[str, float]:
@@ -192,7 +249,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
-                return json.loads(text)
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"not valid JSON ({exc.msg}, column {exc.colno})") from None
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
@@ -200,19 +260,20 @@ class Settings(BaseSettings):
     @classmethod
     def _key_entries(cls, value: list[str]) -> list[str]:
         for entry in value:
-            parts = entry.split(":")
-            if (
-                len(parts) != 3
-                or not parts[0]
-                or parts[1] not in API_SCOPES
-                or not _SHA256_HEX.fullmatch(parts[2])
-            ):
-                shown = parts[0] if parts and parts[0] else "?"
-                raise ValueError(
-                    f"entry {shown!r} must be name:scope:sha256-hex (scope read or write); "
-                    "create one with `spotsel api-key create NAME`"
-                )
+            check_key_entry(entry)
         return value
+
+    @model_validator(mode="after")
+    def _keys_from_file(self) -> Settings:
+        if self.api_generate_first_key and self.api_keys_file is None:
+            raise ValueError(
+                "SPOTSEL_API_GENERATE_FIRST_KEY needs SPOTSEL_API_KEYS_FILE: the file that keeps "
+                "the generated key's hash"
+            )
+        if self.api_keys_file is not None:
+            extra = read_api_keys_file(self.api_keys_file)
+            self.api_keys = list(dict.fromkeys([*self.api_keys, *extra]))
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -229,16 +290,89 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, file_source)
 
 
+def check_key_entry(entry: str) -> None:
+    """Refuse an API key entry that is not ``name:scope:sha256-hex`` (naming only its name)."""
+    parts = entry.split(":")
+    if (
+        len(parts) != 3
+        or not parts[0]
+        or parts[1] not in API_SCOPES
+        or not _SHA256_HEX.fullmatch(parts[2])
+    ):
+        shown = parts[0] if parts and parts[0] else "?"
+        raise ValueError(
+            f"entry {shown!r} must be name:scope:sha256-hex (scope read or write); "
+            "create one with `spotsel api-key create NAME`"
+        )
+
+
+def read_api_keys_file(path: Path) -> list[str]:
+    """The entries of an API keys file: one per line (or comma-separated), ``#`` comments.
+
+    A file that does not exist holds no keys (the first key may be generated into it); one
+    that cannot be read, or holds a malformed entry, is an error naming the file and line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ValueError(f"SPOTSEL_API_KEYS_FILE {path} cannot be read: {reason}") from None
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        for part in line.split("#", 1)[0].split(","):
+            if part.strip():
+                try:
+                    check_key_entry(part.strip())
+                except ValueError as exc:
+                    raise ValueError(f"SPOTSEL_API_KEYS_FILE {path} line {number}: {exc}") from None
+                entries.append(part.strip())
+    return entries
+
+
+def create_api_keys_file(path: Path, entry: str) -> bool:
+    """Write ``entry`` as the only key of a new file at ``path`` (mode 0600).
+
+    Returns False, writing nothing, when the file exists already: another process got there
+    first, and its keys stand.
+    """
+    check_key_entry(entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(
+            "# spotsel API keys: one name:scope:sha256 entry per line (hashes, not keys).\n"
+            "# `spotsel api-key create NAME` prints another entry to add here.\n"
+            f"{entry}\n"
+        )
+    return True
+
+
+def _problem(error: Any) -> str:
+    """One line for a pydantic error: the variable, where inside it, what is wrong."""
+    loc = [str(p) for p in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc:
+        return f"invalid settings: {message}"
+    name = f"{ENV_PREFIX}{loc[0].upper()}"
+    where = f" (at {'.'.join(loc[1:])})" if loc[1:] else ""
+    shape = JSON_SETTINGS.get(loc[0])
+    hint = f"; expected {shape}" if shape and not loc[1:] else ""
+    return f"invalid setting {name}{where}: {message}{hint}"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning validation problems into one clear :class:`ConfigError`."""
-    from pydantic import ValidationError
-
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting {ENV_PREFIX}{field.upper()}: {first['msg']}") from exc
+        raise ConfigError(_problem(exc.errors()[0])) from exc
+    except SettingsError as exc:  # a value the environment source could not even read
+        raise ConfigError(f"invalid setting: {str(exc).splitlines()[0]}") from exc
 
 
 @lru_cache(maxsize=1)

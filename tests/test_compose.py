@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -36,6 +39,19 @@ def _config(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _resolved(path: Path) -> dict[str, Any]:
+    """The configuration Compose would run: `.env` read, anchors and variables resolved."""
+    result = subprocess.run(
+        [str(_compose_binary()), "-f", str(path), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=path.parent,
+    )
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
 def test_compose_file_is_valid() -> None:
     result = _config(ROOT / "docker-compose.yml")
     assert result.returncode == 0, result.stderr
@@ -63,3 +79,40 @@ def test_the_check_fails_on_a_broken_file(breakage: str, tmp_path: Path) -> None
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(breakage)
     assert _config(broken).returncode != 0
+
+
+def test_the_api_serves_out_of_the_box(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No keys configured: `serve` generates the first one instead of refusing (a crash loop)."""
+    from core.settings import load_settings
+    from spotsel.commands.serve import first_key_due
+
+    api = _resolved(ROOT / "docker-compose.yml")["services"]["api"]
+    for name in [n for n in os.environ if n.startswith("SPOTSEL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    for name, value in api["environment"].items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.api_auth
+    assert first_key_due(settings), "without a key the server would refuse to start"
+    # The file outlives the container, in a directory the image lets the spotsel user write.
+    assert settings.api_keys_file is not None
+    keys_dir = str(settings.api_keys_file.parent)
+    assert any(v["type"] == "volume" and v["target"] == keys_dir for v in api["volumes"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"install -d -o spotsel -g spotsel {keys_dir}" in dockerfile
+
+
+def test_settings_in_a_dotenv_file_reach_every_spotsel_service(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    entry = "ci:read:" + "0" * 64
+    (tmp_path / ".env").write_text(
+        f'SPOTSEL_API_KEYS={entry}\nSPOTSEL_SCHEDULE={{"sim": 60}}\nPOSTGRES_PASSWORD=pw\n'
+    )
+    services = _resolved(tmp_path / "docker-compose.yml")["services"]
+    assert services["api"]["environment"]["SPOTSEL_API_KEYS"] == entry
+    for name in ("migrate", "api", "scheduler"):
+        env = services[name]["environment"]
+        assert env["SPOTSEL_SCHEDULE"] == '{"sim": 60}', name
+        assert ":pw@postgres:" in env["SPOTSEL_DATABASE_URL"], name
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pw"

@@ -93,3 +93,64 @@ def test_api_deployment_sets_the_request_limits_within_its_memory() -> None:
     memory_bytes = int(memory[:-2]) * QUANTITY[memory[-2:]]
     # Every connection buffering a body at the limit still fits in the pod.
     assert limits.api_max_connections * limits.api_max_body_bytes < memory_bytes
+
+
+def _pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
+    spec = obj.get("spec", {})
+    if obj["kind"] == "CronJob":
+        return spec["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+    if "template" in spec:
+        return spec["template"]["spec"]  # type: ignore[no-any-return]
+    return None
+
+
+def _all_containers() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for (kind, name), obj in _objects().items():
+        pod = _pod_spec(obj)
+        for container in [] if pod is None else pod.get("initContainers", []) + pod["containers"]:
+            found.append((f"{kind}/{name}/{container['name']}", container))
+    return found
+
+
+def test_applying_the_directory_never_overwrites_a_secret() -> None:
+    """`kubectl apply -f deploy/` (or -R) must not replace the user's Secrets with examples."""
+    for path in DEPLOY.rglob("*"):
+        if path.suffix in {".yaml", ".yml", ".json"}:
+            kinds = {doc.get("kind") for doc in yaml.safe_load_all(path.read_text()) if doc}
+            assert "Secret" not in kinds, f"{path.relative_to(DEPLOY)} holds a Secret"
+
+
+def test_every_secret_the_pods_read_is_created_as_the_readme_says() -> None:
+    readme = (DEPLOY / "README.md").read_text()
+    refs = {
+        (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"]): e
+        for _, container in _all_containers()
+        for e in container.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert ("spotsel-api-keys", "keys") in refs
+    for (name, key), env in refs.items():
+        assert f"create secret generic {name}" in readme, name
+        assert f"--from-literal={key}=" in readme, (name, key)
+        # An optional key Secret would start the API without keys: it refuses, and crash-loops.
+        assert not env["valueFrom"]["secretKeyRef"].get("optional"), name
+
+
+def test_containers_name_the_program_the_image_does_not_set() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "ENTRYPOINT" not in dockerfile, "then `command` below would run spotsel twice"
+    spotsel = [(where, c) for where, c in _all_containers() if "spotsel:" in c["image"]]
+    assert len(spotsel) >= 5
+    for where, container in spotsel:
+        assert container.get("command") == ["spotsel"], where
+
+
+def test_api_and_scheduler_migrate_before_they_start() -> None:
+    objects = _objects()
+    for name in ("spotsel-api", "spotsel-scheduler"):
+        pod = _pod_spec(objects[("Deployment", name)])
+        assert pod is not None
+        [init] = pod["initContainers"]
+        assert init["args"] == ["db", "upgrade"], name
+        assert _db_env(init) == {"name": "spotsel-db", "key": "database-url"}

@@ -6,6 +6,10 @@ when the CLI starts.
 
 `--no-auth` serves every route to anyone who can connect; beyond a loopback ``--host`` it
 also needs `--allow-public-no-auth`, so a network-wide open API is never one flag away.
+
+With ``SPOTSEL_API_GENERATE_FIRST_KEY`` and ``SPOTSEL_API_KEYS_FILE`` (docker-compose.yml sets
+both) and no key configured anywhere, the first start generates one write key, keeps its hash in
+the file and prints the key once, so a fresh deployment serves instead of refusing to start.
 """
 
 from __future__ import annotations
@@ -19,17 +23,30 @@ from rich.console import Console
 from api.auth import SCOPES, generate_key, key_entry
 from core.db import make_engine, redact_url, require_schema
 from core.errors import ConfigError
-from core.settings import Settings
+from core.settings import Settings, create_api_keys_file, read_api_keys_file
 from spotsel.consoles import err, out
 from spotsel.state import app_state
 
-__all__ = ["PUBLIC_NO_AUTH_FLAG", "api_key_app", "curl_example", "run_serve", "serve_command"]
+__all__ = [
+    "FIRST_KEY_NAME",
+    "PUBLIC_NO_AUTH_FLAG",
+    "api_key_app",
+    "curl_example",
+    "first_key_due",
+    "generate_first_key",
+    "run_serve",
+    "serve_command",
+]
 
 # api.server.PUBLIC_NO_AUTH_FLAG names this flag in its refusal; spelled here so that declaring
 # the option does not load the server (tests/spotsel/test_serve_cmd.py asserts they are equal).
 PUBLIC_NO_AUTH_FLAG = "--allow-public-no-auth"
 
 api_key_app = typer.Typer(help="API keys for `spotsel serve` (hashed at rest).")
+# The key generated on a fresh deployment: write scope, so its holder can do everything the API
+# offers (and refresh the snapshot); narrower keys come from `spotsel api-key create`.
+FIRST_KEY_NAME = "admin"
+FIRST_KEY_SCOPE = "write"
 
 
 def run_serve(
@@ -49,7 +66,9 @@ def run_serve(
 
     if no_auth:
         settings = settings.model_copy(update={"api_auth": False})
-    check_startup(settings, host=host, allow_public_no_auth=allow_public_no_auth)
+    generate = first_key_due(settings)
+    if not generate:  # else the key is made once every other check has passed
+        check_startup(settings, host=host, allow_public_no_auth=allow_public_no_auth)
     engine = make_engine(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
@@ -58,6 +77,8 @@ def run_serve(
     finally:
         engine.dispose()
     ensure_port_free(host, port)
+    if generate:
+        settings = generate_first_key(settings, err=err)
     if not settings.api_auth:
         exposure = "" if is_loopback(host) else f" ON {host}, REACHABLE FROM THE NETWORK"
         err.print(f"[bold red]WARNING: {NO_AUTH_WARNING}{exposure}.[/]")
@@ -106,6 +127,50 @@ def serve_command(
     )
 
 
+def first_key_due(settings: Settings) -> bool:
+    """Whether serving starts by generating the first API key (see the module docstring)."""
+    return (
+        settings.api_auth
+        and settings.api_generate_first_key
+        and settings.api_keys_file is not None
+        and not settings.api_keys
+    )
+
+
+def generate_first_key(settings: Settings, *, err: Console) -> Settings:
+    """Create the keys file with one new write key, print the key once; ``settings`` with it.
+
+    When another process created the file first, its keys stand and nothing is printed.
+    """
+    path = settings.api_keys_file
+    assert path is not None
+    key = generate_key()
+    try:
+        created = create_api_keys_file(
+            path, key_entry(name=FIRST_KEY_NAME, scope=FIRST_KEY_SCOPE, key=key)
+        )
+        keys = read_api_keys_file(path)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot create the first API key in {path}: {reason}") from None
+    if created:
+        err.print(
+            f"generated the first API key ({FIRST_KEY_NAME!r}, {FIRST_KEY_SCOPE} scope), shown "
+            f"once, keep it: {key}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        err.print(
+            f"its hash is kept in {path}; add keys there with `spotsel api-key create NAME`, "
+            "delete a line to revoke one",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    return settings.model_copy(update={"api_keys": keys})
+
+
 def ensure_port_free(host: str, port: int) -> None:
     """Fail in one line before loading anything when the address is taken or invalid."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -143,6 +208,7 @@ def create(
     out.print(f"key (shown once, give it to the client): {key}", soft_wrap=True)
     out.print(f"settings entry (hash only, safe to store): {entry}", soft_wrap=True)
     out.print(
-        f"add it to SPOTSEL_API_KEYS (comma-separated), e.g. export SPOTSEL_API_KEYS={entry}",
+        f"add it to SPOTSEL_API_KEYS (comma-separated), e.g. export SPOTSEL_API_KEYS={entry}, "
+        "or as a line of SPOTSEL_API_KEYS_FILE",
         soft_wrap=True,
     )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from core import migrate
+from core.db import make_engine
 from core.errors import ConfigError
 from core.store import persist_run
 from core.tables import Base
+from tests.conftest import POSTGRES_URL
 from tests.factories import make_offering, make_result, make_spot_price, make_type
 
 
@@ -117,3 +123,41 @@ def test_downgrade_plan_counts_the_values_of_dropped_columns(
     assert plan.dropped_tables == ()
     assert plan.dropped_columns == (("instance_types.gpu_model", 1),)
     assert "column instance_types.gpu_model (1 row)" in plan.describe()
+
+
+@pytest.mark.parametrize(
+    ("revision", "shown"),
+    [
+        pytest.param("9999", "Can't locate revision", id="a revision that does not exist"),
+        pytest.param("+2", "Relative revision +2", id="past head"),
+        pytest.param("-1", "Relative revision -1", id="a relative step down is no upgrade"),
+    ],
+)  # fmt: skip
+def test_upgrade_to_a_bad_revision_is_one_line_and_changes_nothing(
+    bare_engine: Engine, revision: str, shown: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^cannot upgrade to '{re.escape(revision)}': ") as info:
+        migrate.upgrade(bare_engine, revision)
+    assert shown in str(info.value)
+    assert "\n" not in str(info.value)
+    assert migrate.current_revision(bare_engine) is None
+    assert not set(Base.metadata.tables) & set(inspect(bare_engine).get_table_names())
+
+
+def test_concurrent_upgrades_take_turns(postgres_admin: Engine) -> None:
+    """Pods starting together each run `db upgrade` (PostgreSQL): all succeed, one migrates."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with postgres_admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    # Without the lock concurrent DDL deadlocks: lock_timeout turns that into a failure.
+    engine = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}%20-clock_timeout%3D20s")
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            for future in [pool.submit(migrate.upgrade, engine) for _ in range(3)]:
+                future.result()
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        assert migrate.schema_diff(engine) == []
+    finally:
+        engine.dispose()
+        with postgres_admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

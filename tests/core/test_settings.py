@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import stat
 from pathlib import Path
 
 import pytest
 
 from core.errors import ConfigError
-from core.settings import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES, load_settings
+from core.settings import (
+    MAX_SCHEDULE_MINUTES,
+    MIN_SCHEDULE_MINUTES,
+    create_api_keys_file,
+    load_settings,
+    read_api_keys_file,
+)
 
 
 def test_default_database_is_sqlite_in_the_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,3 +135,122 @@ def test_unknown_log_levels_are_refused(value: str, monkeypatch: pytest.MonkeyPa
     with pytest.raises(ConfigError, match="SPOTSEL_LOG_LEVEL") as info:
         load_settings()
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        pytest.param("SPOTSEL_SCHEDULE", "{bad", "not valid JSON",
+                     id="malformed JSON object (was a pydantic-settings traceback)"),
+        pytest.param("SPOTSEL_SCHEDULE", "[60]", "JSON object of minutes per source",
+                     id="valid JSON of the wrong shape says which shape"),
+        pytest.param("SPOTSEL_SCHEDULE", '{"aws": "hourly"}', "(at aws)",
+                     id="a bad value inside names its key"),
+        pytest.param("SPOTSEL_AWS_REGIONS", '["us-east-1",', "not valid JSON",
+                     id="truncated JSON list"),
+        pytest.param("SPOTSEL_AWS_REGIONS", "[1, 2]", "SPOTSEL_AWS_REGIONS (at 0)",
+                     id="numbers are not regions"),
+        pytest.param("SPOTSEL_AWS_PLACEMENT_TYPE_SETS", '["g5.xlarge"]', "(at 0)",
+                     id="a list where a list of lists belongs"),
+        pytest.param("SPOTSEL_API_KEYS", "[oops", "not valid JSON", id="API keys as broken JSON"),
+    ],
+)  # fmt: skip
+def test_malformed_json_settings_are_one_line_errors(
+    name: str, value: str, shown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(f"invalid setting {name}"), message
+    assert shown in message
+    assert "\n" not in message
+
+
+def test_aws_regions_also_take_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.setenv("SPOTSEL_AWS_REGIONS", " us-east-1, eu-west-1 ,")
+    assert load_settings().aws_regions == ["us-east-1", "eu-west-1"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "shown"),
+    [
+        pytest.param('databse_url = "sqlite:///x.db"\n', "'databse_url' (did you mean database_url",
+                     id="a typo at top level names the close match"),
+        pytest.param("[spotsel]\nsim_seed = 3\nshedule = {sim = 60}\n", "'shedule'",
+                     id="a typo under [spotsel]"),
+        pytest.param('SPOTSEL_LOG_LEVEL = "INFO"\n', "did you mean log_level",
+                     id="an environment variable's name is not a key"),
+        pytest.param("sim_seed = 1\n[spotsel]\nsim_seed = 2\n", "both at top level and under",
+                     id="one key in two places"),
+        pytest.param('spotsel = "x"\n', "'spotsel'", id="spotsel that is not a table"),
+    ],
+)  # fmt: skip
+def test_unknown_config_file_keys_are_refused(
+    toml: str, shown: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "spotsel.toml"
+    config.write_text(toml)
+    monkeypatch.setenv("SPOTSEL_CONFIG", str(config))
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(f"config file {config}:")
+    assert shown in message
+    assert "\n" not in message
+
+
+def _entry(name: str, scope: str = "read") -> str:
+    return f"{name}:{scope}:{hashlib.sha256(name.encode()).hexdigest()}"
+
+
+def test_api_keys_file_adds_to_the_environment_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = tmp_path / "api-keys"
+    keys.write_text(f"# comment\n{_entry('ci')}  # trailing comment\n\n{_entry('env')}\n")
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.setenv("SPOTSEL_API_KEYS", _entry("env"))
+    monkeypatch.setenv("SPOTSEL_API_KEYS_FILE", str(keys))
+    assert load_settings().api_keys == [_entry("env"), _entry("ci")], "merged, no duplicate"
+
+
+def test_a_missing_api_keys_file_holds_no_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.delenv("SPOTSEL_API_KEYS", raising=False)
+    monkeypatch.setenv("SPOTSEL_API_KEYS_FILE", str(tmp_path / "not-yet"))
+    assert load_settings().api_keys == []
+
+
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        pytest.param("ci:read:not-a-hash\n", "line 1: entry 'ci'", id="a malformed entry"),
+        pytest.param(f"{_entry('ok')}\nadmin:root:{'0' * 64}\n", "line 2: entry 'admin'",
+                     id="an unknown scope on the second line"),
+    ],
+)  # fmt: skip
+def test_a_malformed_api_keys_file_is_one_line_naming_file_and_line(
+    content: str, shown: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = tmp_path / "api-keys"
+    keys.write_text(content)
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.setenv("SPOTSEL_API_KEYS_FILE", str(keys))
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert f"SPOTSEL_API_KEYS_FILE {keys} {shown}" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_create_api_keys_file_never_overwrites(tmp_path: Path) -> None:
+    keys = tmp_path / "secrets" / "api-keys"
+    assert create_api_keys_file(keys, _entry("first", "write")) is True
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600, "hashes only, but still private"
+    assert read_api_keys_file(keys) == [_entry("first", "write")]
+    assert create_api_keys_file(keys, _entry("second")) is False
+    assert read_api_keys_file(keys) == [_entry("first", "write")], "the first file stands"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -19,7 +20,7 @@ from core.errors import ConfigError, SchemaNotReadyError
 from core.settings import Settings
 from spotsel.cli import app
 from spotsel.commands import serve as serve_module
-from spotsel.commands.serve import curl_example, serve_command
+from spotsel.commands.serve import FIRST_KEY_NAME, curl_example, serve_command
 from spotsel.state import AppState
 
 runner = CliRunner()
@@ -160,3 +161,90 @@ def _free_port() -> int:
 def test_the_cli_flag_is_the_one_the_server_names() -> None:
     """The CLI spells the flag itself (declaring it must not load the server): same spelling."""
     assert serve_module.PUBLIC_NO_AUTH_FLAG == PUBLIC_NO_AUTH_FLAG
+
+
+def _serve_with_first_key(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    from core import migrate
+    from core.db import make_engine
+
+    migrate.upgrade(make_engine(settings.database_url))
+    served: dict[str, Any] = {}
+
+    def fake_serve(settings: Settings, **options: Any) -> None:
+        served.update(options, settings=settings)
+
+    monkeypatch.setattr("api.server.serve", fake_serve)
+    command = typer.Typer()
+    command.command()(serve_command)
+    result = CliRunner().invoke(
+        command,
+        ["--host", "0.0.0.0", "--port", str(_free_port())],
+        obj=AppState(settings=settings),
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return result, served.get("settings")
+
+
+def test_a_fresh_deployment_generates_the_first_key_once_and_serves(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys_file = tmp_path / "state" / "api-keys"
+    fresh = settings.model_copy(
+        update={"api_keys_file": keys_file, "api_generate_first_key": True, "api_keys": []}
+    )
+    first, served = _serve_with_first_key(fresh, monkeypatch)
+    [key] = re.findall(r"generated the first API key .*: (spk_\S+)", first.output)
+    principal = Keyring(served.api_keys).identify(key)
+    assert principal is not None
+    assert (principal.name, principal.scope) == (FIRST_KEY_NAME, "write")
+    assert key not in keys_file.read_text(), "the file keeps the hash, never the key"
+    assert Settings(api_keys_file=keys_file).api_keys == served.api_keys, "workers read it too"
+
+    again, served_again = _serve_with_first_key(fresh, monkeypatch)
+    assert "generated" not in again.output, "the key is printed once, on the first start only"
+    assert key not in again.output
+    assert served_again.api_keys == served.api_keys
+
+
+def test_configured_keys_mean_no_generated_key(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys_file = tmp_path / "api-keys"
+    configured = settings.model_copy(
+        update={"api_keys_file": keys_file, "api_generate_first_key": True, "api_keys": KEYS}
+    )
+    result, served = _serve_with_first_key(configured, monkeypatch)
+    assert "generated" not in result.output
+    assert not keys_file.exists()
+    assert served.api_keys == KEYS
+
+
+def test_an_unwritable_keys_file_is_one_line_and_serves_nothing(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import migrate
+    from core.db import make_engine
+
+    migrate.upgrade(make_engine(settings.database_url))
+    (tmp_path / "a-file").write_text("")
+    broken = settings.model_copy(
+        update={
+            "api_keys_file": tmp_path / "a-file" / "api-keys",
+            "api_generate_first_key": True,
+            "api_keys": [],
+        }
+    )
+    monkeypatch.setattr("api.server.serve", lambda *a, **k: pytest.fail("must not serve"))
+    with pytest.raises(ConfigError, match=r"^cannot create the first API key in .*/api-keys: "):
+        CliRunner().invoke(
+            app,
+            ["serve", "--port", str(_free_port())],
+            obj=AppState(settings=broken),
+            catch_exceptions=False,
+        )
+
+
+def test_generating_a_key_needs_a_file_to_keep_it() -> None:
+    with pytest.raises(ValueError, match="GENERATE_FIRST_KEY needs SPOTSEL_API_KEYS_FILE"):
+        Settings(api_generate_first_key=True)
