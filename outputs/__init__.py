@@ -20,21 +20,33 @@ from outputs.crds import (
     validate_manifests,
 )
 from outputs.generate import (
+    FleetOutput,
     build_fleet_output,
+    check_apply_allowed,
     generate_karpenter,
     rank_profile,
+    region_zones,
 )
 from outputs.kube import apply_manifests, validate_workload, workload_errors
 from outputs.profiles import load_profiles, parse_profile, parse_profiles
-from outputs.writer import Change, diff_files, render_files, write_files
+from outputs.writer import (
+    Change,
+    diff_files,
+    render_files,
+    render_workloads,
+    write_atomic,
+    write_files,
+)
 
 __all__ = [
     "Change",
     "CrdSchemas",
+    "FleetOutput",
     "apply_manifests",
     "asg_request_errors",
     "build_fleet_output",
     "builtin_schemas",
+    "check_apply_allowed",
     "diff_files",
     "fleet_request_errors",
     "generate_karpenter",
@@ -45,12 +57,15 @@ __all__ = [
     "parse_profile",
     "parse_profiles",
     "rank_profile",
+    "region_zones",
     "render_files",
+    "render_workloads",
     "resolve_crds",
     "validate_asg_request",
     "validate_fleet_request",
     "validate_manifests",
     "validate_workload",
     "workload_errors",
+    "write_atomic",
     "write_files",
 ]

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from core.errors import SpotselError
 
-__all__ = ["InvalidOutputError", "KubernetesError", "OutputUnavailableError", "ProfileError"]
+__all__ = [
+    "InvalidOutputError",
+    "KubernetesError",
+    "OutputUnavailableError",
+    "ProfileError",
+    "SimulatedDataError",
+]
 
 
 class ProfileError(SpotselError):
@@ -32,3 +38,9 @@ class KubernetesError(SpotselError):
     """No usable kubeconfig, or the cluster refused an apply."""
 
     code = "kubernetes_error"
+
+
+class SimulatedDataError(SpotselError):
+    """Outputs built from simulated data were about to reach a cluster without being asked to."""
+
+    code = "simulated_data"

@@ -1,20 +1,21 @@
 """From the store's snapshot to validated outputs: rank each profile, build, validate.
 
 The one path the CLI (`spotsel nodepools generate`, `spotsel fleet`) and the REST routes share.
-Nothing is returned that did not pass validation; builder refusals (no pool matches) become
-`OutputUnavailableError`, validation failures `InvalidOutputError`.
+Nothing is returned that did not pass validation; builder refusals (no pool matches, a launch
+template for a missing architecture) become `OutputUnavailableError`, validation failures
+`InvalidOutputError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from outputs.aws_validate import validate_asg_request, validate_fleet_request
 from outputs.crds import CrdSchemas, validate_manifests
-from outputs.errors import OutputUnavailableError
+from outputs.errors import OutputUnavailableError, SimulatedDataError
 from outputs.kube import validate_workload
 from selector import PoolIndex, Ranking, rank
 from selector.outputs import (
@@ -22,21 +23,33 @@ from selector.outputs import (
     KarpenterDocuments,
     OutputError,
     OutputProfile,
+    Provenance,
     asg_request,
     create_fleet_request,
     karpenter_documents,
     wants_fallback,
-    workload_snippet,
 )
 
 __all__ = [
     "FleetFormat",
+    "FleetOutput",
     "build_fleet_output",
+    "check_apply_allowed",
     "generate_karpenter",
     "rank_profile",
+    "region_zones",
 ]
 
 FleetFormat = Literal["fleet", "asg"]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetOutput:
+    """A validated CreateFleet / CreateAutoScalingGroup input and what it was built from."""
+
+    format: FleetFormat
+    request: dict[str, Any]
+    provenance: Provenance
 
 
 def rank_profile(
@@ -45,6 +58,16 @@ def rank_profile(
     """Rank the profile's requirements for one capacity type ("spot" or "on-demand")."""
     requirements = replace(profile.requirements, capacity_types=(capacity_type,))
     return rank(snapshot, requirements, now=now)
+
+
+def region_zones(snapshot: PoolIndex, region: str) -> frozenset[str]:
+    """Every AWS zone ID the snapshot knows in REGION: offerings are collected for every type
+    in every zone, so this is the region's zone list as far as the data goes."""
+    return frozenset(
+        r.key.zone_id
+        for r in snapshot.records
+        if r.key.cloud == "aws" and r.key.region == region and r.key.zone_id
+    )
 
 
 def _unavailable(exc: OutputError) -> OutputUnavailableError:
@@ -56,12 +79,15 @@ def generate_karpenter(
     profiles: Sequence[OutputProfile],
     *,
     now: datetime,
-    zone_names: dict[str, str],
     crds: CrdSchemas,
 ) -> list[KarpenterDocuments]:
     """Documents of every profile, all validated (CRD schemas + CEL rules, workload models)."""
     out = []
+    zones_of: dict[str, frozenset[str]] = {}
     for profile in profiles:
+        [region] = profile.requirements.regions  # the profile loader requires exactly one
+        if region not in zones_of:
+            zones_of[region] = region_zones(snapshot, region)
         spot = rank_profile(snapshot, profile, capacity_type="spot", now=now)
         on_demand = (
             rank_profile(snapshot, profile, capacity_type="on-demand", now=now)
@@ -70,11 +96,7 @@ def generate_karpenter(
         )
         try:
             docs = karpenter_documents(
-                profile,
-                spot=spot,
-                on_demand=on_demand,
-                zone_names=zone_names,
-                workload=workload_snippet(profile),
+                profile, spot=spot, on_demand=on_demand, region_zones=zones_of[region]
             )
         except OutputError as exc:
             raise _unavailable(exc) from exc
@@ -82,6 +104,19 @@ def generate_karpenter(
         validate_workload(docs.workload, profile=profile.name)
         out.append(docs)
     return out
+
+
+def check_apply_allowed(generated: Sequence[KarpenterDocuments], *, allow_simulated: bool) -> None:
+    """Refuse to hand NodePools built from simulated data to a cluster unless asked to."""
+    simulated = [g for g in generated if g.simulated]
+    if not simulated or allow_simulated:
+        return
+    names = ", ".join(g.profile for g in simulated)
+    sources = ", ".join(sorted({s for g in simulated for s in g.provenance.sources})) or "?"
+    raise SimulatedDataError(
+        f"refusing to apply NodePools built from simulated data (profiles {names}; sources "
+        f"{sources}): collect real data, or pass --allow-simulated to apply them anyway"
+    )
 
 
 def build_fleet_output(
@@ -92,7 +127,7 @@ def build_fleet_output(
     now: datetime,
     fmt: FleetFormat = "fleet",
     on_demand_percentage_above_base: int = 0,
-) -> dict[str, Any]:
+) -> FleetOutput:
     """A validated CreateFleet input (`fleet`) or CreateAutoScalingGroup input (`asg`)."""
     spot = rank_profile(snapshot, profile, capacity_type="spot", now=now)
     try:
@@ -111,4 +146,4 @@ def build_fleet_output(
         validate_asg_request(request)
     else:
         validate_fleet_request(request)
-    return request
+    return FleetOutput(format=fmt, request=request, provenance=Provenance.of(spot))

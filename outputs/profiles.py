@@ -16,13 +16,15 @@ Format (see examples/profiles.yaml)::
         node_overlays: false              # opt-in: NodeOverlay is alpha in Karpenter
         disruption: {consolidation_policy: WhenEmpty, consolidate_after: 30m,
                      budgets: [{nodes: "1"}]}
-        checkpoint_command: ["/bin/sh", "-c", "python save.py --final"]  # or one shell string
+        checkpoint_command: "kill -USR1 1; ..."  # preStop hook (exec list or one shell string)
         container: trainer                # container that gets the preStop hook
-        grace_seconds: 110                # optional; default and maximum: the notice window
+        grace_seconds: 90                 # optional; default and maximum: notice - drain delay
 
 `requirements` uses the ranking vocabulary (`selector.parse_requirements`). NodePools and
 Fleet requests serve one cluster / one region of AWS, so `regions` must name exactly one
 region, `clouds` may only be `[aws]`, and `capacity_types` is set per output (not allowed here).
+With a `checkpoint_command`, `requirements.final_checkpoint_seconds` must fit the grace period
+minus the exit margin (`selector.outputs.workload`): a hook killed mid-write tears the checkpoint.
 Every error names the file, the profile and the field, and quotes values cut short.
 
 The loader is bounded: a file of at most `MAX_FILE_BYTES`, no YAML aliases (a few hundred
@@ -48,10 +50,14 @@ from outputs.grammar import matches
 from selector import RequirementsError, parse_requirements
 from selector.outputs import (
     CONSOLIDATION_POLICIES,
+    DRAIN_DELAY_SECONDS,
     FALLBACK_POLICIES,
     Budget,
     Disruption,
+    OutputError,
     OutputProfile,
+    check_checkpoint_fits,
+    max_grace_seconds,
     notice_seconds,
 )
 from selector.outputs.profile import DEFAULT_ON_DEMAND_WEIGHT, DEFAULT_SPOT_WEIGHT
@@ -228,7 +234,12 @@ def parse_profile(item: object, *, source: str = "profile") -> OutputProfile:
         checkpoint_command=_command(ctx, item.get("checkpoint_command")),
         container=_dns_label(ctx, item, "container", required=False) or "main",
     )
-    return replace(profile, grace_seconds=_grace(ctx, item.get("grace_seconds"), profile.cloud))
+    profile = replace(profile, grace_seconds=_grace(ctx, item.get("grace_seconds"), profile.cloud))
+    try:
+        check_checkpoint_fits(profile)
+    except OutputError as exc:
+        raise ctx.fail("checkpoint_command", exc.reason) from None
+    return profile
 
 
 # --- fields -----------------------------------------------------------------------------------
@@ -398,11 +409,12 @@ def _command(ctx: _Ctx, value: object) -> tuple[str, ...]:
 def _grace(ctx: _Ctx, value: object, cloud: str) -> int | None:
     if value is None:
         return None
-    notice = notice_seconds(cloud)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= notice:
+    most = max_grace_seconds(cloud)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
         raise ctx.fail(
             "grace_seconds",
-            f"must be a whole number in 1..{notice} (the {cloud} notice window: the node is gone "
-            f"after it), got {shorten(value)}",
+            f"must be a whole number in 1..{most} (the {cloud} notice of "
+            f"{notice_seconds(cloud)} s minus {DRAIN_DELAY_SECONDS} s until the pod is evicted: "
+            f"the node is gone after it), got {shorten(value)}",
         )
     return value

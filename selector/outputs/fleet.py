@@ -3,6 +3,13 @@
 Plain dicts shaped exactly like the boto3 request parameters; `outputs.aws_validate` checks
 them against botocore's service model (and the enums botocore does not check) before anyone
 sees them.
+
+Architectures: one launch template boots one architecture, so the ranked types are split by
+architecture, each with its own template (`selector.outputs.launch_templates`): CreateFleet
+gets one launch template config per architecture, an ASG's arm64 overrides (say) carry their
+own `LaunchTemplateSpecification` (AWS's documented way to mix architectures in one group).
+`Priority` is set on overrides only when a prioritized strategy reads it. A request built from
+simulated data is tagged `spotsel.io/simulated=true` (`selector.outputs.provenance`).
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from selector.outputs.errors import OutputError
+from selector.outputs.launch_templates import LaunchTemplate, LaunchTemplates
+from selector.outputs.provenance import Provenance
 from selector.results import Ranking
 
 __all__ = [
@@ -18,6 +27,7 @@ __all__ = [
     "FLEET_STRATEGIES",
     "FLEET_TYPES",
     "MAX_FLEET_OVERRIDES",
+    "PRIORITIZED_STRATEGIES",
     "FleetOptions",
     "asg_request",
     "create_fleet_request",
@@ -28,34 +38,50 @@ FLEET_TYPES: Final = ("instant", "request", "maintain")
 # The two strategies that use what the ranking knows: price-capacity-optimized (AWS's
 # recommendation; ranks pools itself) and capacity-optimized-prioritized (honours `Priority`).
 FLEET_STRATEGIES: Final = ("price-capacity-optimized", "capacity-optimized-prioritized")
-# Overrides per CreateFleet launch template config. Assumption (unverified against a live
-# account): AWS documents a few hundred; 300 keeps us under any published figure we have seen.
+# Spot strategies that read the overrides' `Priority` (EC2 Fleet docs); others ignore it.
+PRIORITIZED_STRATEGIES: Final = frozenset({"capacity-optimized-prioritized"})
+# Overrides per CreateFleet request. Assumption (unverified against a live account): AWS
+# documents a few hundred; 300 keeps us under any published figure we have seen.
 MAX_FLEET_OVERRIDES: Final = 300
 # An Auto Scaling group takes at most 40 instance types in its MixedInstancesPolicy (AWS docs).
 ASG_MAX_INSTANCE_TYPES: Final = 40
-# On-demand base capacity follows the same priority order as the spot part.
+# On-demand base capacity follows the same priority order as the spot part: a prioritized
+# strategy, so overrides carry `Priority` whenever there is an on-demand base.
 ON_DEMAND_STRATEGY: Final = "prioritized"
+# CreateFleet TagSpecifications resource type valid for every fleet type (instant too).
+FLEET_TAG_RESOURCE: Final = "fleet"
 
 
 @dataclass(frozen=True, slots=True)
 class FleetOptions:
-    launch_template_id: str
+    launch_templates: LaunchTemplates
     subnets: tuple[str, ...]
     target_capacity: int
-    launch_template_version: str = "$Latest"
     fleet_type: str = "instant"
     strategy: str = "price-capacity-optimized"
     on_demand_base: int = 0
 
+    @classmethod
+    def single(cls, template: str, version: str = "$Latest", **kwargs: Any) -> FleetOptions:
+        """Options with one launch template (a single-architecture ranking)."""
+        return cls(LaunchTemplates(single=LaunchTemplate(template, version)), **kwargs)
+
 
 def ranked_types(ranking: Ranking) -> list[str]:
     """Distinct spot instance types of the ranking, best first."""
+    return [t for t, _ in _ranked(ranking)]
+
+
+def _ranked(ranking: Ranking) -> list[tuple[str, str]]:
+    """Distinct (spot instance type, arch) of the ranking, best first."""
     return list(
-        dict.fromkeys(p.key.instance_type for p in ranking.pools if p.capacity_type == "spot")
+        dict.fromkeys(
+            (p.key.instance_type, p.arch) for p in ranking.pools if p.capacity_type == "spot"
+        )
     )
 
 
-def _check(options: FleetOptions, types: list[str]) -> None:
+def _check(options: FleetOptions, types: list[tuple[str, str]]) -> None:
     if not types:
         raise OutputError("fleet", "the ranking holds no spot pool")
     if options.fleet_type not in FLEET_TYPES:
@@ -75,37 +101,44 @@ def _check(options: FleetOptions, types: list[str]) -> None:
         raise OutputError("fleet", "at least one subnet is required")
     if len(set(options.subnets)) != len(options.subnets):
         raise OutputError("fleet", "subnets are listed twice")
-    if not options.launch_template_id:
-        raise OutputError("fleet", "a launch template id is required")
+
+
+def _prioritized(options: FleetOptions) -> bool:
+    """Whether a strategy of the request reads the overrides' `Priority`."""
+    return options.strategy in PRIORITIZED_STRATEGIES or options.on_demand_base > 0
 
 
 def create_fleet_request(ranking: Ranking, options: FleetOptions) -> dict[str, Any]:
-    """CreateFleet input: one override per ranked type × subnet, `Priority` = the type's rank."""
-    types = ranked_types(ranking)
+    """CreateFleet input: one launch template config per architecture, one override per ranked
+    type × subnet; `Priority` = the type's rank, only under a prioritized strategy."""
+    types = _ranked(ranking)
     _check(options, types)
     if len(types) * len(options.subnets) > MAX_FLEET_OVERRIDES:
         keep = max(MAX_FLEET_OVERRIDES // len(options.subnets), 1)
         types = types[:keep]  # the best types survive; the rest would be rejected by EC2
-    overrides = [
-        {"InstanceType": t, "SubnetId": subnet, "Priority": float(priority)}
-        for priority, t in enumerate(types, 1)
-        for subnet in options.subnets
-    ]
+    templates = options.launch_templates.for_arches(types)
+    prioritized = _prioritized(options)
+    configs = []
+    for arch, template in templates.items():  # in order of each arch's best type
+        overrides = []
+        for priority, (itype, type_arch) in enumerate(types, 1):
+            if type_arch != arch:
+                continue
+            for subnet in options.subnets:
+                override: dict[str, Any] = {"InstanceType": itype, "SubnetId": subnet}
+                if prioritized:
+                    override["Priority"] = float(priority)
+                overrides.append(override)
+        configs.append(
+            {"LaunchTemplateSpecification": template.specification, "Overrides": overrides}
+        )
     target: dict[str, Any] = {
         "TotalTargetCapacity": options.target_capacity,
         "DefaultTargetCapacityType": "spot",
     }
     request: dict[str, Any] = {
         "Type": options.fleet_type,
-        "LaunchTemplateConfigs": [
-            {
-                "LaunchTemplateSpecification": {
-                    "LaunchTemplateId": options.launch_template_id,
-                    "Version": options.launch_template_version,
-                },
-                "Overrides": overrides,
-            }
-        ],
+        "LaunchTemplateConfigs": configs,
         "TargetCapacitySpecification": target,
         "SpotOptions": {"AllocationStrategy": options.strategy},
     }
@@ -113,6 +146,9 @@ def create_fleet_request(ranking: Ranking, options: FleetOptions) -> dict[str, A
         target["OnDemandTargetCapacity"] = options.on_demand_base
         target["SpotTargetCapacity"] = options.target_capacity - options.on_demand_base
         request["OnDemandOptions"] = {"AllocationStrategy": ON_DEMAND_STRATEGY}
+    tags = Provenance.of(ranking).tags()
+    if tags:
+        request["TagSpecifications"] = [{"ResourceType": FLEET_TAG_RESOURCE, "Tags": tags}]
     return request
 
 
@@ -123,18 +159,27 @@ def asg_request(
     name: str,
     on_demand_percentage_above_base: int = 0,
 ) -> dict[str, Any]:
-    """CreateAutoScalingGroup input with a MixedInstancesPolicy (override order = priority)."""
-    types = ranked_types(ranking)
+    """CreateAutoScalingGroup input with a MixedInstancesPolicy (override order = priority).
+
+    The group's launch template is that of the best type's architecture; overrides of another
+    architecture carry their own `LaunchTemplateSpecification`."""
+    types = _ranked(ranking)
     _check(options, types)
     if not 0 <= on_demand_percentage_above_base <= 100:
         raise OutputError("asg", "on-demand percentage above base must be within 0..100")
+    types = types[:ASG_MAX_INSTANCE_TYPES]
+    templates = options.launch_templates.for_arches(types)
+    default_arch = types[0][1]
+    overrides: list[dict[str, Any]] = []
+    for itype, arch in types:
+        override: dict[str, Any] = {"InstanceType": itype}
+        if arch != default_arch:
+            override["LaunchTemplateSpecification"] = templates[arch].specification
+        overrides.append(override)
     policy = {
         "LaunchTemplate": {
-            "LaunchTemplateSpecification": {
-                "LaunchTemplateId": options.launch_template_id,
-                "Version": options.launch_template_version,
-            },
-            "Overrides": [{"InstanceType": t} for t in types[:ASG_MAX_INSTANCE_TYPES]],
+            "LaunchTemplateSpecification": templates[default_arch].specification,
+            "Overrides": overrides,
         },
         "InstancesDistribution": {
             "OnDemandAllocationStrategy": ON_DEMAND_STRATEGY,
@@ -143,7 +188,7 @@ def asg_request(
             "SpotAllocationStrategy": options.strategy,
         },
     }
-    return {
+    request: dict[str, Any] = {
         "AutoScalingGroupName": name,
         "MinSize": 0,
         "MaxSize": options.target_capacity,
@@ -152,3 +197,8 @@ def asg_request(
         "MixedInstancesPolicy": policy,
         "CapacityRebalance": True,  # replace spot nodes on rebalance recommendations, earlier
     }
+    tags = Provenance.of(ranking).tags()
+    if tags:
+        # Propagated: the instances the group launches say it too.
+        request["Tags"] = [{**t, "PropagateAtLaunch": True} for t in tags]
+    return request

@@ -1,34 +1,57 @@
 """Karpenter `karpenter.sh/v1` NodePools and `karpenter.sh/v1alpha1` NodeOverlays as plain dicts.
 
-Per profile: a spot NodePool (ranked spot types and zones, `spot=true:NoSchedule`, label
-`lifecycle=spot`), an on-demand fallback NodePool with a lower weight (types ranked for
-on-demand), optionally a critical-addons on-demand NodePool (`CriticalAddonsOnly=true:NoSchedule`)
-and, opt-in, one NodeOverlay per ranked spot pool whose `priceAdjustment` adds the pool's risk
-(effective cost − price) so Karpenter's own cheapest-first choice follows effective cost.
+Per profile: a spot NodePool (ranked spot types and zones, label `lifecycle=spot`), an on-demand
+fallback NodePool with a lower weight (types ranked for on-demand), optionally a critical-addons
+on-demand NodePool (`CriticalAddonsOnly=true:NoSchedule`) and, opt-in, NodeOverlays whose
+`priceAdjustment` adds each offering's risk (effective cost - price) so Karpenter's own
+cheapest-first choice follows effective cost.
 
-Zones: AWS pools are keyed by zone ID; NodePools name zones with `topology.kubernetes.io/zone`
-(account-specific names) when the account map names every zone of the pool, and otherwise fall
-back to `topology.k8s.aws/zone-id` (a well-known label Karpenter also schedules on) for the whole
-NodePool — never a mix, and never a guessed name.
+Guard: the spot and the fallback NodePool both carry `spot=true:NoSchedule` and
+`spotsel.io/profile=<profile>:NoSchedule` (`selector.outputs.labels`), so a pod without the
+profile's tolerations schedules on neither, and their weights only order the profile's own pools.
+
+Zones are pinned by zone ID (`topology.k8s.aws/zone-id`, a well-known label Karpenter schedules
+on), never by zone names, which map to different physical zones in every account. A zone
+requirement listing every zone of the region is left out.
+
+Overlay coverage: a NodePool allows every type x zone of its requirements, more than the ranked
+pools. So each ranked type gets a NodeOverlay without a zone (weight `OVERLAY_TYPE_WEIGHT`, the
+type's highest ranked adjustment: an unranked zone is assumed no safer than the worst ranked
+one), and each ranked pool one with its zone and its own adjustment (`OVERLAY_POOL_WEIGHT`,
+higher, so it takes precedence): every offering the spot NodePool allows is covered.
+
+Every NodePool and NodeOverlay built from simulated data carries the `spotsel.io/simulated`
+annotation (`selector.outputs.provenance`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from selector.outputs.errors import OutputError
+from selector.outputs.labels import (
+    CRITICAL_LABEL,
+    CRITICAL_TAINT,
+    LIFECYCLE_LABEL,
+    PROFILE_LABEL,
+    SPOT_TAINT,
+    workload_taints,
+)
 from selector.outputs.profile import OutputProfile
+from selector.outputs.provenance import Provenance
+from selector.outputs.workload import workload_snippet
 from selector.results import RankedPool, Ranking
 
 __all__ = [
     "API_VERSION",
     "LIFECYCLE_LABEL",
     "OVERLAY_API_VERSION",
+    "OVERLAY_POOL_WEIGHT",
+    "OVERLAY_TYPE_WEIGHT",
     "SPOT_TAINT",
     "ZONE_ID_KEY",
-    "ZONE_NAME_KEY",
     "KarpenterDocuments",
     "critical_addons_nodepool",
     "karpenter_documents",
@@ -45,17 +68,10 @@ NODECLASS_GROUP: Final = "karpenter.k8s.aws"
 NODECLASS_KIND: Final = "EC2NodeClass"
 CAPACITY_TYPE_KEY: Final = "karpenter.sh/capacity-type"
 INSTANCE_TYPE_KEY: Final = "node.kubernetes.io/instance-type"
-ZONE_NAME_KEY: Final = "topology.kubernetes.io/zone"
+# Well-known in Karpenter since v0.37; the only zone key spotsel emits (cloud-facts.md).
 ZONE_ID_KEY: Final = "topology.k8s.aws/zone-id"
 ARCH_KEY: Final = "kubernetes.io/arch"
 NODEPOOL_KEY: Final = "karpenter.sh/nodepool"
-# The seed scenario's mixed cluster (design §1): spot nodes tainted and labelled, critical
-# services on on-demand nodes tainted CriticalAddonsOnly.
-SPOT_TAINT: Final = {"key": "spot", "value": "true", "effect": "NoSchedule"}
-CRITICAL_TAINT: Final = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}
-LIFECYCLE_LABEL: Final = "lifecycle"
-CRITICAL_LABEL: Final = "spotsel.io/critical-addons-only"
-PROFILE_LABEL: Final = "spotsel.io/profile"
 MANAGED_BY: Final = {"app.kubernetes.io/managed-by": "spotsel"}
 # Kubernetes names arch `amd64`; the ranking says `x86_64`.
 K8S_ARCH: Final = {"x86_64": "amd64", "arm64": "arm64"}
@@ -66,8 +82,10 @@ CRITICAL_CATEGORIES: Final = ("c", "m", "r")
 CRITICAL_SIZES: Final = ("large", "xlarge", "2xlarge")
 CRITICAL_LIMITS: Final = (("cpu", "64"), ("memory", "256Gi"))
 CRITICAL_WEIGHT: Final = 10
-# Overlays only ever match their own pool's offerings, so one weight for all is enough.
-OVERLAY_WEIGHT: Final = 10
+# NodeOverlays with a higher weight take precedence (CRD: 1..10000): a ranked pool's own overlay
+# beats its type's zone-less catch-all. Overlays only match their own NodePool's offerings.
+OVERLAY_TYPE_WEIGHT: Final = 10
+OVERLAY_POOL_WEIGHT: Final = 20
 # $/h precision of priceAdjustment: a hundredth of a cent per hour is below any real price step.
 PRICE_DECIMALS: Final = 6
 
@@ -80,21 +98,28 @@ class KarpenterDocuments:
     nodepools: tuple[dict[str, Any], ...]
     overlays: tuple[dict[str, Any], ...]
     workload: dict[str, Any]
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def manifests(self) -> tuple[dict[str, Any], ...]:
         """The Kubernetes objects (NodePools then NodeOverlays); the workload is a snippet."""
         return (*self.nodepools, *self.overlays)
 
+    @property
+    def simulated(self) -> bool:
+        return self.provenance.simulated
 
-def zone_requirement(zone_ids: Iterable[str], zone_names: Mapping[str, str]) -> dict[str, Any]:
-    """`topology.kubernetes.io/zone In [names]`, or `topology.k8s.aws/zone-id In [ids]` when the
-    account map does not name every zone (regional pools carry no zone and are skipped)."""
+
+def zone_requirement(
+    zone_ids: Iterable[str], region_zones: Collection[str] = ()
+) -> dict[str, Any] | None:
+    """`topology.k8s.aws/zone-id In [ids]`, or None when the ids cover every zone of the region
+    (`region_zones`; empty = unknown, the requirement is kept). Regional pools carry no zone."""
     ids = sorted({z for z in zone_ids if z})
     if not ids:
         raise OutputError("zones", "the ranked pools carry no zone")
-    if all(z in zone_names for z in ids):
-        return _req(ZONE_NAME_KEY, sorted({zone_names[z] for z in ids}))
+    if region_zones and set(region_zones) <= set(ids):
+        return None
     return _req(ZONE_ID_KEY, ids)
 
 
@@ -108,7 +133,11 @@ def wants_fallback(profile: OutputProfile, spot: Ranking) -> bool:
 
 
 def spot_nodepool(
-    profile: OutputProfile, spot: Ranking, *, zone_names: Mapping[str, str]
+    profile: OutputProfile,
+    spot: Ranking,
+    *,
+    region_zones: Collection[str] = (),
+    provenance: Provenance | None = None,
 ) -> dict[str, Any]:
     """The spot NodePool: ranked types (best first) and zones, tainted and labelled spot."""
     pools = _spot_pools(spot)
@@ -125,21 +154,27 @@ def spot_nodepool(
         weight=profile.spot_weight,
         limits=profile.limits,
         labels={LIFECYCLE_LABEL: "spot"},
-        taints=[dict(SPOT_TAINT)],
+        taints=workload_taints(profile.name),
         requirements=[
             _req(CAPACITY_TYPE_KEY, ["spot"]),
             type_req,
-            zone_requirement((p.key.zone_id for p in pools), zone_names),
+            zone_requirement((p.key.zone_id for p in pools), region_zones),
             _req(ARCH_KEY, _arches(pools)),
         ],
         ranking=spot,
+        provenance=provenance or Provenance.of(spot),
     )
 
 
 def on_demand_nodepool(
-    profile: OutputProfile, on_demand: Ranking, *, zone_names: Mapping[str, str]
+    profile: OutputProfile,
+    on_demand: Ranking,
+    *,
+    region_zones: Collection[str] = (),
+    provenance: Provenance | None = None,
 ) -> dict[str, Any]:
-    """The on-demand fallback: types ranked for on-demand, untainted, lower weight."""
+    """The on-demand fallback: types ranked for on-demand, lower weight, tainted like the spot
+    pool so only the profile's own pods (which tolerate both taints) can land on it."""
     pools = [p for p in on_demand.pools if p.capacity_type == "on-demand"]
     if not pools:
         raise OutputError(f"profile {profile.name}", "no on-demand pool matches the requirements")
@@ -149,18 +184,21 @@ def on_demand_nodepool(
         weight=profile.on_demand_weight,
         limits=profile.limits if profile.on_demand_limits is None else profile.on_demand_limits,
         labels={LIFECYCLE_LABEL: "on-demand"},
-        taints=[],
+        taints=workload_taints(profile.name),
         requirements=[
             _req(CAPACITY_TYPE_KEY, ["on-demand"]),
             _req(INSTANCE_TYPE_KEY, _types(pools)),
-            zone_requirement((p.key.zone_id for p in pools), zone_names),
+            zone_requirement((p.key.zone_id for p in pools), region_zones),
             _req(ARCH_KEY, _arches(pools)),
         ],
         ranking=on_demand,
+        provenance=provenance or Provenance.of(on_demand),
     )
 
 
-def critical_addons_nodepool(profile: OutputProfile) -> dict[str, Any]:
+def critical_addons_nodepool(
+    profile: OutputProfile, *, provenance: Provenance | None = None
+) -> dict[str, Any]:
     """Small on-demand general-purpose nodes reserved for critical add-ons."""
     return _nodepool(
         profile,
@@ -176,42 +214,40 @@ def critical_addons_nodepool(profile: OutputProfile) -> dict[str, Any]:
             _req(ARCH_KEY, ["amd64"]),
         ],
         ranking=None,
+        provenance=provenance or Provenance(),
     )
 
 
 def node_overlays(
-    profile: OutputProfile, spot: Ranking, *, zone_names: Mapping[str, str]
+    profile: OutputProfile, spot: Ranking, *, provenance: Provenance | None = None
 ) -> list[dict[str, Any]]:
-    """One NodeOverlay per ranked spot pool: priceAdjustment = effective cost − price ($/h)."""
+    """NodeOverlays covering every offering of the spot NodePool (see the module docstring):
+    one zone-less catch-all per ranked type, then one per ranked pool (higher weight)."""
+    pools = _spot_pools(spot)
+    label = (provenance or Provenance.of(spot)).annotations()
     out = []
-    for pool in _spot_pools(spot):
-        zone = zone_requirement([pool.key.zone_id], zone_names)
-        zone_label = zone["values"][0]
-        adjustment = max(pool.effective_cost - pool.price, 0.0)
+    for itype in _types(pools):
+        worst = max((p for p in pools if p.key.instance_type == itype), key=_adjustment)
         out.append(
-            {
-                "apiVersion": OVERLAY_API_VERSION,
-                "kind": "NodeOverlay",
-                "metadata": {
-                    "name": f"{profile.spot_pool_name}-{pool.key.instance_type}-{zone_label}",
-                    "labels": {**MANAGED_BY, PROFILE_LABEL: profile.name},
-                    "annotations": {
-                        "spotsel.io/effective-cost": f"{pool.effective_cost:.{PRICE_DECIMALS}f}",
-                        "spotsel.io/spot-price": f"{pool.price:.{PRICE_DECIMALS}f}",
-                        "spotsel.io/hazard-per-hour": f"{pool.hazard.rate:.6g}",
-                    },
-                },
-                "spec": {
-                    "weight": OVERLAY_WEIGHT,
-                    "priceAdjustment": f"+{adjustment:.{PRICE_DECIMALS}f}",
-                    "requirements": [
-                        _req(NODEPOOL_KEY, [profile.spot_pool_name]),
-                        _req(CAPACITY_TYPE_KEY, ["spot"]),
-                        _req(INSTANCE_TYPE_KEY, [pool.key.instance_type]),
-                        zone,
-                    ],
-                },
-            }
+            _overlay(
+                profile,
+                name=f"{profile.spot_pool_name}-{itype}",
+                pool=worst,
+                weight=OVERLAY_TYPE_WEIGHT,
+                zone=None,
+                annotations=label,
+            )
+        )
+    for pool in pools:
+        out.append(
+            _overlay(
+                profile,
+                name=f"{profile.spot_pool_name}-{pool.key.instance_type}-{pool.key.zone_id}",
+                pool=pool,
+                weight=OVERLAY_POOL_WEIGHT,
+                zone=zone_requirement([pool.key.zone_id]),
+                annotations=label,
+            )
         )
     return out
 
@@ -221,15 +257,16 @@ def karpenter_documents(
     *,
     spot: Ranking,
     on_demand: Ranking | None,
-    zone_names: Mapping[str, str],
-    workload: dict[str, Any],
+    region_zones: Collection[str] = (),
 ) -> KarpenterDocuments:
-    """All NodePools (+ opt-in overlays) of one profile; `on_demand` is needed for the fallback."""
+    """All NodePools (+ opt-in overlays) and the workload snippet of one profile; `on_demand`
+    is needed for the fallback. Everything is labelled simulated when either ranking is."""
+    provenance = Provenance.of(spot, on_demand)
     pools: list[dict[str, Any]] = []
     has_spot = bool(_spot_pools(spot))
     fallback = wants_fallback(profile, spot)
     if has_spot:
-        pools.append(spot_nodepool(profile, spot, zone_names=zone_names))
+        pools.append(spot_nodepool(profile, spot, region_zones=region_zones, provenance=provenance))
     elif not fallback:
         raise OutputError(
             f"profile {profile.name}",
@@ -238,12 +275,18 @@ def karpenter_documents(
     if fallback:
         if on_demand is None:
             raise OutputError(f"profile {profile.name}", "the fallback needs an on-demand ranking")
-        pools.append(on_demand_nodepool(profile, on_demand, zone_names=zone_names))
+        pools.append(
+            on_demand_nodepool(profile, on_demand, region_zones=region_zones, provenance=provenance)
+        )
     if profile.critical_addons:
-        pools.append(critical_addons_nodepool(profile))
-    overlays = node_overlays(profile, spot, zone_names=zone_names) if profile.node_overlays else []
+        pools.append(critical_addons_nodepool(profile, provenance=provenance))
+    overlays = node_overlays(profile, spot, provenance=provenance) if profile.node_overlays else []
     return KarpenterDocuments(
-        profile=profile.name, nodepools=tuple(pools), overlays=tuple(overlays), workload=workload
+        profile=profile.name,
+        nodepools=tuple(pools),
+        overlays=tuple(overlays),
+        workload=workload_snippet(profile, provenance=provenance),
+        provenance=provenance,
     )
 
 
@@ -266,6 +309,48 @@ def _arches(pools: Sequence[RankedPool]) -> list[str]:
     return sorted({K8S_ARCH.get(p.arch, p.arch) for p in pools})
 
 
+def _adjustment(pool: RankedPool) -> float:
+    """The pool's risk in $/h: effective cost - price (never negative)."""
+    return max(pool.effective_cost - pool.price, 0.0)
+
+
+def _overlay(
+    profile: OutputProfile,
+    *,
+    name: str,
+    pool: RankedPool,
+    weight: int,
+    zone: dict[str, Any] | None,
+    annotations: dict[str, str],
+) -> dict[str, Any]:
+    requirements = [
+        _req(NODEPOOL_KEY, [profile.spot_pool_name]),
+        _req(CAPACITY_TYPE_KEY, ["spot"]),
+        _req(INSTANCE_TYPE_KEY, [pool.key.instance_type]),
+    ]
+    if zone is not None:
+        requirements.append(zone)
+    return {
+        "apiVersion": OVERLAY_API_VERSION,
+        "kind": "NodeOverlay",
+        "metadata": {
+            "name": name,
+            "labels": {**MANAGED_BY, PROFILE_LABEL: profile.name},
+            "annotations": {
+                **annotations,
+                "spotsel.io/effective-cost": f"{pool.effective_cost:.{PRICE_DECIMALS}f}",
+                "spotsel.io/spot-price": f"{pool.price:.{PRICE_DECIMALS}f}",
+                "spotsel.io/hazard-per-hour": f"{pool.hazard.rate:.6g}",
+            },
+        },
+        "spec": {
+            "weight": weight,
+            "priceAdjustment": f"+{_adjustment(pool):.{PRICE_DECIMALS}f}",
+            "requirements": requirements,
+        },
+    }
+
+
 def _nodepool(
     profile: OutputProfile,
     *,
@@ -274,10 +359,11 @@ def _nodepool(
     limits: tuple[tuple[str, str], ...],
     labels: dict[str, str],
     taints: list[dict[str, str]],
-    requirements: list[dict[str, Any]],
+    requirements: list[dict[str, Any] | None],
     ranking: Ranking | None,
+    provenance: Provenance,
 ) -> dict[str, Any]:
-    annotations = {"spotsel.io/profile": profile.name}
+    annotations = {**provenance.annotations(), "spotsel.io/profile": profile.name}
     if ranking is not None:
         annotations["spotsel.io/strategy"] = ranking.strategy
         annotations["spotsel.io/snapshot-built-at"] = ranking.snapshot_built_at.isoformat()
@@ -290,14 +376,13 @@ def _nodepool(
                     "kind": NODECLASS_KIND,
                     "name": profile.ec2nodeclass,
                 },
-                "requirements": requirements,
+                "requirements": [r for r in requirements if r is not None],
+                "taints": taints,
             },
         },
         "disruption": _disruption(profile),
         "weight": weight,
     }
-    if taints:
-        spec["template"]["spec"]["taints"] = taints
     if limits:
         spec["limits"] = dict(limits)
     return {

@@ -16,10 +16,14 @@ __all__ = [
     "CONSOLIDATION_POLICIES",
     "DEFAULT_ON_DEMAND_WEIGHT",
     "DEFAULT_SPOT_WEIGHT",
+    "DRAIN_DELAY_SECONDS",
+    "EXIT_MARGIN_SECONDS",
     "FALLBACK_POLICIES",
     "Budget",
     "Disruption",
     "OutputProfile",
+    "checkpoint_deadline",
+    "max_grace_seconds",
     "notice_seconds",
 ]
 
@@ -36,6 +40,17 @@ CONSOLIDATION_POLICIES: Final = ("WhenEmpty", "WhenEmptyOrUnderutilized", "Balan
 DEFAULT_BUDGET_NODES: Final = "10%"
 # Long training jobs: wait before consolidating so a short lull does not kill a node.
 DEFAULT_CONSOLIDATE_AFTER: Final = "10m"
+# Time from the cloud's interruption notice until the kubelet starts terminating the pod (runs
+# its preStop hook): on AWS the notice travels EventBridge -> SQS -> Karpenter's interruption
+# controller, which taints the node and evicts its pods. Assumption, unverified against a live
+# cluster: delivery takes seconds and Karpenter acts on a message at once; 20 s also covers a
+# slow delivery and the eviction's API round-trips. The node is gone at notice end regardless,
+# so the pod's grace period is what is left: notice - drain delay (AWS: 120 - 20 = 100 s).
+DRAIN_DELAY_SECONDS: Final = 20
+# After the preStop hook returns, the kubelet sends SIGTERM and the container still has to exit
+# (flush logs, close files) before the grace period ends in SIGKILL: the final checkpoint must
+# be done this long before the grace period ends.
+EXIT_MARGIN_SECONDS: Final = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +88,7 @@ class OutputProfile:
     disruption: Disruption = field(default_factory=Disruption)
     checkpoint_command: tuple[str, ...] = ()
     container: str = "main"
-    grace_seconds: int | None = None  # None = the cloud's notice window
+    grace_seconds: int | None = None  # None = max_grace_seconds(cloud)
 
     @property
     def spot_pool_name(self) -> str:
@@ -96,3 +111,15 @@ class OutputProfile:
 def notice_seconds(cloud: str) -> int:
     """The interruption notice of `cloud` in whole seconds (AWS 120 s; Azure / GCP 30 s)."""
     return int(NOTICE_SECONDS.get(cloud, min(NOTICE_SECONDS.values())))
+
+
+def max_grace_seconds(cloud: str) -> int:
+    """The longest useful `terminationGracePeriodSeconds`: the notice minus the drain delay
+    (the node is reclaimed at notice end whatever the pod asked for); at least 1."""
+    return max(notice_seconds(cloud) - DRAIN_DELAY_SECONDS, 1)
+
+
+def checkpoint_deadline(grace_seconds: int) -> int:
+    """Seconds the preStop hook may wait for the final checkpoint inside a grace period
+    (the exit margin comes off); 0 = no time for a checkpoint at all."""
+    return max(grace_seconds - EXIT_MARGIN_SECONDS, 0)

@@ -5,6 +5,11 @@ Presentation only: ranking, building and validation live in `outputs` / `selecto
 `write_demo_outputs` is what `spotsel demo` calls to drop NodePools and a Fleet request for the
 example profiles into its output folder; the example profiles ship inside the package
 (`example_profiles`), so the demo works outside the checkout.
+
+Manifests and workload snippets go to two directories (`--out`, `--workloads-out`), so
+`kubectl apply -f <--out>` applies only NodePools and NodeOverlays. Outputs built from simulated
+data are labelled (annotations, tags, a file comment), said so on stderr, and `--apply` refuses
+them unless `--allow-simulated` is given.
 """
 
 from __future__ import annotations
@@ -21,7 +26,16 @@ from typing import Annotated, Any, Final
 import typer
 
 from core.errors import ConfigError
-from selector.outputs import FLEET_STRATEGIES, FLEET_TYPES, FleetOptions, OutputProfile
+from selector.outputs import (
+    ARCHES,
+    FLEET_STRATEGIES,
+    FLEET_TYPES,
+    FleetOptions,
+    KarpenterDocuments,
+    OutputProfile,
+    Provenance,
+    parse_launch_templates,
+)
 from spotsel.consoles import err, out
 from spotsel.state import AppState, LoadedPools, app_state, load_pools
 
@@ -37,8 +51,12 @@ __all__ = [
 DIFF_EXIT_CODE: Final = 2
 # The package's copy of examples/profiles.yaml (tests/spotsel/test_packaging.py keeps them equal).
 EXAMPLE_PROFILES_RESOURCE: Final = ("data", "profiles.yaml")
-# The demo's Fleet request uses placeholders: the user substitutes their own IDs.
-DEMO_LAUNCH_TEMPLATE: Final = "lt-0123456789abcdef0"
+# The demo's Fleet request uses placeholders: the user substitutes their own IDs (one launch
+# template per architecture, since one template boots one architecture).
+DEMO_LAUNCH_TEMPLATES: Final = ("x86_64=lt-0123456789abcdef0", "arm64=lt-0fedcba9876543210")
+# Default workloads directory: beside --out, named after it (never inside it, where a recursive
+# `kubectl apply -R` or a GitOps tool would try to apply the snippets).
+WORKLOADS_SUFFIX: Final = "-workloads"
 DEMO_SUBNETS: Final = ("subnet-aaaa1111", "subnet-bbbb2222")
 DEMO_TARGET_CAPACITY: Final = 8
 
@@ -62,30 +80,55 @@ def example_profiles() -> Iterator[Path]:
         yield path
 
 
-def _generate_files(
+def _generate(
     state: AppState,
     pools: LoadedPools,
     profiles: tuple[OutputProfile, ...],
     crds_dir: Path | None,
-) -> tuple[dict[str, str], list[dict[str, Any]], str, bool]:
-    from core.pool_reader import load_zone_names
-    from outputs import generate_karpenter, render_files, resolve_crds
+) -> tuple[list[KarpenterDocuments], str, bool]:
+    """The validated documents of every profile, the CRD source and whether it is built in."""
+    from outputs import generate_karpenter, resolve_crds
 
     settings = state.get_settings()
     crds = resolve_crds(crds_dir or settings.karpenter_crds_dir)
-    zone_names = load_zone_names(state.engine(), account=settings.outputs_aws_account)
-    generated = generate_karpenter(
-        pools.index, profiles, now=pools.now, zone_names=zone_names, crds=crds
-    )
-    manifests = [dict(m) for g in generated for m in g.manifests]
-    return render_files(generated), manifests, crds.source, crds.builtin
+    generated = generate_karpenter(pools.index, profiles, now=pools.now, crds=crds)
+    return generated, crds.source, crds.builtin
+
+
+def _note_simulated(provenance: Provenance, what: str) -> None:
+    if provenance.simulated:
+        err.print(
+            f"spotsel: note: {what} built from SIMULATED data (sources: "
+            f"{', '.join(provenance.sources)}) and labelled spotsel.io/simulated=true; "
+            "not for a real cluster",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def default_workloads_dir(out_dir: Path) -> Path:
+    """`<out>-workloads` beside the manifests directory."""
+    resolved = out_dir.resolve()
+    return resolved.parent / f"{resolved.name}{WORKLOADS_SUFFIX}"
 
 
 @nodepools_app.command("generate")
 def nodepools_generate(
     ctx: typer.Context,
     profiles: Annotated[Path, typer.Option("--profiles", help="Workload profiles YAML.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Output directory (created).")],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Manifests directory (created): NodePools and NodeOverlays only."
+        ),
+    ],
+    workloads_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workloads-out",
+            help="Directory for the workload snippets (created). [default: <out>-workloads]",
+        ),
+    ] = None,
     crds: Annotated[
         Path | None,
         typer.Option(help="Directory of the cluster's Karpenter CRD YAMLs (validation)."),
@@ -102,19 +145,41 @@ def nodepools_generate(
     dry_run: Annotated[
         bool, typer.Option("--dry-run/--no-dry-run", help="Apply as dry-run (default).")
     ] = True,
+    allow_simulated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-simulated", help="Let --apply send NodePools built from simulated data."
+        ),
+    ] = False,
 ) -> None:
-    """Write validated Karpenter NodePools (+ overlays, workload snippet) for every profile."""
-    from outputs import apply_manifests, diff_files, load_profiles, write_files
+    """Write validated Karpenter NodePools (+ overlays) and workload snippets for every profile."""
+    from outputs import (
+        apply_manifests,
+        check_apply_allowed,
+        diff_files,
+        load_profiles,
+        render_files,
+        render_workloads,
+        write_files,
+    )
     from outputs.kube import default_apply_client
 
     if not dry_run and not apply:
         raise ConfigError("--no-dry-run only makes sense with --apply")
+    if allow_simulated and not apply:
+        raise ConfigError("--allow-simulated only makes sense with --apply")
+    snippets_dir = workloads_dir or default_workloads_dir(out_dir)
+    if snippets_dir.resolve() == out_dir.resolve():
+        raise ConfigError("--workloads-out must differ from --out (kubectl applies all of --out)")
     state = app_state(ctx)
     loaded = load_profiles(profiles)
     # Find the cluster before anything is written: no kubeconfig = nothing done.
     client = default_apply_client() if apply else None
     pools = load_pools(state)
-    files, manifests, source, builtin = _generate_files(state, pools, loaded, crds)
+    generated, source, builtin = _generate(state, pools, loaded, crds)
+    if apply:  # refused before anything is written: simulated NodePools never half-arrive
+        check_apply_allowed(generated, allow_simulated=allow_simulated)
+    _note_simulated(Provenance.combine(g.provenance for g in generated), "NodePools")
     if builtin:
         err.print(
             "spotsel: note: validated with the built-in structural check only; pass --crds DIR "
@@ -122,12 +187,17 @@ def nodepools_generate(
             markup=False,
             soft_wrap=True,
         )
-    changes = diff_files(out_dir, files) if diff else []
+    targets = ((out_dir, render_files(generated)), (snippets_dir, render_workloads(generated)))
+    changes = (
+        [c for directory, files in targets for c in diff_files(directory, files)] if diff else []
+    )
     # With --diff and nothing changed, leave the files alone: a rewrite would only move the
     # generation timestamp and show up as noise in a GitOps repository.
     if write and not (diff and not changes):
-        for path in write_files(out_dir, files):
-            out.print(f"wrote {path}", markup=False)
+        for directory, files in targets:
+            for path in write_files(directory, files):
+                out.print(f"wrote {path}", markup=False)
+    manifests = [dict(m) for g in generated for m in g.manifests]
     out.print(f"{len(manifests)} manifests validated against {source}", markup=False)
     if client is not None:
         mode = "dry-run" if dry_run else "applied"
@@ -138,7 +208,7 @@ def nodepools_generate(
             out.print(f"changed: {change}", markup=False)
         if changes:
             raise typer.Exit(DIFF_EXIT_CODE)
-        out.print(f"no changes against {out_dir}", markup=False)
+        out.print(f"no changes against {out_dir} and {snippets_dir}", markup=False)
 
 
 def _profile(path: Path, name: str) -> OutputProfile:
@@ -159,9 +229,18 @@ def fleet_command(
     profile: Annotated[str, typer.Option("--profile", help="Profile name.")],
     profiles: Annotated[Path, typer.Option("--profiles", help="Workload profiles YAML.")],
     target_capacity: Annotated[int, typer.Option(min=1, help="Instances to launch.")],
-    launch_template: Annotated[str, typer.Option(help="Launch template ID (lt-…).")],
+    launch_template: Annotated[
+        list[str],
+        typer.Option(
+            metavar="TEMPLATE",
+            help="Launch template ID (lt- + 17 hex) or name; one per architecture when the "
+            f"ranking mixes them: {'=…,'.join(ARCHES)}=… (repeat or comma-join).",
+        ),
+    ],
     subnets: Annotated[str, typer.Option(help="Comma list of subnet IDs.")],
-    launch_template_version: Annotated[str, typer.Option(help="Version or $Latest.")] = "$Latest",
+    launch_template_version: Annotated[
+        str, typer.Option(help="Version number, $Latest or $Default.")
+    ] = "$Latest",
     fleet_type: Annotated[
         str, typer.Option("--type", help=f"One of {', '.join(FLEET_TYPES)}.")
     ] = "instant",
@@ -180,8 +259,7 @@ def fleet_command(
 
     chosen = _profile(profiles, profile)
     options = FleetOptions(
-        launch_template_id=launch_template,
-        launch_template_version=launch_template_version,
+        launch_templates=parse_launch_templates(launch_template, version=launch_template_version),
         subnets=tuple(s.strip() for s in subnets.split(",") if s.strip()),
         target_capacity=target_capacity,
         fleet_type=fleet_type,
@@ -189,7 +267,7 @@ def fleet_command(
         on_demand_base=on_demand_base,
     )
     pools = load_pools(app_state(ctx))
-    request = build_fleet_output(
+    built = build_fleet_output(
         pools.index,
         chosen,
         options,
@@ -197,53 +275,75 @@ def fleet_command(
         fmt=fmt.value,
         on_demand_percentage_above_base=on_demand_percentage,
     )
+    _note_simulated(built.provenance, "request")
     if output is FleetOutput.JSON:
-        sys.stdout.write(json.dumps(request, indent=2) + "\n")
+        sys.stdout.write(json.dumps(built.request, indent=2) + "\n")
         return
-    _print_fleet_summary(request, fmt)
+    _print_fleet_summary(built.request, fmt)
+
+
+def _template_name(spec: dict[str, Any]) -> str:
+    ref = spec.get("LaunchTemplateId") or spec.get("LaunchTemplateName")
+    return f"{ref} ({spec.get('Version')})"
 
 
 def _print_fleet_summary(request: dict[str, Any], fmt: FleetFormatOption) -> None:
+    groups: dict[str, list[str]] = {}
     if fmt is FleetFormatOption.ASG:
         policy = request["MixedInstancesPolicy"]
-        types = [o["InstanceType"] for o in policy["LaunchTemplate"]["Overrides"]]
+        default = policy["LaunchTemplate"]["LaunchTemplateSpecification"]
+        for o in policy["LaunchTemplate"]["Overrides"]:
+            name = _template_name(o.get("LaunchTemplateSpecification") or default)
+            groups.setdefault(name, []).append(o["InstanceType"])
         strategy = policy["InstancesDistribution"]["SpotAllocationStrategy"]
         out.print(f"ASG {request['AutoScalingGroupName']}: {strategy}", markup=False)
     else:
-        overrides = request["LaunchTemplateConfigs"][0]["Overrides"]
-        types = list(dict.fromkeys(o["InstanceType"] for o in overrides))
+        count = 0
+        for config in request["LaunchTemplateConfigs"]:
+            name = _template_name(config["LaunchTemplateSpecification"])
+            groups[name] = list(dict.fromkeys(o["InstanceType"] for o in config["Overrides"]))
+            count += len(config["Overrides"])
         out.print(
             f"CreateFleet {request['Type']}: {request['SpotOptions']['AllocationStrategy']}, "
-            f"{len(overrides)} overrides",
+            f"{count} overrides",
             markup=False,
         )
-    for priority, name in enumerate(types, 1):
-        out.print(f"  {priority:>2}. {name}", markup=False)
+    for name, types in groups.items():
+        out.print(f"  launch template {name}: {', '.join(types)}", markup=False)
     out.print("validated against botocore's service model; `-o json` prints the request")
 
 
 def write_demo_outputs(
     state: AppState, out_dir: Path, *, pools: LoadedPools, profiles: Path
 ) -> list[Path]:
-    """For `spotsel demo`: NodePools of PROFILES into OUT_DIR/nodepools and a CreateFleet request
-    for its first profile (placeholder launch template and subnets) as OUT_DIR/fleet-request.json,
-    both from the POOLS the demo loaded once.
+    """For `spotsel demo`: NodePools of PROFILES into OUT_DIR/nodepools, their workload snippets
+    into OUT_DIR/workloads and a CreateFleet request for its first profile (placeholder launch
+    templates per architecture and subnets) as OUT_DIR/fleet-request.json, all from the POOLS
+    the demo loaded once.
     """
-    from outputs import build_fleet_output, load_profiles, write_files
-    from outputs.writer import write_atomic
+    from outputs import (
+        build_fleet_output,
+        load_profiles,
+        render_files,
+        render_workloads,
+        write_atomic,
+        write_files,
+    )
 
     loaded = load_profiles(profiles)
-    files, _, _, _ = _generate_files(state, pools, loaded, None)
-    written = write_files(out_dir / "nodepools", files)
-    request = build_fleet_output(
+    generated, _, _ = _generate(state, pools, loaded, None)
+    written = write_files(out_dir / "nodepools", render_files(generated))
+    written += write_files(out_dir / "workloads", render_workloads(generated))
+    built = build_fleet_output(
         pools.index,
         loaded[0],
         FleetOptions(
-            launch_template_id=DEMO_LAUNCH_TEMPLATE,
+            launch_templates=parse_launch_templates(DEMO_LAUNCH_TEMPLATES),
             subnets=DEMO_SUBNETS,
             target_capacity=DEMO_TARGET_CAPACITY,
         ),
         now=pools.now,
     )
-    written += write_atomic(out_dir, {"fleet-request.json": json.dumps(request, indent=2) + "\n"})
+    text = json.dumps(built.request, indent=2) + "\n"
+    written += write_atomic(out_dir, {"fleet-request.json": text})
     return written

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selector.outputs import KarpenterDocuments, karpenter_documents, workload_snippet
-from tests.selector.outputs.fixtures import ZONE_NAMES, profile, ranking
+from selector.outputs import KarpenterDocuments, karpenter_documents
+from tests.selector.outputs.fixtures import REGION_ZONES, market, profile, ranking
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CRDS = SHARED / "karpenter-crds"
@@ -13,12 +13,12 @@ FLEET_EXAMPLES = SHARED / "ec2-fleet-examples"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def fixed_documents(**overrides: object) -> KarpenterDocuments:
+def fixed_documents(*, simulated: bool = False, **overrides: object) -> KarpenterDocuments:
     p = profile(**overrides)
+    snapshot = market(simulated=simulated)
     return karpenter_documents(
         p,
-        spot=ranking(p, "spot"),
-        on_demand=ranking(p, "on-demand"),
-        zone_names=ZONE_NAMES,
-        workload=workload_snippet(p),
+        spot=ranking(p, "spot", snapshot),
+        on_demand=ranking(p, "on-demand", snapshot),
+        region_zones=REGION_ZONES,
     )

@@ -19,9 +19,15 @@ from outputs.aws_validate import (
     validate_fleet_request,
 )
 from outputs.errors import InvalidOutputError
-from selector.outputs import FleetOptions, asg_request, create_fleet_request
+from selector.outputs import (
+    SIMULATED_KEY,
+    FleetOptions,
+    asg_request,
+    create_fleet_request,
+    parse_launch_templates,
+)
 from tests.outputs.helpers import FLEET_EXAMPLES
-from tests.selector.outputs.fixtures import profile, ranking
+from tests.selector.outputs.fixtures import cpu_profile, market, ranking
 
 BOTOCORE_INVALID = {"ec2-fleet_example-08"}  # TerminationDelay "720" is a string (SOURCE.md)
 REGION = "us-east-1"
@@ -55,15 +61,20 @@ def test_invalid_json_examples_fail_as_parse_errors(path: Path) -> None:
         load_fleet_json(path)
 
 
-def _fleet(**changes: Any) -> dict[str, Any]:
+PER_ARCH = parse_launch_templates(["x86_64=lt-0123456789abcdef0,arm64=graviton-al2023"])
+
+
+def _fleet(*, simulated: bool = False, **changes: Any) -> dict[str, Any]:
+    """A CreateFleet input over the mixed-architecture market (two launch template configs)."""
     options = FleetOptions(
-        launch_template_id="lt-0123456789abcdef0",
+        launch_templates=PER_ARCH,
         subnets=("subnet-a", "subnet-b"),
         target_capacity=4,
         on_demand_base=1,
         **changes,
     )
-    return create_fleet_request(ranking(profile(), "spot"), options)
+    spot = ranking(cpu_profile(), "spot", market(arm=True, simulated=simulated))
+    return create_fleet_request(spot, options)
 
 
 @pytest.mark.parametrize(
@@ -88,15 +99,32 @@ def test_enums_botocore_does_not_check(path: tuple[str, ...], value: str, shape:
     assert shape in error
 
 
-def test_generated_fleet_passes_both_strategies() -> None:
+@pytest.mark.parametrize("simulated", [False, True], ids=["real", "simulated: tagged"])
+def test_generated_fleet_passes_both_strategies(simulated: bool) -> None:
     for strategy in ("price-capacity-optimized", "capacity-optimized-prioritized"):
         for fleet_type in ("instant", "request", "maintain"):
-            validate_fleet_request(_fleet(strategy=strategy, fleet_type=fleet_type))
+            request = _fleet(simulated=simulated, strategy=strategy, fleet_type=fleet_type)
+            assert len(request["LaunchTemplateConfigs"]) == 2
+            assert ("TagSpecifications" in request) is simulated
+            validate_fleet_request(request)
 
 
-def test_asg_validation() -> None:
-    options = FleetOptions(launch_template_id="lt-1", subnets=("subnet-a",), target_capacity=3)
-    request = asg_request(ranking(profile(), "spot"), options, name="gpu")
+def test_an_unknown_tag_resource_type_is_caught() -> None:
+    """Why: the simulated tag's ResourceType is an enum botocore itself does not check."""
+    request = _fleet(simulated=True)
+    request["TagSpecifications"][0]["ResourceType"] = "fleets"
+    [error] = fleet_request_errors(request)
+    assert "ResourceType" in error
+
+
+@pytest.mark.parametrize("simulated", [False, True], ids=["real", "simulated: tagged"])
+def test_asg_validation(simulated: bool) -> None:
+    options = FleetOptions(launch_templates=PER_ARCH, subnets=("subnet-a",), target_capacity=3)
+    spot = ranking(cpu_profile(), "spot", market(arm=True, simulated=simulated))
+    request = asg_request(spot, options, name="cpu")
+    assert any("LaunchTemplateSpecification" in o
+               for o in request["MixedInstancesPolicy"]["LaunchTemplate"]["Overrides"])  # fmt: skip
+    assert ("Tags" in request) is simulated
     validate_asg_request(request)
     broken = copy.deepcopy(request)
     broken["MixedInstancesPolicy"]["InstancesDistribution"]["SpotAllocationStrategy"] = "cheap"
@@ -123,18 +151,22 @@ def test_moto_accepts_the_generated_fleet(aws: Any) -> None:
         ]["SubnetId"]
         for i, z in enumerate("ab")
     )
-    template = aws.create_launch_template(
-        LaunchTemplateName="spotsel-test", LaunchTemplateData={"ImageId": "ami-12c6146b"}
+    x86 = aws.create_launch_template(
+        LaunchTemplateName="spotsel-x86", LaunchTemplateData={"ImageId": "ami-12c6146b"}
     )["LaunchTemplate"]["LaunchTemplateId"]
+    aws.create_launch_template(
+        LaunchTemplateName="spotsel-arm", LaunchTemplateData={"ImageId": "ami-12c6146b"}
+    )
     options = FleetOptions(
-        launch_template_id=template,
-        launch_template_version="1",
+        launch_templates=parse_launch_templates([f"x86_64={x86},arm64=spotsel-arm"], version="1"),
         subnets=subnets,
         target_capacity=4,
         fleet_type="instant",
         on_demand_base=1,
     )
-    request = create_fleet_request(ranking(profile(), "spot"), options)
+    spot = ranking(cpu_profile(), "spot", market(arm=True, simulated=True))
+    request = create_fleet_request(spot, options)
+    assert len(request["LaunchTemplateConfigs"]) == 2
     validate_fleet_request(request)
     answer = aws.create_fleet(**request)
     assert answer["FleetId"].startswith("fleet-")
@@ -142,3 +174,4 @@ def test_moto_accepts_the_generated_fleet(aws: Any) -> None:
     assert len(launched) == 4
     [fleet] = aws.describe_fleets(FleetIds=[answer["FleetId"]])["Fleets"]
     assert fleet["SpotOptions"]["AllocationStrategy"] == "price-capacity-optimized"
+    assert {"Key": SIMULATED_KEY, "Value": "true"} in fleet["Tags"], "the label survives"

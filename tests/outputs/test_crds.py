@@ -48,9 +48,14 @@ def test_all_upstream_examples_but_the_broken_one_pass(crds: CrdSchemas) -> None
     assert "karpenter.k8s.aws/v1" in error
 
 
-def test_generated_manifests_pass_the_crds_with_every_rule_evaluated(crds: CrdSchemas) -> None:
-    docs = fixed_documents()
+@pytest.mark.parametrize("simulated", [False, True], ids=["real", "simulated: annotated"])
+@pytest.mark.parametrize("fallback", ["always", "never"])
+def test_generated_manifests_pass_the_crds_with_every_rule_evaluated(
+    crds: CrdSchemas, simulated: bool, fallback: str
+) -> None:
+    docs = fixed_documents(simulated=simulated, on_demand_fallback=fallback)
     assert len(docs.overlays) > 0
+    assert docs.simulated is simulated
     for doc in docs.manifests:
         assert manifest_errors(doc, crds) == [], doc["metadata"]["name"]
         report = check_rules(crds.schemas[(doc["apiVersion"], doc["kind"])], doc)

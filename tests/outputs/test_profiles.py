@@ -35,10 +35,16 @@ def test_example_profiles_load() -> None:
     assert gpu.critical_addons
     assert gpu.node_overlays
     assert dict(gpu.limits)["nvidia.com/gpu"] == "16"
-    assert gpu.checkpoint_command[0] == "/bin/sh"
+    assert gpu.checkpoint_command[:2] == ("/bin/sh", "-c")
+    assert gpu.grace_seconds is None
     assert cpu.requirements.gpus == 0
+    assert cpu.requirements.arch is None, "the Fleet example needs a template per arch"
     assert cpu.on_demand_fallback == "auto"
-    assert cpu.checkpoint_command == ("/bin/sh", "-c", "kill -TERM 1; sleep 20")
+    for p in profiles:  # realistic hooks: signal PID 1, wait for it, bounded by the deadline
+        [hook] = p.checkpoint_command[2:]
+        assert "kill -USR1 1" in hook
+        assert "SPOTSEL_CHECKPOINT_DEADLINE_SECONDS" in hook
+        assert "sleep 1; done" in hook
     assert cpu.grace_seconds == 60
     assert cpu.disruption.budgets[1].schedule == "0 9 * * mon-fri"
 
@@ -76,6 +82,13 @@ def _base(**changes: Any) -> dict[str, Any]:
                      "disruption.budgets[0]", id="schedule without duration"),
         pytest.param(_base(checkpoint_command=[""]), "checkpoint_command", id="empty command"),
         pytest.param(_base(grace_seconds=300), "grace_seconds", id="grace beyond the notice"),
+        pytest.param(_base(grace_seconds=101), "grace_seconds",
+                     id="grace beyond the notice minus the drain delay"),
+        pytest.param(_base(checkpoint_command="save", grace_seconds=30), "checkpoint_command",
+                     id="the default 60 s checkpoint does not fit a 30 s grace"),
+        pytest.param(_base(checkpoint_command="save",
+                           requirements={"regions": ["a"], "final_checkpoint_seconds": 95}),
+                     "checkpoint_command", id="a 95 s checkpoint does not fit 100 - 10 s"),
         pytest.param(_base(nodepool="x" * 50), "nodepool", id="nodepool too long"),
     ],
 )  # fmt: skip
@@ -86,6 +99,12 @@ def test_profile_errors_name_profile_and_field(item: dict[str, Any], field: str)
     assert message.startswith("f.yaml profiles[0]: profile "), message
     assert f": {field}: " in message, message
     assert "\n" not in message
+
+
+def test_a_long_checkpoint_without_a_hook_is_fine() -> None:
+    """The ranking already counts a checkpoint that cannot finish; only a hook must fit."""
+    item = _base(requirements={"regions": ["a"], "final_checkpoint_seconds": 600})
+    assert parse_profile(item).checkpoint_command == ()
 
 
 def test_duplicate_names_and_document_shape(tmp_path: Path) -> None:

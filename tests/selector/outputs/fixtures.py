@@ -14,8 +14,16 @@ from tests.selector.factories import NOW, cpu_pool, make_pool
 
 GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden" / "outputs"
 UPDATE_ENV = "SPOTSEL_UPDATE_GOLDEN"
-# The account map of the fixed market: names are deliberately not in zone-ID order.
-ZONE_NAMES = {"use1-az1": "us-east-1c", "use1-az2": "us-east-1a", "use1-az4": "us-east-1b"}
+# The fixed market's zones, and its region's: use1-az6 exists but offers nothing of the market,
+# so a NodePool over the three market zones keeps its zone requirement.
+MARKET_ZONES = ("use1-az1", "use1-az2", "use1-az4")
+REGION_ZONES = frozenset({*MARKET_ZONES, "use1-az6"})
+# A realistic hook: signal the trainer, wait for its marker, bounded by spotsel's deadline.
+HOOK = (
+    "rm -f /tmp/checkpoint.done; kill -USR1 1; "
+    "end=$(($(date +%s) + ${SPOTSEL_CHECKPOINT_DEADLINE_SECONDS:-60})); "
+    'until [ -f /tmp/checkpoint.done ] || [ "$(date +%s)" -ge "$end" ]; do sleep 1; done'
+)
 
 # (type, price, on-demand, advisor bucket, placement score) per GPU type.
 _GPU_TYPES = [
@@ -26,9 +34,11 @@ _GPU_TYPES = [
 ]
 
 
-def market() -> PoolIndex:
+def market(*, simulated: bool = False, arm: bool = False) -> PoolIndex:
+    """The fixed market; SIMULATED marks every pool as the sim source's; ARM adds Graviton
+    CPU types (m6g, c6g) beside the x86_64 ones."""
     records = []
-    for z, zone in enumerate(ZONE_NAMES):
+    for z, zone in enumerate(MARKET_ZONES):
         for t, (name, price, od, label, score) in enumerate(_GPU_TYPES):
             records.append(
                 make_pool(
@@ -48,6 +58,21 @@ def market() -> PoolIndex:
             )
         for name, price in (("m5.xlarge", 0.07), ("m6i.xlarge", 0.075), ("c6i.2xlarge", 0.12)):
             records.append(cpu_pool(instance_type=name, zone_id=zone, spot_price=price + 0.01 * z))
+        if arm:
+            for name, price in (("m6g.xlarge", 0.06), ("c6g.2xlarge", 0.1)):
+                records.append(
+                    cpu_pool(
+                        instance_type=name,
+                        zone_id=zone,
+                        spot_price=price + 0.01 * z,
+                        arch="arm64",
+                        vcpus=4 + 4 * name.startswith("c"),
+                    )
+                )
+    if simulated:
+        records = [replace(r, sources=("sim",), simulated=True) for r in records]
+    else:
+        records = [replace(r, sources=("aws", "aws-advisor")) for r in records]
     return PoolIndex.build(records, built_at=NOW)
 
 
@@ -68,10 +93,22 @@ def profile(**overrides: Any) -> OutputProfile:
             consolidate_after="30m",
             budgets=(Budget(nodes="1"), Budget(nodes="0", schedule="0 9 * * 1-5", duration="8h")),
         ),
-        checkpoint_command=("/bin/sh", "-c", "python train.py --checkpoint-now"),
+        checkpoint_command=("/bin/sh", "-c", HOOK),
         container="trainer",
     )  # fmt: skip
     return replace(base, **overrides)
+
+
+def cpu_profile() -> OutputProfile:
+    """A profile without `arch`: the arm market ranks Graviton and x86_64 types together."""
+    return profile(
+        name="cpu",
+        requirements=parse_requirements(
+            {"vcpus": "4:8", "gpus": 0, "regions": ["us-east-1"], "clouds": ["aws"], "nodes": 6,
+             "min_instance_types": 3, "top": 15}
+        ),
+        checkpoint_command=(),
+    )  # fmt: skip
 
 
 def ranking(p: OutputProfile, capacity_type: str, snapshot: PoolIndex | None = None) -> Ranking:
