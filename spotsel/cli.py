@@ -40,6 +40,15 @@ OWN_LOGGERS = ("api", "collectors", "core", "outputs", "selector", "spotsel")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def _version(value: bool) -> None:
+    """``--version``: the installed package's version, from its metadata."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"spotsel {version('spotsel')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -50,6 +59,15 @@ def _root(
             help="Database URL (default: SPOTSEL_DATABASE_URL or a per-user SQLite file).",
         ),
     ] = None,
+    _show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
 ) -> None:
     state = app_state(ctx)
     if database_url:

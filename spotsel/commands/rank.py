@@ -18,7 +18,7 @@ import typer
 from selector import Requirements, parse_requirements, rank
 from spotsel import render_ranking
 from spotsel.commands.common import OutputFormat
-from spotsel.consoles import out
+from spotsel.consoles import err, out
 from spotsel.state import app_state, load_pools
 
 __all__ = ["FLAG_FIELDS", "NOT_REQUIREMENTS", "rank_command", "requirements_from_flags"]
@@ -27,7 +27,7 @@ __all__ = ["FLAG_FIELDS", "NOT_REQUIREMENTS", "rank_command", "requirements_from
 # (``--gpu-memory`` reads better on a command line than ``--gpu-memory-gib``).
 FLAG_FIELDS: Final = {"gpu_memory": "gpu_memory_gib"}
 # Parameters of `rank_command` that are not requirements.
-NOT_REQUIREMENTS: Final = frozenset({"output"})
+NOT_REQUIREMENTS: Final = frozenset({"output", "wide"})
 
 
 def _default(field: str) -> str:
@@ -52,27 +52,43 @@ def requirements_from_flags(params: Mapping[str, Any]) -> Requirements:
 
 def rank_command(
     ctx: typer.Context,
-    vcpus: Annotated[str | None, typer.Option(help="vCPU range, e.g. 4:16, 8:, :32 or 8.")] = None,
-    memory_gib: Annotated[str | None, typer.Option(help="Memory range in GiB, e.g. 16:.")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs per node (0 = CPU only).")] = None,
+    vcpus: Annotated[
+        str | None, typer.Option(help="vCPU range, e.g. 4:16, 8:, :32 or 8 (default any).")
+    ] = None,
+    memory_gib: Annotated[
+        str | None, typer.Option(help="Memory range in GiB, e.g. 16: (default any).")
+    ] = None,
+    gpus: Annotated[
+        int | None, typer.Option(help="GPUs per node, 0 = CPU only (default any).")
+    ] = None,
     gpu_memory: Annotated[
-        float | None, typer.Option("--gpu-memory", help="Minimum GiB per GPU.")
+        float | None, typer.Option("--gpu-memory", help="Minimum GiB per GPU (default any).")
     ] = None,
     gpu_models: Annotated[
-        str | None, typer.Option(help="Comma list of GPU models or classes, e.g. A10G,L4.")
+        str | None,
+        typer.Option(help="Comma list of GPU models or classes, e.g. A10G,L4 (default any)."),
     ] = None,
-    arch: Annotated[str | None, typer.Option(help="x86_64 or arm64.")] = None,
-    clouds: Annotated[str | None, typer.Option(help="Comma list: aws,gcp,azure.")] = None,
+    arch: Annotated[str | None, typer.Option(help="x86_64 or arm64 (default either).")] = None,
+    clouds: Annotated[
+        str | None, typer.Option(help="Comma list: aws,gcp,azure (default all).")
+    ] = None,
     regions: Annotated[
         str | None, typer.Option(help="Comma list of regions (default any).")
     ] = None,
     capacity_types: Annotated[
         str | None, typer.Option(help="Comma list: spot,on-demand (default both).")
     ] = None,
-    nodes: Annotated[int | None, typer.Option(help="Nodes to place (capacity split).")] = None,
-    max_price: Annotated[float | None, typer.Option(help="Max $/h per node.")] = None,
+    nodes: Annotated[
+        int | None, typer.Option(help=f"Nodes to place (capacity split) {_default('nodes')}.")
+    ] = None,
+    max_price: Annotated[
+        float | None, typer.Option(help="Max $/h per node (default no limit).")
+    ] = None,
     strategy: Annotated[
-        str | None, typer.Option(help="effective-cost | price | capacity | price-capacity.")
+        str | None,
+        typer.Option(
+            help=f"effective-cost | price | capacity | price-capacity {_default('strategy')}."
+        ),
     ] = None,
     top: Annotated[int | None, typer.Option(help=f"Pools to return {_default('top')}.")] = None,
     checkpoint_interval_minutes: Annotated[
@@ -131,14 +147,37 @@ def rank_command(
             "the simulated ones), real, simulated, or any (both mixed) (default auto)."
         ),
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output",
+            "-o",
+            show_default=False,
+            help="table (for people) or json (for scripts) (default table).",
+        ),
+    ] = OutputFormat.TABLE,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="Table: every field as a column (region, savings, λ interval, signal ages, "
+            "flags, sources), at its natural width (default off: a table that reads at 100 "
+            "columns).",
+        ),
+    ] = False,
 ) -> None:
-    """Rank diversified instance-type × zone pools for a workload."""
+    """Rank diversified instance-type × zone pools for a workload.
+
+    An answer built from any simulated pool says so at the top (table: a banner; JSON:
+    "simulated": true and the "sources").
+    """
     # Every flag by name from the parsed parameters: a new flag cannot be declared and forgotten.
     requirements = requirements_from_flags(ctx.params)
-    pools = load_pools(app_state(ctx))
+    # Loading every pool's signals takes seconds at scale: say so on stderr meanwhile.
+    with err.status("Loading the pool index from the store…"):
+        pools = load_pools(app_state(ctx))
     ranking = rank(pools.index, requirements, now=pools.now)
     if output is OutputFormat.JSON:
         sys.stdout.write(json.dumps(ranking.to_dict(), indent=2) + "\n")
         return
-    render_ranking.print_ranking(out, ranking)
+    render_ranking.print_ranking(out, ranking, wide=wide)
