@@ -22,6 +22,7 @@ from selector.filters import FilterResult, apply_filters
 from selector.gpus import gpu_class_of
 from selector.hazard import INTERRUPTION_TTL_HOURS, UNKNOWN_PROBABILITY, Hazard, signal_kind
 from selector.hazard import UNKNOWN_EXPOSURE_HOURS as _UNKNOWN_EXPOSURE
+from selector.known import check_known_names
 from selector.pool_index import PoolIndex
 from selector.pools import PoolRecord
 from selector.requirements import Requirements
@@ -48,6 +49,7 @@ def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> R
     """Rank every pool of `snapshot` for `requirements` as of `now` (tz-aware)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise PoolIndexError(f"now must be timezone-aware (UTC), got naive {now.isoformat()}")
+    check_known_names(snapshot, requirements)  # an unknown region is an error, not an empty list
     now_ts = now.timestamp()
     filt = apply_filters(snapshot, requirements, now_ts=now_ts)
     cand = _score(snapshot, requirements, filt.spot_rows, filt.on_demand_rows, now_ts)

@@ -86,6 +86,10 @@ BAD_BODIES: list[tuple[str, str, int, str, str]] = [
     ("list instead of object", "[1, 2]", 422, "invalid_request", "body"),
     ("malformed JSON", '{"gpus": 1', 422, "invalid_request", "body"),
     ("nested junk", '{"regions": [[[{"a": [1]}]]]}', 422, "invalid_request", "body.regions.0"),
+    # Unknown names used to filter everything out and answer 200 with an empty list.
+    ("unknown region", '{"regions": ["us-east-7"]}', 422, "invalid_requirements", "regions"),
+    ("unknown GPU model", '{"gpu_models": ["A10GG"]}', 422, "invalid_requirements",
+     "gpu_models"),
 ]  # fmt: skip
 
 
