@@ -94,6 +94,8 @@ def _item(record: PoolRecord) -> dict[str, Any]:
         "capacity_score": record.capacity_score,
         "capacity_raw": record.capacity_raw,
         "capacity_zonal": record.capacity_zonal,
+        "sources": list(record.sources),
+        "simulated": record.simulated,
     }
 
 

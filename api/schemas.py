@@ -322,12 +322,14 @@ class PoolItem(PoolKeyModel):
     spot_price: float | None
     spot_price_at: datetime | None
     on_demand_price: float | None
-    interruption_source: str | None
+    interruption_source: str | None = Field(description="the interruption row's source")
     interruption_label: str | None
     interruption_value: float | None
     capacity_score: float | None
     capacity_raw: str | None
     capacity_zonal: bool
+    sources: list[str] = Field(description="sources of the stored rows behind this pool")
+    simulated: bool = Field(description="any of them simulated")
 
 
 class InstanceTypeItem(BaseModel):

@@ -43,6 +43,15 @@ def test_a_simulated_answer_says_so_first(client: TestClient) -> None:
             assert pool["hazard"]["kind"] == "aws-advisor"
 
 
+def test_listed_pools_carry_their_sources(client: TestClient) -> None:
+    response = client.get("/v1/pools", params={"limit": 3}, headers=auth())
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert items
+    for item in items:
+        assert (item["simulated"], item["sources"]) == (True, ["sim"])
+
+
 @pytest.fixture
 def real_app(engine: Engine, settings: Settings, shared_data: Path) -> tuple[Engine, Settings]:
     load_real_store(engine, settings, shared_data, now=utcnow())
