@@ -57,7 +57,8 @@ def _specs(shared_data: Path) -> list[dict[str, Any]]:
     ]
 
 
-def _price_records(shared_data: Path, types: set[str]) -> list[dict[str, Any]]:
+def dump_records(shared_data: Path) -> list[dict[str, Any]]:
+    """The real spot price dump's rows shaped like API records (it carries zone IDs)."""
     path = shared_data / "aws-spot-price-history" / "ericpauley_prices_2022-05.tsv.gz"
     with gzip.open(path, "rt") as fh:
         return [
@@ -69,8 +70,15 @@ def _price_records(shared_data: Path, types: set[str]) -> list[dict[str, Any]]:
                 "Timestamp": datetime.fromisoformat(ts),
             }
             for zone, itype, product, price, ts in csv.reader(fh, delimiter="\t")
-            if zone.startswith(ZONE_PREFIX) and itype in types
         ]
+
+
+def _price_records(shared_data: Path, types: set[str]) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in dump_records(shared_data)
+        if r["AvailabilityZoneId"].startswith(ZONE_PREFIX) and r["InstanceType"] in types
+    ]
 
 
 def load_real_store(engine: Engine, settings: Settings, shared_data: Path, *, now: datetime) -> int:

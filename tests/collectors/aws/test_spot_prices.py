@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ from core.errors import SourceDataError
 from core.runs import CollectionResult, TableRows
 from core.store import persist_run
 from core.tables import SpotPrice
+from tests.real_store import dump_records
 
 # Zone-ID prefix → region for the 17 default regions in the 2022 dump (AWS zone ID naming).
 ZONE_PREFIX_REGION = {
@@ -32,22 +31,6 @@ US_EAST_1 = {
     "us-east-1a": "use1-az6", "us-east-1b": "use1-az1", "us-east-1c": "use1-az2",
     "us-east-1d": "use1-az4", "us-east-1e": "use1-az3", "us-east-1f": "use1-az5",
 }  # fmt: skip
-
-
-def _dump_records(shared_data: Path) -> list[dict[str, Any]]:
-    """The real dump's rows shaped like API records (it carries zone IDs, not names)."""
-    path = shared_data / "aws-spot-price-history" / "ericpauley_prices_2022-05.tsv.gz"
-    with gzip.open(path, "rt") as fh:
-        return [
-            {
-                "AvailabilityZoneId": zone,
-                "InstanceType": itype,
-                "ProductDescription": product,
-                "SpotPrice": price,
-                "Timestamp": datetime.fromisoformat(ts),
-            }
-            for zone, itype, product, price, ts in csv.reader(fh, delimiter="\t")
-        ]
 
 
 def test_recorded_response_maps_names_to_ids(shared_data: Path, now: datetime) -> None:
@@ -98,7 +81,7 @@ def _result(rows: list[dict[str, Any]], regions: tuple[str, ...]) -> CollectionR
 def test_real_dump_loaded_twice_keeps_the_row_count(
     engine: Engine, shared_data: Path, now: datetime
 ) -> None:
-    records = _dump_records(shared_data)
+    records = dump_records(shared_data)
     assert len(records) == 33_362
     by_region: dict[str, list[dict[str, Any]]] = {}
     for record in records:
