@@ -188,11 +188,22 @@ def _refused_run(result: CollectionResult, error: SourceDataError) -> Collection
     )
 
 
-def _failure_summary(failed: int, regions: int, first: RegionError) -> str:
-    """One line for the run record; a run refused as a whole names no region count."""
-    if first.region == WHOLE_RUN or regions == 0:
+def _failure_summary(failed: Mapping[str, RegionError], attempted: Sequence[str]) -> str:
+    """One line for the run record: how many regions failed out of how many, and the first error.
+
+    A run refused as a whole counts no regions; the count covers the regions attempted and any
+    region an error names, so it never reads "1 of 0 regions failed".
+    """
+    first = next(iter(failed.values()))
+    if first.region == WHOLE_RUN:
         return first.message
-    return f"{failed} of {regions} regions failed; {first.region}: {first.message}"
+    total = len(set(attempted) | set(failed))
+    where = f"{first.region}: {first.message}"
+    if total == 1:
+        return where
+    if len(failed) == total:
+        return f"all {total} regions failed; {where}"
+    return f"{len(failed)} of {total} regions failed; {where}"
 
 
 def persist_run(
@@ -237,9 +248,7 @@ def persist_run(
             data_as_of=_newest_observation(result, tables) if written else None,
             error_class=_error_class(first_error.error_class) if first_error else None,
             error_message=(
-                storable(_failure_summary(len(failed), len(result.regions), first_error))
-                if first_error
-                else None
+                storable(_failure_summary(failed, result.regions)) if first_error else None
             ),
         )
         session.add(run)

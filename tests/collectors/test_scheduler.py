@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import re
 import threading
 import time
 import uuid
@@ -441,6 +443,29 @@ def test_a_failing_source_is_recorded_and_does_not_stop_the_others(
         )
     assert runs == {"broken": "failed", "sim": "ok"}
     assert "upstream is down" in (message or "")
+
+
+def test_each_run_logs_source_outcome_rows_and_duration_at_info(
+    engine: Engine, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources: dict[str, Source] = {"broken": BrokenSource(), "stamp": StampingSource()}
+    scheduler = _scheduler(engine, settings, {"broken": 30.0, "stamp": 60.0}, sources)
+    with caplog.at_level(logging.INFO, logger="collectors.scheduler"):
+        scheduler.run_due()
+    ours = [r for r in caplog.records if r.name == "collectors.scheduler"]
+    lines = {r.getMessage().split(":")[0]: r for r in ours}
+    ok = lines["run stamp"]
+    assert ok.levelno == logging.INFO
+    assert re.fullmatch(r"run stamp: ok, 1 rows in \d+\.\d s", ok.getMessage()), ok.getMessage()
+    fields = {k: getattr(ok, k) for k in ("source", "status", "rows", "seconds")}
+    assert fields["source"] == "stamp"
+    assert (fields["status"], fields["rows"]) == ("ok", 1)
+    assert fields["seconds"] >= 0
+    failed = lines["run broken"]
+    assert failed.levelno >= logging.INFO
+    message = failed.getMessage()
+    assert re.match(r"run broken: failed in \d+\.\d s: \w+: .*upstream is down", message)
+    assert [getattr(failed, k) for k in ("source", "status", "rows")] == ["broken", "failed", 0]
 
 
 def _raise_value_error(ctx: CollectContext) -> Any:

@@ -130,6 +130,44 @@ def test_run_status_rules(
     assert make_result(rows, regions=regions, errors=errors).status == expected
 
 
+BOOM = RegionError("eu-west-1", "Throttling", "rate exceeded")
+
+
+@pytest.mark.parametrize(
+    ("market", "regions", "errors", "summary"),
+    [
+        pytest.param(True, ("us-east-1", "eu-west-1"), (BOOM,),
+                     "1 of 2 regions failed; eu-west-1: rate exceeded", id="one of two failed"),
+        pytest.param(False, ("eu-west-1",), (BOOM,), "eu-west-1: rate exceeded",
+                     id="the only region failed: no count to give"),
+        pytest.param(False, (), (BOOM,), "eu-west-1: rate exceeded",
+                     id="a failed run that listed no regions (was '1 of 0 regions failed')"),
+        pytest.param(True, ("us-east-1",), (BOOM,),
+                     "1 of 2 regions failed; eu-west-1: rate exceeded",
+                     id="an error for a region not listed still counts it"),
+        pytest.param(False, ("eu-west-1", "us-west-2"), (),
+                     "all 2 regions failed; eu-west-1: the source returned no rows",
+                     id="every region came back empty"),
+        pytest.param(False, (), (RegionError("*", "SourceDataError", "feed is malformed"),),
+                     "feed is malformed", id="a run refused as a whole counts no regions"),
+    ],
+)  # fmt: skip
+def test_the_run_record_describes_its_failure(
+    engine: Engine,
+    market: bool,
+    regions: tuple[str, ...],
+    errors: tuple[RegionError, ...],
+    summary: str,
+) -> None:
+    run = persist_run(engine, make_result(_market() if market else {}, regions=regions,
+                                          errors=errors))  # fmt: skip
+    assert run.error_message == summary
+    assert " of 0 " not in summary
+    with Session(engine) as s:
+        [status] = source_statuses(s)
+    assert status.last_error == summary, "what `spotsel status` shows"
+
+
 def test_status_reports_latest_run_and_newest_data(engine: Engine) -> None:
     persist_run(engine, make_result(_market(), source="alpha"))
     persist_run(
