@@ -140,8 +140,10 @@ def _resolve(script: ScriptDirectory, current: str | None, revision: str) -> str
         if match is None:
             found = script.get_revision(revision)
             return None if found is None else found.revision
-        start = script.get_revision(match["start"]) if match["start"] else None
-        rev = start.revision if start is not None else current
+        rev: str | None = current
+        if match["start"]:  # counted from a named revision ("base" is below every one)
+            start = script.get_revision(match["start"])
+            rev = None if start is None else start.revision
         for _ in range(int(match["steps"])):
             if rev is None:
                 raise ConfigError(f"{shorten(revision)} goes below base")

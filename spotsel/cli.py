@@ -1,5 +1,5 @@
 """`spotsel` command line: assembles the commands of `spotsel.commands`, sets up logging, and
-turns the errors a user can fix into one line on stderr and exit code 1."""
+turns the errors a user can fix (usage errors included) into one line on stderr and exit code 1."""
 
 from __future__ import annotations
 
@@ -102,14 +102,56 @@ def _configure_logging(ctx: typer.Context, level: str) -> None:
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
+        # Not standalone: usage errors reach us, to be told in one line like every other error.
+        code = app(standalone_mode=False)
+    except _COMMAND_LINE_ERRORS as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `spotsel` or `spotsel db` alone
+            exc.show()  # type: ignore[attr-defined]  # the help, as click shows it
+            raise SystemExit(2) from None
+        _fail(f"spotsel: error: {_usage_line(exc)}")
     except RequirementsError as exc:  # first: it may derive from SpotselError
         _fail(f"spotsel: error: invalid requirements: {exc}")
     except SpotselError as exc:
         _fail(f"spotsel: error: {exc}")
+    except typer.Abort:  # end of input at a prompt
+        _fail("spotsel: aborted")
     except KeyboardInterrupt:
         err.print("spotsel: interrupted")
         raise SystemExit(130) from None
+    if isinstance(code, int) and code:  # typer.Exit(code), e.g. `nodepools generate --diff`
+        raise SystemExit(code)
+
+
+def _command_line_errors() -> tuple[type[Exception], ...]:
+    """Click's errors of the command line (bad option, missing argument, unknown command).
+
+    Typer 0.2x vendors click, its errors deriving from ``typer.TyperException``; older typer
+    raises click's own. Both are caught.
+    """
+    found: list[type[Exception]] = []
+    vendored = getattr(typer, "TyperException", None)
+    if isinstance(vendored, type) and issubclass(vendored, Exception):
+        found.append(vendored)
+    try:
+        import click
+    except ImportError:  # pragma: no cover - only with a typer that vendors click
+        pass
+    else:
+        found.append(click.ClickException)
+    return tuple(found)
+
+
+_COMMAND_LINE_ERRORS = _command_line_errors()
+
+
+def _usage_line(exc: Exception) -> str:
+    """A command-line error as one line: the problem, then where the help is."""
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "spotsel"
+    text = " ".join(str(message).split()).replace("Value error, ", "")  # pydantic's prefix
+    return f"{text} (see '{path} --help')"
 
 
 def _fail(message: str) -> NoReturn:

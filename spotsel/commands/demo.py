@@ -8,6 +8,7 @@ the collection, and used for the ranking and both outputs.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -16,16 +17,17 @@ import typer
 
 from core.clock import utcnow
 from core.db import check_connection, redact_url
+from core.errors import ConfigError
 from selector import parse_requirements, rank
 from spotsel import render_ranking
 from spotsel.commands.collect import run_collection
 from spotsel.commands.outputs import example_profiles, write_demo_outputs
-from spotsel.commands.serve import curl_example, run_serve
+from spotsel.commands.serve import curl_example, ensure_port_free, run_serve
 from spotsel.commands.status import print_store
 from spotsel.consoles import err, out
 from spotsel.state import app_state, load_pools
 
-__all__ = ["DEMO_REQUEST", "demo"]
+__all__ = ["DEMO_REQUEST", "check_out_dir", "demo"]
 
 # The seed scenario of the design: one GPU with at least 16 GiB for a checkpointed trainer.
 DEMO_REQUEST: Final[dict[str, Any]] = {
@@ -60,6 +62,11 @@ def demo(
     from core import migrate  # Alembic: loaded by the commands that migrate
 
     state = app_state(ctx)
+    folder = out_dir or state.get_settings().data_dir / "demo-output"
+    # What would fail at the end is refused before the market is loaded: nothing is written.
+    check_out_dir(folder)
+    if serve_api:
+        ensure_port_free("127.0.0.1", port)
     engine = state.engine()
     check_connection(engine)
     migrate.upgrade(engine)
@@ -76,7 +83,6 @@ def demo(
     ranking = rank(pools.index, parse_requirements(DEMO_REQUEST), now=pools.now)
     render_ranking.print_ranking(out, ranking)
     settings = state.get_settings()
-    folder = out_dir or settings.data_dir / "demo-output"
     with example_profiles() as profiles:
         written = write_demo_outputs(state, folder, pools=pools, profiles=profiles)
         out.print()
@@ -96,3 +102,15 @@ def demo(
         out.print(curl_example(f"http://127.0.0.1:{port}", auth=False), soft_wrap=True)
         return
     run_serve(settings, host="127.0.0.1", port=port, workers=1, no_auth=True, out=out, err=err)
+
+
+def check_out_dir(folder: Path) -> None:
+    """Refuse an output folder that cannot be created or written, in one line."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is not a directory" if existing == folder else f"lies under a file ({existing})"
+        raise ConfigError(f"--out {folder} {what}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {folder}: {existing} is not writable")

@@ -93,7 +93,11 @@ def test_downgrade_plan_targets(bare_engine: Engine, target: str, undone: tuple[
 
 @pytest.mark.parametrize(
     ("target", "message"),
-    [("-2", "goes below base"), ("zzz", "unknown revision 'zzz'")],
+    [
+        ("-2", "goes below base"),
+        ("zzz", "unknown revision 'zzz'"),
+        ("base-1", "goes below base"),  # once counted from the current revision instead
+    ],
 )
 def test_downgrade_plan_refuses_targets_that_do_not_exist(
     bare_engine: Engine, target: str, message: str
