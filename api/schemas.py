@@ -445,7 +445,7 @@ class StaleSource(BaseModel):
 
 
 class ReadinessResponse(BaseModel):
-    """Ready = database reachable, schema present, snapshot loaded, every source fresh."""
+    """Ready = database reachable, schema present, pool index loaded; stale sources are listed."""
 
     ready: bool
     checks: list[Check]

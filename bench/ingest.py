@@ -24,14 +24,13 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from core.db import make_engine
+from core.db import make_engine, temporary_schema
 from core.runs import CollectionResult, TableRows
 from core.store import persist_run
 from core.tables import Base, SpotPrice
@@ -153,19 +152,6 @@ def _copy(engine: Engine, rows: list[dict[str, Any]]) -> float:
     return elapsed
 
 
-def _pg_schema(url: str) -> Iterator[str]:
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -188,15 +174,11 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         results["sqlite write path"] = _write_path(engine, rows, args.batch_rows)
         engine.dispose()
-    schema_urls = _pg_schema(args.pg_url)
-    pg_url = next(schema_urls)
-    try:
+    with temporary_schema(args.pg_url, prefix="bench") as pg_url:
         engine = make_engine(pg_url)
         results["postgresql write path"] = _write_path(engine, rows, args.batch_rows)
         results["postgresql COPY"] = _copy(engine, rows)
         engine.dispose()
-    finally:
-        next(schema_urls, None)
 
     copy_rate = len(rows) / results["postgresql COPY"]
     print(f"{'path':<24}{'seconds':>10}{'rows/s':>14}{'vs COPY':>10}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,6 +26,7 @@ __all__ = [
     "redact_url",
     "require_schema",
     "session_scope",
+    "temporary_schema",
 ]
 
 
@@ -124,3 +126,27 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def temporary_schema(admin_url: str, *, prefix: str = "t", options: str = "") -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL schema for tests and benchmarks.
+
+    Yields a URL whose connections use it as ``search_path`` (plus any extra ``-c`` server
+    ``options``); the schema is dropped afterwards, also when the body raised.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            url = make_url(admin_url).update_query_dict(
+                {"options": f"-csearch_path={schema} {options}".strip()}
+            )
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        admin.dispose()

@@ -7,7 +7,6 @@ given explicitly: an unreachable server is an error, never a silent skip.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from core.db import make_engine
+from core.db import make_engine, temporary_schema
 from core.settings import Settings
 from core.tables import Base
 
@@ -67,15 +66,9 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'spotsel.db'}"
         return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    request.getfixturevalue("postgres_admin")  # reachable, or a clear failure
+    with temporary_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ module (`market`); tests that write build their own app on the function-scoped `
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from api.app import create_app
 from api.auth import hash_key
 from collectors import CollectContext, get_source
 from collectors.runner import run_source
-from core.db import make_engine
+from core.db import make_engine, temporary_schema
 from core.settings import Settings
 from core.tables import Base
 from tests.conftest import FIXED_NOW, POSTGRES_URL, _backends
@@ -55,24 +55,18 @@ def market(
 ) -> Iterator[Market]:
     """A database holding one sim collection (seed 1) at FIXED_NOW, per backend."""
     tmp = tmp_path_factory.mktemp("market")
-    schema = None
-    if market_backend == "sqlite":
-        url = f"sqlite:///{tmp / 'market.db'}"
-    else:
-        admin: Engine = request.getfixturevalue("postgres_admin")
-        schema = f"m_{uuid.uuid4().hex[:16]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    settings = Settings(database_url=url, data_dir=Path(tmp) / "data", api_keys=KEYS)
-    load_sim(engine, settings)
-    yield Market(engine, settings)
-    engine.dispose()
-    if schema is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with ExitStack() as stack:
+        if market_backend == "sqlite":
+            url = f"sqlite:///{tmp / 'market.db'}"
+        else:
+            request.getfixturevalue("postgres_admin")  # reachable, or a clear failure
+            url = stack.enter_context(temporary_schema(POSTGRES_URL, prefix="m"))
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        Base.metadata.create_all(engine)
+        settings = Settings(database_url=url, data_dir=Path(tmp) / "data", api_keys=KEYS)
+        load_sim(engine, settings)
+        yield Market(engine, settings)
 
 
 def build_app(

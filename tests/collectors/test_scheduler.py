@@ -7,8 +7,8 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +30,7 @@ from collectors.scheduler import (
     runs_lock,
 )
 from core.clock import as_utc, utcnow
-from core.db import make_engine
+from core.db import make_engine, temporary_schema
 from core.errors import ConfigError
 from core.runs import CollectionResult, TableRows
 from core.settings import Settings
@@ -242,25 +242,20 @@ def test_separate_stores_do_not_share_the_lock(
     engine: Engine, backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Two deployments (another SQLite file, another PostgreSQL schema) each get a leader."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    if backend == "sqlite":
-        other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
-    else:
-        admin = request.getfixturevalue("postgres_admin")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        other = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    mine, theirs = leader_lock(engine), leader_lock(other)
-    try:
-        assert mine.acquire()
-        assert theirs.acquire(), "a lock in one store must not block another store"
-    finally:
-        mine.release()
-        theirs.release()
-        other.dispose()
-        if backend != "sqlite":
-            with request.getfixturevalue("postgres_admin").connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+        else:
+            request.getfixturevalue("postgres_admin")
+            other = make_engine(stack.enter_context(temporary_schema(POSTGRES_URL)))
+        stack.callback(other.dispose)
+        mine, theirs = leader_lock(engine), leader_lock(other)
+        try:
+            assert mine.acquire()
+            assert theirs.acquire(), "a lock in one store must not block another store"
+        finally:
+            mine.release()
+            theirs.release()
 
 
 # --- scheduling ---
@@ -522,16 +517,12 @@ def test_any_exception_is_a_failed_run_and_the_others_still_run(
 @pytest.fixture
 def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A PostgreSQL schema with the full schema, whatever ``--db`` says about SQLite."""
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    request.getfixturevalue("postgres_admin")  # reachable, or a clear failure
+    with temporary_schema(POSTGRES_URL) as url:
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.mark.parametrize(

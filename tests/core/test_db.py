@@ -64,3 +64,30 @@ def test_unknown_driver_is_a_config_error() -> None:
 def test_missing_schema_says_what_to_run(bare_engine: Engine) -> None:
     with pytest.raises(SchemaNotReadyError, match="spotsel db upgrade"):
         require_schema(bare_engine)
+
+
+def test_temporary_schema_is_dropped_even_when_the_body_fails(postgres_admin: Engine) -> None:
+    """The one helper tests and benchmarks use: a private search_path, gone afterwards."""
+    from core.db import temporary_schema
+    from tests.conftest import POSTGRES_URL
+
+    def schemas() -> set[str]:
+        with postgres_admin.connect() as conn:
+            return set(conn.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+
+    before = schemas()
+    seen: list[str] = []
+
+    def use_then_fail() -> None:
+        with temporary_schema(POSTGRES_URL, prefix="probe") as url:
+            engine = make_engine(url)
+            with engine.connect() as conn:
+                seen.append(str(conn.execute(text("SELECT current_schema()")).scalar()))
+            engine.dispose()
+            assert set(seen) <= schemas() - before
+            raise RuntimeError("the body failed")
+
+    with pytest.raises(RuntimeError):
+        use_then_fail()
+    assert seen and seen[0].startswith("probe_")
+    assert schemas() == before

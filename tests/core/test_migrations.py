@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 from core import migrate
-from core.db import make_engine
+from core.db import make_engine, temporary_schema
 from core.errors import ConfigError
 from core.store import persist_run
 from core.tables import Base
@@ -150,18 +149,14 @@ def test_upgrade_to_a_bad_revision_is_one_line_and_changes_nothing(
 
 def test_concurrent_upgrades_take_turns(postgres_admin: Engine) -> None:
     """Pods starting together each run `db upgrade` (PostgreSQL): all succeed, one migrates."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     # Without the lock concurrent DDL deadlocks: lock_timeout turns that into a failure.
-    engine = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}%20-clock_timeout%3D20s")
-    try:
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            for future in [pool.submit(migrate.upgrade, engine) for _ in range(3)]:
-                future.result()
-        assert migrate.current_revision(engine) == migrate.head_revision()
-        assert migrate.schema_diff(engine) == []
-    finally:
-        engine.dispose()
-        with postgres_admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with temporary_schema(POSTGRES_URL, options="-clock_timeout=20s") as url:
+        engine = make_engine(url)
+        try:
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                for future in [pool.submit(migrate.upgrade, engine) for _ in range(3)]:
+                    future.result()
+            assert migrate.current_revision(engine) == migrate.head_revision()
+            assert migrate.schema_diff(engine) == []
+        finally:
+            engine.dispose()
