@@ -89,5 +89,6 @@ def test_temporary_schema_is_dropped_even_when_the_body_fails(postgres_admin: En
 
     with pytest.raises(RuntimeError):
         use_then_fail()
-    assert seen and seen[0].startswith("probe_")
+    [schema] = seen
+    assert schema.startswith("probe_")
     assert schemas() == before
