@@ -30,6 +30,9 @@ from core.settings import Settings
 from core.tables import Base
 from tests.api.conftest import API_NOW, load_sim
 
+# Schemathesis over every operation: about half a minute.
+pytestmark = pytest.mark.slow
+
 # Examples per operation: ~10 operations x 40 keeps the run around 20 s.
 MAX_EXAMPLES = 40
 CHECKS = [

@@ -29,6 +29,9 @@ from core.settings import ENV_PREFIX, Settings, load_settings
 from core.tables import Base
 from tests.api.conftest import KEYS, READ_KEY, auth
 
+# Real `spotsel serve` processes (one with two workers): seconds each to start.
+pytestmark = pytest.mark.slow
+
 HUGE = 300_000_000
 # Acceptance (issue #9): answered within a second, memory up by less than 50 MB.
 MAX_ANSWER_SECONDS = 1.0

@@ -31,6 +31,9 @@ from core.db import make_engine
 from core.settings import Settings
 from tests.outputs.helpers import REPO
 
+# Every documented command started as a process with bad input: minutes in all.
+pytestmark = pytest.mark.slow
+
 SPOTSEL = Path(sys.executable).with_name("spotsel")
 README = REPO / "README.md"
 PROFILES = str(REPO / "examples" / "profiles.yaml")
