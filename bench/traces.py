@@ -11,6 +11,9 @@ Public API (used by bench/calibrate.py and free for any other bench):
   (values are 1 - fail, so 1 = capacity was there, like the JSON traces).
 - `load_advisor(data_dir, date)`: an AWS Spot Advisor snapshot as {(region, type): bucket label}
   for Linux, plus `ADVISOR_DATES` (the two snapshots present).
+- `load_spotlake_buckets(data_dir)`: the same labels from SpotLake's 2022-07-12 snapshot (its
+  `IF` column re-encodes the advisor bucket per AZ; one label per region and type), a third date
+  between the two advisor snapshots (`SPOTLAKE_DATE`).
 
 Instance types follow SOURCE.md: v100_1 = p3.2xlarge, v100_8 = p3.16xlarge, k80_1 = p2.xlarge,
 k80_8 = p2.8xlarge (the collection script, not the README), intel_64 = r5.16xlarge,
@@ -34,11 +37,14 @@ __all__ = [
     "ADVISOR_DATES",
     "DEFAULT_DATA_DIR",
     "INSTANCE_TYPES",
+    "SPOTLAKE_DATE",
     "Trace",
     "TraceDataError",
     "load_advisor",
     "load_raw_probes",
     "load_skypilot_traces",
+    "load_spotlake_buckets",
+    "losses",
     "region_of",
 ]
 
@@ -51,6 +57,16 @@ SKYPILOT_DIR: Final = TRACES_DIR / "skypilot-spot-traces"
 RAW_DIR: Final = TRACES_DIR / "skypilot-spot-strategy-raw"
 ADVISOR_DIR: Final = Path("aws-spot-advisor")
 ADVISOR_DATES: Final = ("2021-02-10", "2025-06-28")
+SPOTLAKE_FILE: Final = Path("spotlake") / "aws_price_sps_if_2022-07-12.csv"
+SPOTLAKE_DATE: Final = "2022-07-12"  # every row's `time` is 2022-07-12 04:20:02 UTC
+# SpotLake's collector encodes the advisor bucket as IF (spotlake SOURCE.md): higher = calmer.
+SPOTLAKE_IF_LABELS: Final[dict[float, str]] = {
+    3.0: "<5%",
+    2.5: "5-10%",
+    2.0: "10-15%",
+    1.5: "15-20%",
+    1.0: ">20%",
+}
 
 # SOURCE.md of spot-availability-traces: file-name suffix -> instance type.
 INSTANCE_TYPES: Final[dict[str, str]] = {
@@ -234,3 +250,22 @@ def load_advisor(
         }
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise TraceDataError(f"{path}: not an advisor snapshot ({exc})") from exc
+
+
+def load_spotlake_buckets(data_dir: Path = DEFAULT_DATA_DIR) -> dict[tuple[str, str], str]:
+    """{(region, instance type): advisor bucket label} from SpotLake's 2022-07-12 snapshot.
+
+    The advisor bucket is regional, so every AZ of a region must carry the same label.
+    """
+    path = data_dir / SPOTLAKE_FILE
+    out: dict[tuple[str, str], str] = {}
+    try:
+        with path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                key = (row["Region"], row["InstanceType"])
+                label = SPOTLAKE_IF_LABELS[float(row["IF"])]
+                if out.setdefault(key, label) != label:
+                    raise TraceDataError(f"{path}: {key} has two buckets in one snapshot")
+    except (OSError, ValueError, KeyError) as exc:
+        raise TraceDataError(f"{path}: not a SpotLake price/SPS/IF snapshot ({exc})") from exc
+    return out
