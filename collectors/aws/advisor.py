@@ -8,10 +8,10 @@ Document shape (``spot-advisor-data.json``)::
 
 Only Linux rows are kept. ``s`` may be zero or negative in real files (spot dearer than
 on-demand over the trailing month); those values are data, not errors. The document's own
-``instance_types`` (cores and RAM only) never overwrites real specs. Any structural problem, and
-any value the store cannot hold (a region or type name longer than its column, a control
-character, a bucket beyond INTEGER, a NaN or infinite saving), rejects the whole document: a
-half-read feed must not look like a complete one.
+``instance_types`` (cores and RAM only) is read by ``public_specs`` and never overwrites real
+specs. Any structural problem, and any value the store cannot hold (a region or type name
+longer than its column, a control character, a bucket beyond INTEGER, a NaN or infinite
+saving), rejects the whole document: a half-read feed must not look like a complete one.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from core.errors import SourceDataError
 from core.limits import row_problem, shorten
 from core.tables import REGIONAL_ZONE
 
-__all__ = ["ADVISOR_OS", "SOURCE", "parse_advisor"]
+__all__ = ["ADVISOR_OS", "SOURCE", "load_document", "parse_advisor"]
 
 SOURCE = "aws-advisor"
 # The advisor's key for Linux/UNIX rows (the other is "Windows").
@@ -37,7 +37,8 @@ def _fail(reason: str) -> SourceDataError:
     return SourceDataError(f"the Spot Advisor document is malformed: {reason}")
 
 
-def _load(document: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+def load_document(document: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+    """The document as a mapping; raises :class:`SourceDataError` when it is no JSON object."""
     if isinstance(document, Mapping):
         return document
     try:
@@ -83,7 +84,7 @@ def parse_advisor(
     document: bytes | str | Mapping[str, Any], *, observed_at: datetime
 ) -> list[dict[str, Any]]:
     """Linux region × type rows; raises :class:`SourceDataError` on any malformed part."""
-    doc = _load(document)
+    doc = load_document(document)
     labels = _labels(doc)
     advisor = doc.get("spot_advisor")
     if not isinstance(advisor, Mapping) or not advisor:

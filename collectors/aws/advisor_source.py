@@ -1,5 +1,9 @@
 """The ``aws-advisor`` source: fetch the public Spot Advisor JSON, conditionally, and load it.
 
+A run writes the interruption buckets and savings, the specs (vCPUs, RAM, accelerators) of
+types the store has no specs of, and, where the public spot price feed (``aws-public``) is
+loaded too, on-demand prices derived from savings and spot price (``public_derive``).
+
 - No credentials: a plain HTTPS GET through an injectable ``httpx.Client``.
 - ``file://`` URLs read a saved copy (air-gapped installs, backtests). :func:`check_source_url`
   refuses an unsupported scheme, a missing file or an undated copy; the CLI calls it before a
@@ -32,8 +36,16 @@ import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from collectors.aws.advisor import SOURCE, parse_advisor
+from collectors.aws.advisor import SOURCE, load_document, parse_advisor
 from collectors.aws.clients import http_client
+from collectors.aws.public_derive import (
+    derive_on_demand,
+    newest,
+    real_on_demand_keys,
+    stored_public_prices,
+    stored_savings,
+)
+from collectors.aws.public_specs import SpecRows, known_types, spec_rows
 from collectors.base import CollectContext
 from core.clock import as_utc, utcnow
 from core.errors import ConfigError, SpotselError
@@ -49,6 +61,8 @@ __all__ = [
     "AwsAdvisorSource",
     "check_source_url",
     "fetch_advisor",
+    "load_etag",
+    "save_etag",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,39 +92,40 @@ def _file_path(url: str) -> Path:
     return Path(unquote(urlparse(url).path))
 
 
-def check_source_url(url: str, *, as_of: datetime | None = None) -> None:
+def check_source_url(url: str, *, as_of: datetime | None = None, what: str = "advisor") -> None:
     """Refuse, with one line, a URL that cannot work: unsupported scheme, no host, no file,
-    or a ``file://`` copy without ``as_of`` (it carries no date of its own)."""
-    _check_location(url)
+    or a ``file://`` copy without ``as_of`` (it carries no date of its own). ``what`` names
+    the document in the message ("advisor", "spot price feed")."""
+    _check_location(url, what)
     if urlparse(url).scheme == "file" and as_of is None:
         raise ConfigError(
-            f"advisor file {_file_path(url)} carries no date of its own: give --as-of with the "
+            f"{what} file {_file_path(url)} carries no date of its own: give --as-of with the "
             "time AWS published it (e.g. --as-of 2025-06-28)"
         )
 
 
-def _check_location(url: str) -> None:
+def _check_location(url: str, what: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in URL_SCHEMES:
-        raise ConfigError(f"advisor URL must be https://, http:// or file://, got {shorten(url)}")
+        raise ConfigError(f"{what} URL must be https://, http:// or file://, got {shorten(url)}")
     if parsed.scheme == "file":
         path = _file_path(url)
         if not path.exists():
-            raise ConfigError(f"advisor file {path} does not exist")
+            raise ConfigError(f"{what} file {path} does not exist")
         if not path.is_file():
-            raise ConfigError(f"advisor file {path} is not a file")
+            raise ConfigError(f"{what} file {path} is not a file")
     elif not parsed.hostname:
-        raise ConfigError(f"advisor URL {shorten(url)} names no host")
+        raise ConfigError(f"{what} URL {shorten(url)} names no host")
 
 
-def _read_file(url: str) -> AdvisorDocument:
+def _read_file(url: str, what: str) -> AdvisorDocument:
     path = _file_path(url)
     try:
         body = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"advisor file {path} does not exist") from None
+        raise ConfigError(f"{what} file {path} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read advisor file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {what} file {path}: {exc.strerror}") from None
     # Undated: the caller dates it with `as_of` (a file's mtime is when it was copied).
     return AdvisorDocument(body, None, None)
 
@@ -125,14 +140,17 @@ def _last_modified(response: httpx.Response) -> datetime | None:
         return None
 
 
-def fetch_advisor(client: httpx.Client, url: str, *, etag: str | None) -> AdvisorDocument:
+def fetch_advisor(
+    client: httpx.Client, url: str, *, etag: str | None, what: str = "advisor"
+) -> AdvisorDocument:
     """GET ``url`` (``If-None-Match: etag`` when given); ``file://`` reads a local file.
 
-    The document's date is ``Last-Modified`` (HTTP); a file comes back undated.
+    The document's date is ``Last-Modified`` (HTTP); a file comes back undated. Any public
+    feed is fetched this way (``what`` names it in errors).
     """
-    _check_location(url)
+    _check_location(url, what)
     if urlparse(url).scheme == "file":
-        return _read_file(url)
+        return _read_file(url, what)
     headers = {"If-None-Match": etag} if etag else {}
     try:
         response = client.get(url, headers=headers)
@@ -148,20 +166,26 @@ def fetch_advisor(client: httpx.Client, url: str, *, etag: str | None) -> Adviso
 # --- ETag state -----------------------------------------------------------------------------
 
 
-def _state_path(settings: Settings) -> Path:
-    return Path(settings.data_dir) / STATE_FILE
+def _state_path(settings: Settings, state_file: str) -> Path:
+    return Path(settings.data_dir) / state_file
 
 
-def _load_state(settings: Settings, url: str) -> tuple[str, datetime] | None:
+def load_etag(
+    settings: Settings, url: str, *, state_file: str = STATE_FILE
+) -> tuple[str, datetime] | None:
+    """The ETag remembered for ``url`` and the ``observed_at`` of the document it named."""
     try:
-        entry = json.loads(_state_path(settings).read_text(encoding="utf-8")).get(url)
+        entry = json.loads(_state_path(settings, state_file).read_text(encoding="utf-8")).get(url)
         return str(entry["etag"]), as_utc(datetime.fromisoformat(entry["observed_at"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no or unreadable state: just fetch unconditionally
 
 
-def _save_state(settings: Settings, url: str, etag: str, observed_at: datetime) -> None:
-    path = _state_path(settings)
+def save_etag(
+    settings: Settings, url: str, etag: str, observed_at: datetime, *, state_file: str = STATE_FILE
+) -> None:
+    """Remember ``etag`` for ``url``; losing it costs one full download, nothing more."""
+    path = _state_path(settings, state_file)
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(state, dict):
@@ -173,7 +197,7 @@ def _save_state(settings: Settings, url: str, etag: str, observed_at: datetime) 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(state, indent=2), encoding="utf-8")
     except OSError as exc:  # losing the ETag costs one full download, nothing more
-        log.warning("could not save the advisor ETag", extra={"path": str(path), "error": str(exc)})
+        log.warning("could not save a feed ETag", extra={"path": str(path), "error": str(exc)})
 
 
 def _stored_rows(engine: Engine | None, observed_at: datetime) -> list[dict[str, Any]]:
@@ -209,12 +233,13 @@ class AwsAdvisorSource:
         as_of: datetime | None = ctx.options.get("as_of")
         check_source_url(url, as_of=as_of)
         started = utcnow()
-        state = _load_state(ctx.settings, url)
+        state = load_etag(ctx.settings, url)
         # A given date asks for this document under that date: fetch it whole.
         stored = _stored_rows(ctx.engine, state[1]) if state and as_of is None else []
         ctx.progress.stage(f"fetching {url}", None)
         with http_client(ctx) as client:
             doc = fetch_advisor(client, url, etag=state[0] if stored and state else None)
+        specs = SpecRows([], ())
         if doc.body is None:
             log.info("advisor not modified", extra={"url": url, "rows": len(stored)})
             rows = stored
@@ -224,11 +249,34 @@ class AwsAdvisorSource:
                 # The transport gave no date: the time it was fetched is the best we know.
                 log.warning("advisor response has no Last-Modified; using now", extra={"url": url})
                 observed_at = ctx.now
-            rows = parse_advisor(doc.body, observed_at=observed_at)
+            document = load_document(doc.body)
+            rows = parse_advisor(document, observed_at=observed_at)
+            specs = spec_rows(document, observed_at=observed_at, known=known_types(ctx.engine))
+            if specs.unknown_accelerated:
+                # Never written as CPU-only: left without specs until the table knows them.
+                log.warning(
+                    "accelerated types missing from the accelerator table: no specs written",
+                    extra={"types": list(specs.unknown_accelerated)},
+                )
             if doc.etag:
-                _save_state(ctx.settings, url, doc.etag, observed_at)
+                save_etag(ctx.settings, url, doc.etag, observed_at)
         table = TableRows()
         table.add("interruption_rates", rows)
+        table.add("instance_types", specs.rows)
+        # Where the public price feed is loaded too: derive on-demand prices (see public_derive).
+        savings = {
+            (r["region"], r["instance_type"]): (float(r["savings_pct"]), r["observed_at"])
+            for r in rows
+            if r["savings_pct"] is not None
+        }
+        table.add(
+            "on_demand_prices",
+            derive_on_demand(
+                newest(stored_savings(ctx.engine), savings),
+                stored_public_prices(ctx.engine),
+                real=real_on_demand_keys(ctx.engine),
+            ),
+        )
         return CollectionResult(
             source=self.name,
             started_at=started,

@@ -1,7 +1,7 @@
 """`spotsel collect SOURCE`: one collection run now, with progress on stderr.
 
 A typo (unknown source, an option the source does not take, a future ``--as-of``, a missing
-``file://`` feed, a ``file://`` advisor copy without ``--as-of``) is the user's and is refused
+``file://`` feed, a ``file://`` feed copy without ``--as-of``) is the user's and is refused
 before a run is recorded; a source that fails is a recorded failed run and exit code 1.
 """
 
@@ -46,7 +46,7 @@ def parse_as_of(value: str | None) -> datetime | None:
 
 def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -> CollectionRun:
     """Check the options against the source, run it with a progress bar, print one summary line."""
-    from collectors.aws import check_source_url
+    from collectors.aws import FEED_DOCUMENTS, check_source_url
     from collectors.runner import run_source
     from spotsel.progress import RichProgress
 
@@ -57,7 +57,11 @@ def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -
         raise ConfigError(f"{flags} does not apply to source {source.name!r}")
     if options.get("source_url") is not None:
         # A typo (missing file, ftp://, an undated copy) is the user's, not a failed run.
-        check_source_url(str(options["source_url"]), as_of=options.get("as_of"))
+        check_source_url(
+            str(options["source_url"]),
+            as_of=options.get("as_of"),
+            what=FEED_DOCUMENTS.get(source.name, "feed"),
+        )
     engine = state.engine()
     require_schema(engine)
     ctx = CollectContext(
@@ -93,8 +97,8 @@ def collect(
         str | None,
         typer.Option(
             help="ISO 8601 time, not in the future. sim: market time (default: this hour). "
-            "aws-advisor: the document's date (required for file://; overrides the feed's "
-            "Last-Modified)."
+            "aws-advisor, aws-public: the document's date (required for file://; overrides the "
+            "feed's Last-Modified)."
         ),
     ] = None,
     regions: Annotated[
