@@ -1,0 +1,415 @@
+"""Backtest: does spotsel's ranking beat price-first on real data?
+
+Run with ``.venv/bin/python bench/backtest.py [--quick] [--json] [--seeds N]``.
+
+(i) Advisor backtest: every profile is ranked (`selector.rank`, real code, in-memory
+PoolIndex) over the 2021-02-10 Spot Advisor + 2021 spot.js prices in each of the 5 priced
+regions and anywhere, and the nodes placed are scored against the 2025-06-28 advisor.
+(ii) Trace replay: a 48 h checkpointed training job fails over along each strategy's list over
+the SkyPilot 1-node availability traces, the strategies re-ranking with the fleet evidence
+observed so far. Method and assumptions: bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _backtest_advisor import (
+    RISKY_LABELS,
+    AdvisorResult,
+    Score,
+    bucket_terms,
+    run_advisor_backtest,
+)
+from _backtest_replay import Job, JobOutcome
+from _backtest_strategies import STRATEGIES
+from _backtest_traces import availability, load_scenarios, run_replays
+from traces import DEFAULT_DATA_DIR, TraceDataError
+
+import selector.strategies as selector_strategies
+
+BASE = "price"
+
+
+def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """An aligned text table: first column left, the rest right."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = "  ".join(
+        h.ljust(w) if i == 0 else h.rjust(w)
+        for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+    )
+    body = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in cells
+    ]
+    return "\n".join([title, line, "-" * len(line), *body, ""])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.1%}"
+
+
+def _signed_pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:+.1%}"
+
+
+def _pp(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x * 100:+.1f}pp"
+
+
+# --- (i) advisor ---------------------------------------------------------------------------
+
+
+def _gmean(values: Sequence[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else math.nan
+
+
+def advisor_summary(res: AdvisorResult) -> dict[str, Any]:
+    """Per profile and pooled: cost per useful hour, risky and vanished shares, vs price."""
+    out: dict[str, Any] = {"profiles": {}, "pooled": {}}
+    pooled: dict[str, Score] = {s: Score() for s in STRATEGIES}
+    for profile, scores in res.scores.items():
+        base = scores[BASE]
+        rows = {}
+        for strategy, s in scores.items():
+            pooled[strategy].add(s)
+            rows[strategy] = {
+                "nodes": s.nodes,
+                "cost_per_useful_hour": s.cost_per_useful_hour,
+                "cost_vs_price": s.cost_per_useful_hour / base.cost_per_useful_hour - 1.0,
+                "risky_share": s.risky_share,
+                "risky_vs_price_pp": s.risky_share - base.risky_share,
+                "vanished_share": s.vanished_share,
+                "vanished_vs_price_pp": s.vanished_share - base.vanished_share,
+                "first_pick": res.first_pick[profile][strategy],
+            }
+        out["profiles"][profile] = rows
+    base = pooled[BASE]
+    for strategy, s in pooled.items():
+        ratios = [r for p in res.ratios.values() for r in p.get(strategy, [])]
+        out["pooled"][strategy] = {
+            "nodes": s.nodes,
+            "cost_vs_price_gmean": _gmean(ratios) - 1.0,
+            "risky_share": s.risky_share,
+            "risky_vs_price_pp": s.risky_share - base.risky_share,
+            "vanished_share": s.vanished_share,
+            "vanished_vs_price_pp": s.vanished_share - base.vanished_share,
+        }
+    return out
+
+
+def advisor_diagnosis(res: AdvisorResult) -> dict[str, Any]:
+    """Why effective-cost does or does not differ from price: hazard term vs tie band."""
+    band = getattr(selector_strategies, "SIMILAR_COST_TOLERANCE", math.nan)
+    lost = next(iter(res.lost_hours.values()))
+    agree = {
+        p: statistics.fmean(
+            a == b for a, b in zip(picks["effective-cost"], picks[BASE], strict=True)
+        )
+        for p, picks in res.first_pick.items()
+    }
+    transitions = {}
+    for label, later in sorted(res.transitions.items()):
+        n = sum(later.values())
+        transitions[label] = {
+            "pools": n,
+            "risky_2025": sum(v for k, v in later.items() if k in RISKY_LABELS) / n,
+            "vanished_2025": later.get("vanished", 0) / n,
+        }
+    return {
+        "cost_tie_band": band,
+        "lost_hours": res.lost_hours,
+        "bucket_terms": [
+            {"label": label, "rate_per_hour": rate, "lambda_L": term}
+            for label, rate, term in bucket_terms(lost)
+        ],
+        "first_pick_agreement_effective_vs_price": agree,
+        "transitions_2021_to_2025": transitions,
+    }
+
+
+def print_advisor(summary: dict[str, Any], diag: dict[str, Any], res: AdvisorResult) -> None:
+    print(
+        f"(i) ADVISOR BACKTEST: rank on 2021-02-10, score on 2025-06-28 "
+        f"({res.pools} priced pools, scopes: {', '.join(res.scopes)})\n"
+    )
+    headers = [
+        "strategy",
+        "nodes",
+        "$/useful-h",
+        "vs price",
+        ">=15% 2025",
+        "vs price",
+        "vanished",
+        "vs price",
+    ]
+    for profile, rows in summary["profiles"].items():
+        print(
+            _table(
+                f"profile: {profile}  (L = {res.lost_hours[profile] * 60:.0f} min)",
+                headers,
+                [
+                    [
+                        s,
+                        r["nodes"],
+                        r["cost_per_useful_hour"],
+                        _signed_pct(r["cost_vs_price"]),
+                        _pct(r["risky_share"]),
+                        _pp(r["risky_vs_price_pp"]),
+                        _pct(r["vanished_share"]),
+                        _pp(r["vanished_vs_price_pp"]),
+                    ]
+                    for s, r in rows.items()
+                ],
+            )
+        )
+    print(
+        _table(
+            "pooled over profiles (cost: geometric mean of per-decision ratios to price)",
+            [
+                "strategy",
+                "nodes",
+                "cost vs price",
+                ">=15% 2025",
+                "vs price",
+                "vanished",
+                "vs price",
+            ],
+            [
+                [
+                    s,
+                    r["nodes"],
+                    _signed_pct(r["cost_vs_price_gmean"]),
+                    _pct(r["risky_share"]),
+                    _pp(r["risky_vs_price_pp"]),
+                    _pct(r["vanished_share"]),
+                    _pp(r["vanished_vs_price_pp"]),
+                ]
+                for s, r in summary["pooled"].items()
+            ],
+        )
+    )
+    band, lost_min = diag["cost_tie_band"], next(iter(res.lost_hours.values())) * 60
+    moves = diag["transitions_2021_to_2025"]
+    print(
+        _table(
+            f"diagnosis: hazard term per 2021 bucket (L = {lost_min:.0f} min) vs the cost tie band "
+            f"{band:.0%}, and what the bucket became by 2025",
+            ["2021 bucket", "lambda/h", "lambda*L", "pools", ">=15% 2025", "vanished 2025"],
+            [
+                [
+                    b["label"],
+                    b["rate_per_hour"],
+                    _pct(b["lambda_L"]),
+                    moves.get(b["label"], {}).get("pools", 0),
+                    _pct(moves.get(b["label"], {}).get("risky_2025", math.nan)),
+                    _pct(moves.get(b["label"], {}).get("vanished_2025", math.nan)),
+                ]
+                for b in diag["bucket_terms"]
+            ],
+        )
+    )
+    rows = []
+    for profile, agree in diag["first_pick_agreement_effective_vs_price"].items():
+        picks = res.first_pick[profile]
+        differ = [
+            f"{scope}: {a.split('/')[-1]} (price {b.split('/')[-1]})"
+            for scope, a, b in zip(res.scopes, picks["effective-cost"], picks[BASE], strict=True)
+            if a != b
+        ]
+        rows.append([profile, _pct(agree), "; ".join(differ) or "-"])
+    print(
+        _table(
+            "diagnosis: first pool per scope, effective-cost vs price",
+            ["profile", "same", "where effective-cost differs"],
+            rows,
+        )
+    )
+
+
+# --- (ii) replay ---------------------------------------------------------------------------
+
+
+def _stats(outcomes: list[JobOutcome]) -> dict[str, float]:
+    done = [o.completed_hours for o in outcomes]
+    return {
+        "jobs": float(len(outcomes)),
+        "cost_per_job": statistics.fmean(o.cost for o in outcomes),
+        "completion_h_median": float(np.percentile(done, 50)),
+        "completion_h_p90": float(np.percentile(done, 90)),
+        "interruptions": statistics.fmean(o.interruptions for o in outcomes),
+        "lost_work_h": statistics.fmean(o.lost_work_hours for o in outcomes),
+        "launch_failures": statistics.fmean(o.launch_failures for o in outcomes),
+        "on_demand_share": statistics.fmean(o.on_demand for o in outcomes),
+    }
+
+
+def replay_summary(runs: dict[str, dict[str, list[JobOutcome]]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"scenarios": {}, "pooled": {}}
+    for name, per in runs.items():
+        out["scenarios"][name] = {s: _stats(o) for s, o in per.items()}
+    for strategy in STRATEGIES:
+        every = [o for per in runs.values() for o in per[strategy]]
+        ratios = [
+            out["scenarios"][n][strategy]["cost_per_job"]
+            / out["scenarios"][n][BASE]["cost_per_job"]
+            for n in runs
+        ]
+        stats = _stats(every)
+        stats["cost_vs_price_gmean"] = _gmean(ratios) - 1.0
+        out["pooled"][strategy] = stats
+    return out
+
+
+def print_replay(
+    summary: dict[str, Any], pools: list[list[object]], job: Job, every: float
+) -> None:
+    print(
+        f"(ii) TRACE REPLAY: {job.work_hours:g} h job, "
+        f"checkpoint {job.checkpoint_minutes:g} min, "
+        f"restart {job.restart_minutes:g} min, final checkpoint misses the notice, on-demand "
+        f"after {job.on_demand_after_hours:g} h without capacity, "
+        f"a start every {every:g} h\n"
+    )
+    print(
+        _table(
+            "replay pools",
+            ["scenario / zone", "spot $/h", "price source", "od $/h", "2021 bucket", "available"],
+            pools,
+        )
+    )
+    headers = [
+        "strategy",
+        "jobs",
+        "$/job",
+        "vs price",
+        "done h p50",
+        "p90",
+        "interrupts",
+        "lost work h",
+        "launch fails",
+        "on-demand",
+    ]
+    for name, per in summary["scenarios"].items():
+        base = per[BASE]["cost_per_job"]
+        print(
+            _table(
+                f"scenario: {name}",
+                headers,
+                [
+                    [
+                        s,
+                        int(r["jobs"]),
+                        r["cost_per_job"],
+                        _signed_pct(r["cost_per_job"] / base - 1),
+                        r["completion_h_median"],
+                        r["completion_h_p90"],
+                        r["interruptions"],
+                        r["lost_work_h"],
+                        r["launch_failures"],
+                        _pct(r["on_demand_share"]),
+                    ]
+                    for s, r in per.items()
+                ],
+            )
+        )
+    print(
+        _table(
+            "pooled over scenarios (cost: geometric mean of per-scenario ratios to price)",
+            headers,
+            [
+                [
+                    s,
+                    int(r["jobs"]),
+                    "",
+                    _signed_pct(r["cost_vs_price_gmean"]),
+                    r["completion_h_median"],
+                    r["completion_h_p90"],
+                    r["interruptions"],
+                    r["lost_work_h"],
+                    r["launch_failures"],
+                    _pct(r["on_demand_share"]),
+                ]
+                for s, r in summary["pooled"].items()
+            ],
+        )
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer starts and random seeds")
+    parser.add_argument("--json", action="store_true", help="machine output (JSON) only")
+    parser.add_argument("--seeds", type=int, default=None, help="random-strategy seeds")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    args = parser.parse_args(argv)
+    seeds = args.seeds or (3 if args.quick else 10)
+    every = 72.0 if args.quick else 24.0
+    if seeds < 1:
+        parser.error("--seeds must be >= 1")
+    job = Job()
+    started = time.perf_counter()
+    try:
+        adv = run_advisor_backtest(args.data_dir, seeds=seeds)
+        scenarios = load_scenarios(args.data_dir)
+        runs = run_replays(scenarios, job, every_hours=every, seeds=seeds)
+    except TraceDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    adv_sum, diag, rep_sum = advisor_summary(adv), advisor_diagnosis(adv), replay_summary(runs)
+    elapsed = time.perf_counter() - started
+    if args.json:
+        json.dump(
+            {
+                "advisor": adv_sum,
+                "diagnosis": diag,
+                "replay": rep_sum,
+                "seconds": elapsed,
+                "seeds": seeds,
+                "start_every_hours": every,
+            },
+            sys.stdout,
+            indent=2,
+            default=float,
+        )
+        print()
+        return 0
+    print_advisor(adv_sum, diag, adv)
+    pools: list[list[object]] = [
+        [
+            f"{sc.name} / {p.record.key.zone_id}",
+            p.record.spot_price or math.nan,
+            sc.price_sources[p.record.key.zone_id],
+            sc.on_demand_price,
+            p.record.interruption_label or "-",
+            _pct(availability(p)),
+        ]
+        for sc in scenarios
+        for p in sc.pools
+    ]
+    print_replay(rep_sum, pools, job, every)
+    print(f"random: mean over {seeds} seeds; total {elapsed:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
