@@ -306,6 +306,7 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
                 fleet_at=seen.at if seen else None,
                 sources=tuple(sorted(sources)),
                 simulated=not SIMULATED_SOURCES.isdisjoint(sources),
+                on_demand_source=od[2] if od else None,
             )
         )
     return records

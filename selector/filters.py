@@ -165,7 +165,9 @@ def _data_filter(
 
 def _no_gpu(snap: PoolIndex) -> Callable[[IntArray], BoolArray]:
     def keep(rows: IntArray) -> BoolArray:
-        no_gpu: BoolArray = (snap.gpu_count[rows] == 0) & ~snap.is_gpu[rows]
+    # CPU only means no accelerator of any kind: an FPGA, media or Neuron type is not a CPU
+    # type even when a source left its device count at zero.
+        no_gpu: BoolArray = (snap.gpu_count[rows] == 0) & ~snap.accelerated[rows]
         return no_gpu
 
     return keep

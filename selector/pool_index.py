@@ -53,6 +53,7 @@ class PoolIndex:
     is_gpu: BoolArray  # accelerator_kind == "gpu"
     vcpus: FloatArray
     memory_gib: FloatArray
+    accelerated: BoolArray  # accelerator_kind != "none": GPU, Neuron, FPGA, media, …
     gpu_count: FloatArray
     gpu_memory_gib: FloatArray  # NaN = unknown
     spot_offered: BoolArray
@@ -132,6 +133,7 @@ class PoolIndex:
             hazard_low=_ro(low),
             hazard_high=_ro(high),
             hazard_default=_ro(default),
+            accelerated=_ro(np.array([r.accelerator_kind != "none" for r in rows], dtype=bool)),
             capacity_score=_floats(rows, lambda r: r.capacity_score),
             capacity_zonal=_ro(np.array([r.capacity_zonal for r in rows], dtype=bool)),
             ice_errors=_floats(rows, lambda r: r.fleet_capacity_errors),

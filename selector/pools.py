@@ -46,7 +46,8 @@ class PoolRecord:
     gpu_count: int
     gpu_model: str | None  # "T4", "A10G", "L4", "V100", "A100", "H100", ...
     gpu_memory_gib: float | None  # per GPU
-    accelerator_kind: str  # "none" | "gpu" | "inferentia" | "trainium"
+    # "none" | "gpu" | "inferentia" | "trainium" | "fpga" | "media" | "gaudi" | "qualcomm-ai100"
+    accelerator_kind: str
     spot_offered: bool
     on_demand_offered: bool
     spot_price: float | None  # $/h in force now (last change <= now)
@@ -73,3 +74,6 @@ class PoolRecord:
     # simulated. A simulated pool is labelled wherever its numbers travel.
     sources: tuple[str, ...] = ()
     simulated: bool = False
+    # The on-demand price's row source: a "-derived" source (e.g. "aws-public-derived") marks
+    # a price computed from other signals rather than read from a price list.
+    on_demand_source: str | None = None

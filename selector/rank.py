@@ -48,6 +48,9 @@ _STALE_HAZARD_HIGH: Final = -math.log1p(-UNKNOWN_PROBABILITY[2]) / _UNKNOWN_EXPO
 def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> Ranking:
     """Rank every pool of `snapshot` for `requirements` as of `now` (tz-aware)."""
     if now.tzinfo is None or now.utcoffset() is None:
+# An on-demand price whose row source ends so was computed (e.g. from spot price and advisor
+# savings), not read from a price list: flagged `derived-on-demand-price`.
+DERIVED_SOURCE_SUFFIX: Final = "-derived"
         raise PoolIndexError(f"now must be timezone-aware (UTC), got naive {now.isoformat()}")
     check_known_names(snapshot, requirements)  # an unknown region is an error, not an empty list
     now_ts = now.timestamp()
@@ -300,6 +303,11 @@ def _verdict(snap: PoolIndex, req: Requirements, filt: FilterResult, now_ts: flo
             snap.records[int(rows[j])].key,
             float(price[j]),
             float(effective[j]),
+    od_source = snap.records[row].on_demand_source
+    if od_source is not None and od_source.endswith(DERIVED_SOURCE_SUFFIX):
+        flags.append("derived-on-demand-price")
+    if snap.records[row].key.zone_id == "":
+        flags.append("regional-pool")  # priced per region: the zone is left open
             float(rate[j]),
             float(lost[j]),
         )

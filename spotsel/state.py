@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import typer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
-from core.clock import utcnow
+from core.clock import parse_utc, utcnow
 from core.db import make_engine, require_schema
 from core.errors import SpotselError
 from core.pool_reader import load_pool_index
 from core.settings import Settings, load_settings
+from core.tables import InstanceType, InterruptionRate, Offering
 from selector import PoolIndex
 
 __all__ = ["AppState", "LoadedPools", "app_state", "load_pools"]
@@ -60,12 +62,53 @@ class LoadedPools:
     now: datetime
 
 
-def load_pools(state: AppState) -> LoadedPools:
-    """Every pool's signals in force now, loaded from the store; an empty store is an error."""
+# What to run when the store holds nothing rankable: real data first, the demo market last.
+_FILL_ALL = (
+    "load public AWS data without credentials (`spotsel collect aws-advisor` and `spotsel "
+    "collect aws-public`), AWS's APIs with credentials (`spotsel collect aws`), or the "
+    "simulated market for a demo (`spotsel collect sim`)"
+)
+
+
+def _what_is_missing(engine: Engine, now: datetime) -> str:
+    """Why the store yields no pool at ``now``, and the command that fills the gap."""
+    with Session(engine) as session:
+        specs = int(session.scalar(select(func.count()).select_from(InstanceType)) or 0)
+        offerings = int(session.scalar(select(func.count()).select_from(Offering)) or 0)
+        signals = int(session.scalar(select(func.count()).select_from(InterruptionRate)) or 0)
+        first = parse_utc(session.scalar(select(func.min(Offering.first_seen))))
+    if not (specs or offerings or signals):
+        return f"the store holds no pools yet: {_FILL_ALL}"
+    if not offerings:
+        return (
+            f"the store holds {specs:,} instance specs and {signals:,} interruption signals "
+            "but no offerings or prices: run `spotsel collect aws-public` (public spot prices, "
+            "no credentials) or `spotsel collect aws`"
+        )
+    if not specs:
+        return (
+            f"the store holds {offerings:,} offerings but no instance specs to match them: "
+            "run `spotsel collect aws-advisor` (public, no credentials) or `spotsel collect aws`"
+        )
+    if first is not None and first > now:
+        return (
+            f"no pool was offered yet at {now:%Y-%m-%dT%H:%M:%S}+00:00: the oldest offering "
+            f"was first seen {first:%Y-%m-%dT%H:%M:%S}+00:00"
+        )
+    return (
+        f"none of the store's {offerings:,} offerings has instance specs: run `spotsel collect "
+        "aws-advisor` (specs of public types, no credentials) or `spotsel collect aws`"
+    )
+
+
+def load_pools(state: AppState, *, as_of: datetime | None = None) -> LoadedPools:
+    """Every pool's signals in force now (or at ``as_of``: the store as it stood then),
+    loaded from the store; a store with nothing rankable is an error that says what it lacks.
+    """
     engine = state.engine()
     require_schema(engine)
-    now = utcnow()
+    now = as_of or utcnow()
     index = load_pool_index(engine, now=now)
     if index.size == 0:
-        raise SpotselError("the store holds no pools yet: run `spotsel collect sim` first")
+        raise SpotselError(_what_is_missing(engine, now))
     return LoadedPools(index=index, now=now)

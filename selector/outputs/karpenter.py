@@ -12,7 +12,8 @@ profile's tolerations schedules on neither, and their weights only order the pro
 
 Zones are pinned by zone ID (`topology.k8s.aws/zone-id`, a well-known label Karpenter schedules
 on), never by zone names, which map to different physical zones in every account. A zone
-requirement listing every zone of the region is left out.
+requirement listing every zone of the region is left out, and so is one over a regional pool
+(zone ID "", priced per region): its zone is left open.
 
 Overlay coverage: a NodePool allows every type x zone of its requirements, more than the ranked
 pools. So each ranked type gets a NodeOverlay without a zone (weight `OVERLAY_TYPE_WEIGHT`, the
@@ -123,6 +124,16 @@ def zone_requirement(
     return _req(ZONE_ID_KEY, ids)
 
 
+def _pools_zone_requirement(
+    pools: Sequence[RankedPool], region_zones: Collection[str]
+) -> dict[str, Any] | None:
+    """The zone requirement of a NodePool's pools: open (None) when any pool is regional, since
+    a regional pool (priced per region, zone ID "") may launch in any zone of its region."""
+    if any(not p.key.zone_id for p in pools):
+        return None
+    return zone_requirement((p.key.zone_id for p in pools), region_zones)
+
+
 def wants_fallback(profile: OutputProfile, spot: Ranking) -> bool:
     """Whether the on-demand fallback NodePool is emitted for this spot ranking."""
     if profile.on_demand_fallback == "always":
@@ -158,7 +169,7 @@ def spot_nodepool(
         requirements=[
             _req(CAPACITY_TYPE_KEY, ["spot"]),
             type_req,
-            zone_requirement((p.key.zone_id for p in pools), region_zones),
+            _pools_zone_requirement(pools, region_zones),
             _req(ARCH_KEY, _arches(pools)),
         ],
         ranking=spot,
@@ -188,7 +199,7 @@ def on_demand_nodepool(
         requirements=[
             _req(CAPACITY_TYPE_KEY, ["on-demand"]),
             _req(INSTANCE_TYPE_KEY, _types(pools)),
-            zone_requirement((p.key.zone_id for p in pools), region_zones),
+            _pools_zone_requirement(pools, region_zones),
             _req(ARCH_KEY, _arches(pools)),
         ],
         ranking=on_demand,
@@ -238,7 +249,8 @@ def node_overlays(
                 annotations=label,
             )
         )
-    for pool in pools:
+    # A regional pool has no zone of its own: its type's zone-less catch-all covers it.
+    for pool in (p for p in pools if p.key.zone_id):
         out.append(
             _overlay(
                 profile,

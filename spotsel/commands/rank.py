@@ -17,8 +17,10 @@ import typer
 
 from selector import Requirements, parse_requirements, rank
 from spotsel import render_ranking
+from spotsel.commands.collect import parse_as_of
 from spotsel.commands.common import OutputFormat
 from spotsel.consoles import err, out
+from spotsel.price_age import stale_price_hint
 from spotsel.state import app_state, load_pools
 
 __all__ = ["FLAG_FIELDS", "NOT_REQUIREMENTS", "rank_command", "requirements_from_flags"]
@@ -27,7 +29,7 @@ __all__ = ["FLAG_FIELDS", "NOT_REQUIREMENTS", "rank_command", "requirements_from
 # (``--gpu-memory`` reads better on a command line than ``--gpu-memory-gib``).
 FLAG_FIELDS: Final = {"gpu_memory": "gpu_memory_gib"}
 # Parameters of `rank_command` that are not requirements.
-NOT_REQUIREMENTS: Final = frozenset({"output", "wide"})
+NOT_REQUIREMENTS: Final = frozenset({"output", "wide", "as_of"})
 
 
 def _default(field: str) -> str:
@@ -147,6 +149,13 @@ def rank_command(
             "the simulated ones), real, simulated, or any (both mixed) (default auto)."
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Rank the store as it stood at this ISO 8601 time, not in the future: the "
+            "signals in force then, their ages measured from then (default now)."
+        ),
+    ] = None,
     output: Annotated[
         OutputFormat,
         typer.Option(
@@ -173,11 +182,17 @@ def rank_command(
     """
     # Every flag by name from the parsed parameters: a new flag cannot be declared and forgotten.
     requirements = requirements_from_flags(ctx.params)
+    when = parse_as_of(as_of)
     # Loading every pool's signals takes seconds at scale: say so on stderr meanwhile.
     with err.status("Loading the pool index from the store…"):
-        pools = load_pools(app_state(ctx))
+        pools = load_pools(app_state(ctx), as_of=when)
     ranking = rank(pools.index, requirements, now=pools.now)
+    # An empty answer only because every matching price is too old says how to get one.
+    hint = stale_price_hint(pools.index, requirements, ranking)
     if output is OutputFormat.JSON:
-        sys.stdout.write(json.dumps(ranking.to_dict(), indent=2) + "\n")
+        answer = ranking.to_dict() | ({"hint": hint} if hint else {})
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
         return
     render_ranking.print_ranking(out, ranking, wide=wide)
+    if hint:
+        out.print(f"Hint: {hint}", markup=False)

@@ -110,7 +110,7 @@ def test_every_flag_reaches_its_field(monkeypatch: pytest.MonkeyPatch, tmp_path:
     def capture(_index: object, requirements: Requirements, *, now: object) -> None:
         raise _Ranked(requirements)
 
-    monkeypatch.setattr(rank_command, "load_pools", lambda _state: _Loaded())
+    monkeypatch.setattr(rank_command, "load_pools", lambda _state, **_kw: _Loaded())
     monkeypatch.setattr(rank_command, "rank", capture)
     flags = _flags_by_field()
     args = ["rank"]
