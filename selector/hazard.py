@@ -1,10 +1,11 @@
 """Interruption hazard: expected interruptions per instance-hour, one unit across clouds.
 
 Each cloud publishes a coarse "share of instances interrupted" signal. We read it as a
-survival probability over an assumed exposure (constant hazard: p = 1 - exp(-λ·t), so
-λ = -ln(1 - p) / t), keep the bucket's bounds as the uncertainty interval, and then let the
-user's own fleet evidence update it (Gamma-Poisson: prior Gamma(α, β) with mean λ0 = α/β,
-k interruptions in T instance-hours give the posterior Gamma(α + k, β + T)).
+survival probability over an exposure fitted to real preemption traces (constant hazard:
+p = 1 - exp(-λ·t), so λ = -ln(1 - p) / t; bench/calibrate.py), keep the bucket's bounds as
+the uncertainty interval, and then let the user's own fleet evidence update it
+(Gamma-Poisson: prior Gamma(α, β) with mean λ0 = α/β, k interruptions in T instance-hours give
+the posterior Gamma(α + k, β + T)).
 """
 
 from __future__ import annotations
@@ -36,49 +37,64 @@ FloatArray = npt.NDArray[np.float64]
 
 HOURS_PER_MONTH: Final = 365.0 * 24.0 / 12.0  # 730 h, the "trailing month" of the advisor
 
-# Exposure over which a bucket's "share of instances interrupted" accrues. AWS says only
-# "rate at which Spot reclaimed capacity during the trailing month". Reading it as a full
-# 730 h per instance gives λ ≈ 5e-4/h for ">20%", but SkyPilot's NSDI'24 preemption traces
-# (../shared/data/spot-availability-traces, p3.2xlarge and r5.16xlarge, both ">20%" in the
-# 2025 advisor) measured 0.19-1.3 interruptions per instance-hour. Most spot instances live
-# hours, not a month; 2 h puts the ">20%" midpoint (0.18/h) at the low end of that range.
-BUCKET_EXPOSURE_HOURS: Final = 2.0
-# Azure's eviction-rate period is not documented clearly (cloud-facts.md): assumed to have the
-# same meaning as AWS's buckets. Unverified.
+# Every number below is fitted by bench/calibrate.py (it prints the fit and fails when one of
+# these drifts from it) on ../shared/data: the SkyPilot preemption traces
+# (spot-availability-traces/skypilot-spot-traces/preemption/1-node), their launch-probe
+# traces, and the advisor buckets of 2021-02-10, 2022-07-12 (SpotLake) and 2025-06-28.
+
+# Exposure over which a bucket's "share of instances interrupted" accrues. AWS says only "rate
+# at which Spot reclaimed capacity during the trailing month", and spot instances live hours,
+# not a month. Fitted so the ">20%" point gives the measured λ of ">20%" pools: the seven AWS
+# 1-node preemption traces (p3.2xlarge, r5.16xlarge; all ">20%" in the 2025 advisor) average
+# 0.58 preemptions per instance-hour (90 % over traces 0.39-0.81), so
+# E = -ln(1 - 0.30) / 0.58 = 0.61 h (0.44-0.92 h). Lower buckets have no traces: they share E.
+BUCKET_EXPOSURE_HOURS: Final = 0.61
+# No Azure eviction data in ../shared/data to fit: assumed to mean what AWS's buckets mean.
 AZURE_EXPOSURE_HOURS: Final = BUCKET_EXPOSURE_HOURS
-# GCP capacityHistory gives the fraction of instances preempted over a trailing 30 days; same
-# per-instance-lifetime caveat as AWS, so the same exposure.
+# GCP capacityHistory gives the fraction preempted over a trailing 30 days. The data has GCP
+# preemption traces (c3-highcpu-88: 0.034/h) but no preempted fraction to pair them with, so
+# the exposure stays AWS's.
 GCP_EXPOSURE_HOURS: Final = BUCKET_EXPOSURE_HOURS
 
-# Bucket label -> (low, assumed point, high) fraction of instances interrupted. The point is
-# the midpoint; the open top bucket gets an assumed 30 % point and a 90 % ceiling.
+# Bucket label -> (low, point, high) fraction of instances interrupted. Closed buckets: AWS's
+# bounds and midpoint. The open top: its point is a convention (E is fitted to it) and its
+# ceiling is where the measured pools' λ reaches its 95 % quantile (Gamma(PRIOR_SHAPE) around
+# 0.58/h: 1.27/h, 1 - exp(-1.27 · 0.61) = 0.54), so the interval covers 90 % of real pools.
 AWS_ADVISOR_BUCKETS: Final[dict[str, tuple[float, float, float]]] = {
     "<5%": (0.0, 0.025, 0.05),
     "5-10%": (0.05, 0.075, 0.10),
     "10-15%": (0.10, 0.125, 0.15),
     "15-20%": (0.15, 0.175, 0.20),
-    ">20%": (0.20, 0.30, 0.90),
+    ">20%": (0.20, 0.30, 0.54),
 }
 AZURE_EVICTION_BUCKETS: Final[dict[str, tuple[float, float, float]]] = {
-    "0-5": (0.0, 0.025, 0.05),
-    "5-10": (0.05, 0.075, 0.10),
-    "10-15": (0.10, 0.125, 0.15),
-    "15-20": (0.15, 0.175, 0.20),
-    "20+": (0.20, 0.30, 0.90),
+    "0-5": AWS_ADVISOR_BUCKETS["<5%"],
+    "5-10": AWS_ADVISOR_BUCKETS["5-10%"],
+    "10-15": AWS_ADVISOR_BUCKETS["10-15%"],
+    "15-20": AWS_ADVISOR_BUCKETS["15-20%"],
+    "20+": AWS_ADVISOR_BUCKETS[">20%"],
 }
-# A GCP point estimate is one number from a 30-day window: ±50 % relative uncertainty.
+# A GCP point estimate is one number from a 30-day window: ±50 % relative uncertainty
+# (assumed: no data to fit).
 GCP_RELATIVE_UNCERTAINTY: Final = 0.5
 # No signal at all: assume the worst bucket's point, with an interval from 0 to its ceiling.
-UNKNOWN_PROBABILITY: Final = (0.0, 0.30, 0.90)
+UNKNOWN_PROBABILITY: Final = (0.0, *AWS_ADVISOR_BUCKETS[">20%"][1:])
 UNKNOWN_EXPOSURE_HOURS: Final = BUCKET_EXPOSURE_HOURS
 
-# Prior strength in pseudo-interruptions: the bucket is worth two observed interruptions, so
-# a few expected-interruptions' worth of the user's own instance-hours outweighs it.
-PRIOR_SHAPE: Final = 2.0
-UNKNOWN_PRIOR_SHAPE: Final = 0.5  # an unknown pool's prior yields to evidence four times faster
+# Prior strength in pseudo-interruptions: the Gamma prior is how λ varies among pools sharing a
+# bucket, so α = mean² / variance of the seven ">20%" traces' λ net of Poisson noise: 2.6
+# (90 % over traces 1.6-19). A pool's own fleet outweighs its bucket after ~3 interruptions.
+PRIOR_SHAPE: Final = 2.6
+# No signal: α = 1 / CV² of λ over every pool of the 2025 advisor (its bucket mix, each bucket
+# Gamma(PRIOR_SHAPE) around its point) = 0.88: yields to evidence three times faster.
+UNKNOWN_PRIOR_SHAPE: Final = 0.88
 # Two-sided 90 % interval for the posterior (Wilson-Hilferty normal approximation).
 INTERVAL_Z: Final = 1.6449
-# Advisor data is a trailing-month statistic refreshed about daily; older than a week is stale.
+# A bucket is stale once it has lost 5 % of a fresh one's agreement with the current bucket.
+# Cohen's κ between snapshots falls from 0.27 at 517 days to a lasting 0.15 (">20%" stays
+# ">20%" 73-85 %), which bounds its memory to τ <= 254 d and the TTL to <= 15.5 d. The feed is
+# refreshed daily, so a week-old copy already means a week of failed collections: 7 d, inside
+# the bound. Past it the rank widens the upper bound to the unknown ceiling (κ∞ is small).
 INTERRUPTION_TTL_HOURS: Final = 7 * 24.0
 
 # Interruption notice per cloud: AWS 2-minute warning (EventBridge / IMDS); Azure Scheduled

@@ -84,14 +84,15 @@ def test_fleet_update_is_the_gamma_poisson_posterior_mean() -> None:
 
 
 @pytest.mark.parametrize(
-    ("k", "hours", "direction"),
+    ("multiple", "hours", "direction"),
     [
-        pytest.param(0, 2000.0, -1, id="long quiet fleet history lowers the hazard"),
-        pytest.param(40, 200.0, +1, id="many observed interruptions raise it"),
+        pytest.param(0.0, 2000.0, -1, id="long quiet fleet history lowers the hazard"),
+        pytest.param(3.0, 200.0, +1, id="interruptions at 3x the prior's rate raise it"),
     ],
 )
-def test_evidence_moves_the_estimate(k: int, hours: float, direction: int) -> None:
+def test_evidence_moves_the_estimate(multiple: float, hours: float, direction: int) -> None:
     prior = estimate_hazard("aws-advisor", "10-15%").rate
+    k = math.ceil(multiple * prior * hours)
     post = estimate_hazard("aws-advisor", "10-15%", interruptions=k, instance_hours=hours).rate
     assert (post - prior) * direction > 0
 
