@@ -62,6 +62,7 @@ def _services(settings: Settings, engine: Engine | None, clock: Callable[[], dat
         clock=clock,
         cache_size=settings.api_response_cache_size,
         cache_ttl_seconds=settings.api_response_cache_ttl_seconds,
+        default_discounts=settings.discounts,
     )
     metrics = Metrics()
     metrics.watch_store(engine, snapshots, recommender, clock)

@@ -19,6 +19,7 @@ from api.errors import NoDataError
 from api.pool_cache import PoolIndexCache
 from api.schemas import RecommendationResponse
 from selector import Requirements, parse_requirements, rank
+from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts, with_default_discounts
 
 __all__ = ["Answer", "Recommender"]
 
@@ -75,8 +76,10 @@ class Recommender:
         cache_size: int,
         cache_ttl_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
+        default_discounts: OnDemandDiscounts = NO_DISCOUNTS,
     ) -> None:
         self._snapshots = cache
+        self._default_discounts = default_discounts  # SPOTSEL_ON_DEMAND_DISCOUNTS
         self._clock = clock
         self._monotonic = monotonic
         self._answers = _LRU(cache_size, cache_ttl_seconds)
@@ -86,7 +89,7 @@ class Recommender:
 
     def recommend(self, body: Mapping[str, object]) -> Answer:
         """Rank for `body` (the ranking vocabulary); raises `RequirementsError` when invalid."""
-        requirements = parse_requirements(body)
+        requirements = with_default_discounts(parse_requirements(body), self._default_discounts)
         generation, snapshot = self._snapshots.current()
         if snapshot.size == 0:
             raise NoDataError(

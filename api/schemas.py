@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import URL
 
 from api.pagination import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, ResultPage, next_link
+from selector.discounts import MAX_DISCOUNT_RULES
 from selector.pools import CLOUDS
 from selector.requirements import (
     ARCHES,
@@ -105,6 +106,21 @@ CloudList = Annotated[list[Annotated[Text, _one_of(CLOUDS)]], Field(max_length=M
 CapacityTypeList = Annotated[
     list[Annotated[Text, _one_of(CAPACITY_TYPES)]], Field(max_length=MAX_LIST)
 ]
+DISCOUNTS_HELP = (
+    "fraction off the on-demand list price (Savings Plans, RIs) by cloud, cloud/family or "
+    'cloud/region/family ("*" = any), e.g. {"aws": 0.2, "aws/p5": 0.45, "aws/us-east-1/g5": '
+    '0.3}, or the text "aws=0.2,aws/p5=0.45"; the most specific rule wins (region + family, '
+    "family, region, cloud); laid over the server's SPOTSEL_ON_DEMAND_DISCOUNTS rule by rule"
+)
+DiscountsValue = Annotated[
+    Annotated[
+        dict[Text, Annotated[float, _documented(minimum=0, exclusiveMaximum=1)]],
+        Field(max_length=MAX_DISCOUNT_RULES),
+    ]
+    | Annotated[str, Field(max_length=MAX_LIST * 8)]
+    | None,
+    Field(description=DISCOUNTS_HELP),
+]
 
 
 class RecommendationRequest(_Strict):
@@ -134,6 +150,11 @@ class RecommendationRequest(_Strict):
         None, description="max $/h per node"
     )
     strategy: Annotated[Text, _one_of(STRATEGIES)] | None = None
+    cost_tie_band: Annotated[float, _within(0, 1)] | None = Field(
+        None,
+        description="effective-cost: costs within this fraction of each other tie, and λ, "
+        "capacity and zone signals decide among them; 0 = none (default 0.05)",
+    )
     top: Count | None = None
     checkpoint_interval_minutes: Minutes | None = None
     final_checkpoint_seconds: Annotated[float, _within(0, MAX_MINUTES * 60)] | None = None
@@ -151,6 +172,7 @@ class RecommendationRequest(_Strict):
         description="which data the answer may rest on (default auto): auto = real pools only "
         "when the store holds any, else the simulated ones; real; simulated; any = both mixed",
     )
+    on_demand_discounts: DiscountsValue = None
 
 
 class Problem(BaseModel):
@@ -215,8 +237,12 @@ class RankedPoolModel(PoolKeyModel):
     gpu_memory_gib: float | None
     price: float
     spot_price: float | None
-    on_demand_price: float | None
-    savings: float | None
+    on_demand_price: float | None = Field(
+        description="what on-demand costs you: list × (1 − on_demand_discount)"
+    )
+    on_demand_list_price: float | None = Field(description="the cloud's list price")
+    on_demand_discount: float = Field(description="fraction off list from on_demand_discounts")
+    savings: float | None = Field(description="1 − price / on_demand_price (the discounted one)")
     price_volatility: float | None
     hazard: HazardModel
     lost_hours_per_interruption: float
@@ -225,6 +251,11 @@ class RankedPoolModel(PoolKeyModel):
     capacity: float
     capacity_basis: str
     capacity_raw: str | None
+    zone_price_ratio: float | None = Field(
+        None,
+        description="spot price over the median of its type's priced zones in the region; "
+        "null = regional, or no other zone to compare with",
+    )
     score: float
     ages_seconds: SignalAgesModel
     flags: list[str]
@@ -253,10 +284,30 @@ class VerdictModel(BaseModel):
     best_spot_price: float | None
     best_spot_effective_cost: float | None
     best_on_demand_pool: PoolKeyModel | None
-    best_on_demand_price: float | None
+    best_on_demand_price: float | None = Field(description="list × (1 − on_demand_discount)")
+    best_on_demand_list_price: float | None
+    on_demand_discount: float
     savings_fraction: float | None
     break_even_hazard: float | None
     message: str
+    best_spot_hazard: float | None = Field(
+        default=None, description="λ of the best spot pool, interruptions per hour"
+    )
+    rank_one_note: str | None = Field(
+        default=None,
+        description="why rank 1 is not the best spot pool (strategy, tie band, λ), or null",
+    )
+
+
+class OrderingModel(BaseModel):
+    """How the pools are ordered: the strategy's sort keys, most significant first."""
+
+    rule: str = Field(description="the strategy")
+    keys: list[str] = Field(description='sort keys, most significant first; "-x" = descending')
+    caption: str
+    tie_band: float | None = Field(
+        description="effective-cost: costs within this fraction tie (cost_tie_band)"
+    )
 
 
 class RecommendationResponse(BaseModel):
@@ -281,6 +332,11 @@ class RecommendationResponse(BaseModel):
     exclusions: list[ExclusionModel]
     unmet: list[UnmetModel]
     verdict: VerdictModel
+    ordering: OrderingModel | None = None
+    notes: list[str] = Field(
+        default_factory=list,
+        description="listing notes, e.g. more pools than `top` because the constraints need them",
+    )
 
 
 T = TypeVar("T")

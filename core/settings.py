@@ -26,6 +26,8 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from core.errors import ConfigError
+from selector.discounts import OnDemandDiscounts, parse_discounts
+from selector.errors import RequirementsError
 
 APP_NAME = "spotsel"
 ENV_PREFIX = "SPOTSEL_"
@@ -47,6 +49,8 @@ JSON_SETTINGS: dict[str, str] = {
     "aws_placement_type_sets": 'a JSON list of lists such as [["g5.xlarge", "g6.xlarge", '
     '"g4dn.xlarge"]]',
     "schedule": 'a JSON object of minutes per source such as {"aws": 60, "aws-advisor": 720}',
+    "on_demand_discounts": 'a JSON object such as {"aws": 0.2, "aws/p5": 0.45} or '
+    "aws=0.2,aws/p5=0.45",
 }
 
 
@@ -195,6 +199,13 @@ class Settings(BaseSettings):
     # deploy manifest's 1 Gi even when every connection sends a near-limit body slowly.
     api_max_connections: int = Field(default=256, ge=1, le=100_000)
 
+    # --- Ranking ---
+    # The deployment's on-demand discounts (Savings Plans, RIs, negotiated rates) as rules
+    # cloud[/region]/family -> fraction off list (`selector.discounts`). Every ranking, REST
+    # answer and generated output starts from them; a request's or profile's own
+    # `on_demand_discounts` overrides them rule by rule (same key), the rest still apply.
+    on_demand_discounts: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
+
     # --- Outputs (NodePools, Fleet / ASG requests) ---
     # Directory holding the cluster's Karpenter CRD YAML files (karpenter.sh_nodepools.yaml,
     # karpenter.sh_nodeoverlays.yaml); unset = only the built-in structural check.
@@ -222,6 +233,8 @@ class Settings(BaseSettings):
         text = value.strip()
         if info.field_name == "aws_regions" and not text.startswith("["):
             return [part.strip() for part in text.split(",") if part.strip()]
+        if info.field_name == "on_demand_discounts" and not text.startswith("{"):
+            return _discount_rules(text)
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
@@ -237,6 +250,16 @@ class Settings(BaseSettings):
                     f"{MIN_SCHEDULE_MINUTES:.4f} (1 s) to {MAX_SCHEDULE_MINUTES} (7 days)"
                 )
         return value
+
+    @field_validator("on_demand_discounts")
+    @classmethod
+    def _discount_rules_valid(cls, value: dict[str, float]) -> dict[str, float]:
+        return _discount_rules(value)
+
+    @property
+    def discounts(self) -> OnDemandDiscounts:
+        """`on_demand_discounts` as the selector's rules (validated when settings load)."""
+        return parse_discounts(self.on_demand_discounts)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -288,6 +311,14 @@ class Settings(BaseSettings):
         path = Path(named) if named else default_config_file()
         file_source = _TomlFileSource(settings_cls, path, required=bool(named))
         return (init_settings, env_settings, file_source)
+
+
+def _discount_rules(value: object) -> dict[str, float]:
+    """Rules in canonical form (`selector.discounts`); a bad rule is the selector's message."""
+    try:
+        return parse_discounts(value).to_dict()
+    except RequirementsError as exc:
+        raise ValueError(exc.reason) from None
 
 
 def check_key_entry(entry: str) -> None:

@@ -18,6 +18,7 @@ from outputs.crds import CrdSchemas, validate_manifests
 from outputs.errors import OutputUnavailableError, SimulatedDataError
 from outputs.kube import validate_workload
 from selector import PoolIndex, Ranking, rank
+from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts, with_default_discounts
 from selector.outputs import (
     FleetOptions,
     KarpenterDocuments,
@@ -53,10 +54,18 @@ class FleetOutput:
 
 
 def rank_profile(
-    snapshot: PoolIndex, profile: OutputProfile, *, capacity_type: str, now: datetime
+    snapshot: PoolIndex,
+    profile: OutputProfile,
+    *,
+    capacity_type: str,
+    now: datetime,
+    discounts: OnDemandDiscounts = NO_DISCOUNTS,
 ) -> Ranking:
-    """Rank the profile's requirements for one capacity type ("spot" or "on-demand")."""
-    requirements = replace(profile.requirements, capacity_types=(capacity_type,))
+    """Rank the profile's requirements for one capacity type ("spot" or "on-demand"), its own
+    on-demand discounts laid over the deployment's `discounts` (SPOTSEL_ON_DEMAND_DISCOUNTS)."""
+    requirements = replace(
+        with_default_discounts(profile.requirements, discounts), capacity_types=(capacity_type,)
+    )
     return rank(snapshot, requirements, now=now)
 
 
@@ -80,6 +89,7 @@ def generate_karpenter(
     *,
     now: datetime,
     crds: CrdSchemas,
+    discounts: OnDemandDiscounts = NO_DISCOUNTS,
 ) -> list[KarpenterDocuments]:
     """Documents of every profile, all validated (CRD schemas + CEL rules, workload models)."""
     out = []
@@ -88,9 +98,9 @@ def generate_karpenter(
         [region] = profile.requirements.regions  # the profile loader requires exactly one
         if region not in zones_of:
             zones_of[region] = region_zones(snapshot, region)
-        spot = rank_profile(snapshot, profile, capacity_type="spot", now=now)
+        spot = rank_profile(snapshot, profile, capacity_type="spot", now=now, discounts=discounts)
         on_demand = (
-            rank_profile(snapshot, profile, capacity_type="on-demand", now=now)
+            rank_profile(snapshot, profile, capacity_type="on-demand", now=now, discounts=discounts)
             if wants_fallback(profile, spot)
             else None
         )
@@ -127,9 +137,10 @@ def build_fleet_output(
     now: datetime,
     fmt: FleetFormat = "fleet",
     on_demand_percentage_above_base: int = 0,
+    discounts: OnDemandDiscounts = NO_DISCOUNTS,
 ) -> FleetOutput:
     """A validated CreateFleet input (`fleet`) or CreateAutoScalingGroup input (`asg`)."""
-    spot = rank_profile(snapshot, profile, capacity_type="spot", now=now)
+    spot = rank_profile(snapshot, profile, capacity_type="spot", now=now, discounts=discounts)
     try:
         if fmt == "asg":
             request = asg_request(

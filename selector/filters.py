@@ -16,6 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from selector.discounts import on_demand_discount_by_row
 from selector.pool_index import PoolIndex
 from selector.requirements import Range, Requirements
 
@@ -164,9 +165,9 @@ def _data_filter(
 
 
 def _no_gpu(snap: PoolIndex) -> Callable[[IntArray], BoolArray]:
-    def keep(rows: IntArray) -> BoolArray:
     # CPU only means no accelerator of any kind: an FPGA, media or Neuron type is not a CPU
     # type even when a source left its device count at zero.
+    def keep(rows: IntArray) -> BoolArray:
         no_gpu: BoolArray = (snap.gpu_count[rows] == 0) & ~snap.accelerated[rows]
         return no_gpu
 
@@ -215,9 +216,11 @@ def apply_filters(snap: PoolIndex, req: Requirements, *, now_ts: float) -> Filte
         req.max_price_age_hours,
         req.max_price,
     )
-    od_stage = _offer_stage(
-        snap.on_demand_offered[rows], snap.on_demand_price[rows], od_age, od_ttl, req.max_price
+    # max_price holds against what on-demand really costs (list × (1 − discount)).
+    od_paid = snap.on_demand_price[rows] * (
+        1.0 - on_demand_discount_by_row(snap, rows, req.on_demand_discounts)
     )
+    od_stage = _offer_stage(snap.on_demand_offered[rows], od_paid, od_age, od_ttl, req.max_price)
     done = len(_OFFER_STAGES)
     want_spot = "spot" in req.capacity_types
     want_od = "on-demand" in req.capacity_types

@@ -15,7 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from selector import capacity as cap
-from selector.cost import SpotVerdict, lost_hours, spot_verdict, useful_fraction
+from selector.cost import (
+    SpotVerdict,
+    lost_hours,
+    spot_verdict,
+    useful_fraction,
+    with_rank_one_note,
+)
+from selector.discounts import on_demand_discount_by_row
 from selector.diversify import Constraints, Selection, diversify
 from selector.errors import PoolIndexError
 from selector.filters import FilterResult, apply_filters
@@ -23,6 +30,7 @@ from selector.gpus import gpu_class_of
 from selector.hazard import INTERRUPTION_TTL_HOURS, UNKNOWN_PROBABILITY, Hazard, signal_kind
 from selector.hazard import UNKNOWN_EXPOSURE_HOURS as _UNKNOWN_EXPOSURE
 from selector.known import check_known_names
+from selector.ordering import describe_ordering, rank_one_note
 from selector.pool_index import PoolIndex
 from selector.pools import PoolRecord
 from selector.requirements import Requirements
@@ -40,6 +48,9 @@ SHORTLIST_FACTOR: Final = 10
 SHORTLIST_MIN: Final = 256
 # A 7-day coefficient of variation above 20 % means the price is moving: flagged.
 VOLATILITY_FLAG_CV: Final = 0.2
+# An on-demand price whose row source ends so was computed (e.g. from spot price and advisor
+# savings), not read from a price list: flagged `derived-on-demand-price`.
+DERIVED_SOURCE_SUFFIX: Final = "-derived"
 # A stale interruption signal keeps its point estimate but its upper bound widens to the
 # unknown-signal ceiling: we no longer know it has not got worse.
 _STALE_HAZARD_HIGH: Final = -math.log1p(-UNKNOWN_PROBABILITY[2]) / _UNKNOWN_EXPOSURE
@@ -48,9 +59,6 @@ _STALE_HAZARD_HIGH: Final = -math.log1p(-UNKNOWN_PROBABILITY[2]) / _UNKNOWN_EXPO
 def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> Ranking:
     """Rank every pool of `snapshot` for `requirements` as of `now` (tz-aware)."""
     if now.tzinfo is None or now.utcoffset() is None:
-# An on-demand price whose row source ends so was computed (e.g. from spot price and advisor
-# savings), not read from a price list: flagged `derived-on-demand-price`.
-DERIVED_SOURCE_SUFFIX: Final = "-derived"
         raise PoolIndexError(f"now must be timezone-aware (UTC), got naive {now.isoformat()}")
     check_known_names(snapshot, requirements)  # an unknown region is an error, not an empty list
     now_ts = now.timestamp()
@@ -65,6 +73,7 @@ DERIVED_SOURCE_SUFFIX: Final = "-derived"
             snapshot.family_code[cand.rows],
             snapshot.zone_code[cand.rows],
         ),
+        tie_band=requirements.cost_tie_band,
     )
     selection = diversify(
         snapshot.type_code[cand.rows[shortlist]].tolist(),
@@ -92,7 +101,9 @@ DERIVED_SOURCE_SUFFIX: Final = "-derived"
         pools=pools,
         exclusions=filt.exclusions,
         unmet=selection.unmet,
-        verdict=_verdict(snapshot, requirements, filt, now_ts),
+        verdict=_with_rank_one(_verdict(snapshot, requirements, filt, now_ts), requirements, pools),
+        ordering=describe_ordering(requirements),
+        notes=(selection.note,) if selection.note else (),
     )
 
 
@@ -122,10 +133,13 @@ def _cost_step(
     spot: npt.NDArray[np.bool_],
     rate: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """(price, L, u, effective cost) per offering; on-demand has u = 1."""
+    """(price, L, u, effective cost) per offering; on-demand has u = 1 and is priced at
+    list × (1 − the request's discount), what the user really pays."""
     lost_by_cloud = np.array([lost_hours(c, req) for c in snap.clouds] or [0.0])
     lost = np.where(spot, lost_by_cloud[snap.cloud_code[rows]], 0.0)
-    price = np.where(spot, snap.spot_price[rows], snap.on_demand_price[rows])
+    discount = on_demand_discount_by_row(snap, rows[~spot], req.on_demand_discounts)
+    price = snap.spot_price[rows].copy()
+    price[~spot] = snap.on_demand_price[rows[~spot]] * (1.0 - discount)
     useful = useful_fraction(rate, lost)
     return price, lost, useful, price / useful
 
@@ -137,6 +151,8 @@ def _capacity_step(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[Floa
         (now_ts - snap.capacity_at[rows]) / 3600.0,
         snap.ice_errors[rows],
         (now_ts - snap.fleet_at[rows]) / 3600.0,
+        zone_price_ratio=snap.zone_price_ratio[rows],
+        volatility=snap.spot_volatility[rows],
     )
 
 
@@ -148,7 +164,11 @@ def _score(
     rate, low, high = _hazard_step(snap, rows, spot, now_ts)
     price, lost, useful, effective = _cost_step(snap, req, rows, spot, rate)
     capacity, flags = _capacity_step(snap, rows, now_ts)
-    return Candidates(rows, spot, price, rate, low, high, lost, useful, effective, capacity, flags)
+    return Candidates(
+        rows, spot, price, rate, low, high, lost, useful, effective, capacity, flags,
+        zone_price_ratio=snap.zone_price_ratio[rows],
+        volatility=snap.spot_volatility[rows],
+    )  # fmt: skip
 
 
 # --- shortlist, explanation, verdict ----------------------------------------------------------
@@ -181,7 +201,9 @@ def _explain(
         row = int(cand.rows[i])
         rec = snap.records[row]
         is_spot = bool(cand.spot[i])
-        od = _opt(snap.on_demand_price[row])
+        od_list = _opt(snap.on_demand_price[row])
+        discount = req.on_demand_discounts.discount_for(rec.key.cloud, rec.key.region, rec.family)
+        od = None if od_list is None else od_list * (1.0 - discount)
         price = float(cand.price[i])
         ages = SignalAges(
             spot_price=_age(now_ts, snap.spot_at[row]),
@@ -228,6 +250,8 @@ def _explain(
                 price=price,
                 spot_price=_opt(snap.spot_price[row]),
                 on_demand_price=od,
+                on_demand_list_price=od_list,
+                on_demand_discount=discount,
                 savings=(1.0 - price / od) if od else None,
                 price_volatility=(
                     None if rec.spot_price_volatility is None else float(rec.spot_price_volatility)
@@ -241,6 +265,7 @@ def _explain(
                 if missing_capacity
                 else ("zonal" if rec.capacity_zonal else "regional"),
                 capacity_raw=rec.capacity_raw,
+                zone_price_ratio=_opt(snap.zone_price_ratio[row]),
                 score=float(score[i]),
                 ages=ages,
                 sources=rec.sources,
@@ -278,16 +303,46 @@ def _flags(
             flags.append("no-on-demand-price")
     elif ages.on_demand_price is not None and ages.on_demand_price > req.max_price_age_hours * 3600:
         flags.append("old-on-demand-price")
+    od_source = snap.records[row].on_demand_source
+    if od_source is not None and od_source.endswith(DERIVED_SOURCE_SUFFIX):
+        flags.append("derived-on-demand-price")
+    if snap.records[row].key.zone_id == "":
+        flags.append("regional-pool")  # priced per region: the zone is left open
     bits = int(cand.capacity_flags[i])
     for bit, name in (
         (cap.FLAG_MISSING, "no-capacity-signal"),
         (cap.FLAG_STALE, "stale-capacity"),
         (cap.FLAG_REGIONAL, "regional-capacity"),
         (cap.FLAG_ICE, "recent-capacity-errors"),
+        (cap.FLAG_ZONE_PREMIUM, "zone-price-premium"),
     ):
         if bits & bit:
             flags.append(name)
+    if not snap.zone_signal[row]:  # its place among its type's zones falls to the zone ID
+        flags.append("no-zone-signal")
     return tuple(flags)
+
+
+def _with_rank_one(
+    verdict: SpotVerdict, req: Requirements, pools: tuple[RankedPool, ...]
+) -> SpotVerdict:
+    """The verdict saying why rank 1 is not its best spot pool, when it is not."""
+    if not pools:
+        return verdict
+    first = pools[0]
+    note = rank_one_note(
+        req,
+        best_spot=verdict.best_spot_pool,
+        best_effective=verdict.best_spot_effective_cost,
+        best_rate=verdict.best_spot_hazard,
+        first=first.key,
+        first_spot=first.capacity_type == "spot",
+        first_price=first.price,
+        first_effective=first.effective_cost,
+        first_rate=first.hazard.rate,
+        first_capacity=first.capacity,
+    )
+    return with_rank_one_note(verdict, note)
 
 
 def _verdict(snap: PoolIndex, req: Requirements, filt: FilterResult, now_ts: float) -> SpotVerdict:
@@ -303,17 +358,16 @@ def _verdict(snap: PoolIndex, req: Requirements, filt: FilterResult, now_ts: flo
             snap.records[int(rows[j])].key,
             float(price[j]),
             float(effective[j]),
-    od_source = snap.records[row].on_demand_source
-    if od_source is not None and od_source.endswith(DERIVED_SOURCE_SUFFIX):
-        flags.append("derived-on-demand-price")
-    if snap.records[row].key.zone_id == "":
-        flags.append("regional-pool")  # priced per region: the zone is left open
             float(rate[j]),
             float(lost[j]),
         )
     od_rows = filt.fresh_on_demand_rows
     best_od = None
+    od_discount = 0.0
     if od_rows.size:
-        k = int(np.argmin(snap.on_demand_price[od_rows]))
-        best_od = (snap.records[int(od_rows[k])].key, float(snap.on_demand_price[od_rows[k]]))
-    return spot_verdict(spot=best_spot, on_demand=best_od)
+        discount = on_demand_discount_by_row(snap, od_rows, req.on_demand_discounts)
+        paid = snap.on_demand_price[od_rows] * (1.0 - discount)  # what on-demand really costs
+        k = int(np.argmin(paid))
+        best_od = (snap.records[int(od_rows[k])].key, float(paid[k]))
+        od_discount = float(discount[k])
+    return spot_verdict(spot=best_spot, on_demand=best_od, on_demand_discount=od_discount)

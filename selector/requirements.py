@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
+from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts, parse_discounts
 from selector.errors import RequirementsError
 from selector.gpus import expand_gpu_models
 from selector.pools import CLOUDS
@@ -22,6 +23,7 @@ __all__ = [
     "ARCHES",
     "CAPACITY_TYPES",
     "DATA_CHOICES",
+    "DEFAULT_COST_TIE_BAND",
     "STRATEGIES",
     "Range",
     "Requirements",
@@ -62,9 +64,20 @@ _SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
 
 # Defaults for a long training job with a preStop hook (design §1 seed scenario).
 DEFAULT_TOP: Final = 20
+# Young's optimal interval sqrt(2·C/λ), with C = the 60 s checkpoint write below and λ from
+# selector/hazard.py's fitted buckets, runs from 54 min ("<5%", 0.041/h) to 14 min (">20%",
+# 0.58/h); 30 min is the optimum of the "5-10%" bucket (0.13/h), the advisor's middle.
 DEFAULT_CHECKPOINT_INTERVAL_MINUTES: Final = 30.0
-DEFAULT_FINAL_CHECKPOINT_SECONDS: Final = 60.0  # fits AWS's 120 s notice, not the 30 s elsewhere
-DEFAULT_RESTART_OVERHEAD_MINUTES: Final = 10.0  # new node + image pull + checkpoint load
+# Fits AWS's usable window (120 s notice - drain - exit margin = 90 s,
+# selector.hazard.FINAL_CHECKPOINT_WINDOW_SECONDS), not Azure's or GCP's (0 s of a 30 s notice).
+# Assumed: no measured checkpoint-write time in ../shared/data.
+DEFAULT_FINAL_CHECKPOINT_SECONDS: Final = 60.0
+# New node + image pull + checkpoint load. In the SkyPilot preemption traces
+# (bench/calibrate.py) a preempted instance runs again after a median 7-9 min (r5.16xlarge)
+# and 18-29 min (p3.2xlarge, same zone, including waits for capacity); a diversified pool list
+# relaunches elsewhere, so the CPU figure plus a little image pull and checkpoint load is the
+# base case. The Frontier-CS "cant_be_late" benchmark built on these traces uses 3 and 12 min.
+DEFAULT_RESTART_OVERHEAD_MINUTES: Final = 10.0
 DEFAULT_MIN_INSTANCE_TYPES: Final = 3  # the seed scenario's g4dn / g5 / p3 spread
 # Blast radius by default: no instance type and no zone carries more than half of the nodes
 # (never less than one node), so one pool running dry cannot take the whole job down.
@@ -73,6 +86,11 @@ DEFAULT_MAX_SHARE_PER_FAMILY: Final = 1.0  # GPU families are few; opt in where 
 DEFAULT_MAX_SHARE_PER_ZONE: Final = 0.5
 # Spot prices are collected hourly; three missed collections mean the price is not known.
 DEFAULT_MAX_PRICE_AGE_HOURS: Final = 6.0
+# Effective costs within 5 % of each other tie (one band), and λ, capacity and the zone signals
+# decide among them: one pool's own spot price drifts about that much within a month (m5.large in
+# 5 us-east-1 zones, 2021-01/02: max/min - 1 median 3.9 %, range 1.4-8.7 %; `python
+# bench/zone_signals.py`, section 5), so a smaller gap says nothing about next month's cost.
+DEFAULT_COST_TIE_BAND: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +123,7 @@ class Requirements:
     nodes: int = 1
     max_price: float | None = None  # $/h per node
     strategy: str = "effective-cost"
+    cost_tie_band: float = DEFAULT_COST_TIE_BAND  # effective costs within this fraction tie
     top: int = DEFAULT_TOP
     checkpoint_interval_minutes: float = DEFAULT_CHECKPOINT_INTERVAL_MINUTES
     final_checkpoint_seconds: float = DEFAULT_FINAL_CHECKPOINT_SECONDS
@@ -116,6 +135,9 @@ class Requirements:
     min_zones: int = 1
     max_price_age_hours: float = DEFAULT_MAX_PRICE_AGE_HOURS
     data: str = "auto"  # one of DATA_CHOICES
+    # Fraction off the on-demand list price per cloud / region / family (Savings Plans, RIs):
+    # on-demand is priced list × (1 − discount) (`selector.discounts`).
+    on_demand_discounts: OnDemandDiscounts = NO_DISCOUNTS
 
     @property
     def wants_gpu(self) -> bool:
@@ -125,7 +147,7 @@ class Requirements:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, Range):
+            if isinstance(value, Range | OnDemandDiscounts):
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -175,6 +197,7 @@ def parse_requirements(mapping: Mapping[str, object]) -> Requirements:
         nodes=_int(m, "nodes", 1, 1, MAX_NODES),
         max_price=_opt_float(m, "max_price", 0.0, MAX_PRICE_PER_HOUR),
         strategy=_choice(m, "strategy", STRATEGIES, "effective-cost"),
+        cost_tie_band=_float(m, "cost_tie_band", DEFAULT_COST_TIE_BAND, 0.0, 1.0),
         top=_int(m, "top", DEFAULT_TOP, 1, MAX_TOP),
         checkpoint_interval_minutes=_float(
             m, "checkpoint_interval_minutes", DEFAULT_CHECKPOINT_INTERVAL_MINUTES, 0.0, MAX_MINUTES
@@ -194,6 +217,7 @@ def parse_requirements(mapping: Mapping[str, object]) -> Requirements:
             m, "max_price_age_hours", DEFAULT_MAX_PRICE_AGE_HOURS, 0.0, MAX_SIGNAL_AGE_HOURS
         ),
         data=_choice(m, "data", DATA_CHOICES, "auto"),
+        on_demand_discounts=parse_discounts(m.get("on_demand_discounts")),
     )
     if req.max_price_age_hours <= 0:
         raise RequirementsError("max_price_age_hours", "must be > 0")

@@ -14,6 +14,7 @@ from selector.cost import SpotVerdict
 from selector.diversify import UnmetConstraint
 from selector.filters import SIMULATED_EXCLUSION, Exclusion
 from selector.hazard import Hazard
+from selector.ordering import Ordering
 from selector.pools import PoolKey
 from selector.requirements import Requirements
 
@@ -58,8 +59,8 @@ class RankedPool:
     gpu_memory_gib: float | None
     price: float  # $/h of this offering
     spot_price: float | None
-    on_demand_price: float | None
-    savings: float | None  # 1 - price / on-demand price
+    on_demand_price: float | None  # what on-demand costs the user: list × (1 − discount)
+    savings: float | None  # 1 - price / on-demand price (the discounted one)
     price_volatility: float | None
     hazard: Hazard  # on-demand offerings: rate 0, source "on-demand"
     lost_hours_per_interruption: float
@@ -68,11 +69,16 @@ class RankedPool:
     capacity: float
     capacity_basis: str  # "zonal" | "regional" | "none"
     capacity_raw: str | None
+    # Spot price over the median of its type's priced zones in the region; None = regional, or no
+    # other zone of its type to compare with.
+    zone_price_ratio: float | None
     score: float  # the strategy's objective relative to the best candidate (1.0 = best)
     ages: SignalAges
     flags: tuple[str, ...]
     sources: tuple[str, ...] = ()  # collector sources of the rows behind this pool
     simulated: bool = False  # any of them simulated
+    on_demand_list_price: float | None = None  # the cloud's list price
+    on_demand_discount: float = 0.0  # fraction off list (requirements.on_demand_discounts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +97,8 @@ class RankedPool:
             "price": self.price,
             "spot_price": self.spot_price,
             "on_demand_price": self.on_demand_price,
+            "on_demand_list_price": self.on_demand_list_price,
+            "on_demand_discount": self.on_demand_discount,
             "savings": self.savings,
             "price_volatility": self.price_volatility,
             "hazard": self.hazard.to_dict(),
@@ -100,6 +108,7 @@ class RankedPool:
             "capacity": self.capacity,
             "capacity_basis": self.capacity_basis,
             "capacity_raw": self.capacity_raw,
+            "zone_price_ratio": self.zone_price_ratio,
             "score": self.score,
             "ages_seconds": self.ages.to_dict(),
             "flags": list(self.flags),
@@ -122,6 +131,9 @@ class Ranking:
     exclusions: tuple[Exclusion, ...]  # counts + candidates == snapshot_size
     unmet: tuple[UnmetConstraint, ...]
     verdict: SpotVerdict
+    ordering: Ordering | None = None  # how the rows are ordered (None: built by hand)
+    # Listing notes, e.g. more pools than `top` because the constraints need them.
+    notes: tuple[str, ...] = ()
 
     @property
     def instance_types(self) -> tuple[str, ...]:
@@ -158,4 +170,6 @@ class Ranking:
             "exclusions": [e.to_dict() for e in self.exclusions],
             "unmet": [u.to_dict() for u in self.unmet],
             "verdict": self.verdict.to_dict(),
+            "ordering": self.ordering.to_dict() if self.ordering else None,
+            "notes": list(self.notes),
         }

@@ -28,6 +28,7 @@ from outputs.errors import ProfileError
 from outputs.generate import build_fleet_output, generate_karpenter
 from outputs.profiles import parse_profile
 from selector import PoolIndex
+from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts
 from selector.outputs import (
     ARCHES,
     FLEET_STRATEGIES,
@@ -60,11 +61,17 @@ class OutputsInputs:
     pools: PoolIndex
     now: datetime
     crds: CrdSchemas
+    discounts: OnDemandDiscounts = NO_DISCOUNTS  # SPOTSEL_ON_DEMAND_DISCOUNTS, under a profile's
 
 
 def outputs_inputs(services: ServicesDep) -> OutputsInputs:
-    """The app's pool index, clock and the CRDs loaded at start."""
-    return OutputsInputs(pools=services.snapshots.get(), now=services.clock(), crds=services.crds)
+    """The app's pool index, clock, the CRDs loaded at start and the default discounts."""
+    return OutputsInputs(
+        pools=services.snapshots.get(),
+        now=services.clock(),
+        crds=services.crds,
+        discounts=services.settings.discounts,
+    )
 
 
 InputsDep = Annotated[OutputsInputs, Depends(outputs_inputs)]
@@ -178,7 +185,9 @@ def _fleet_profile(body: FleetRequestBody) -> OutputProfile:
 )
 def karpenter_nodepools(body: KarpenterRequestBody, inputs: InputsDep) -> KarpenterResponse:
     profile = parse_profile(body.profile, source="request body profile")
-    [docs] = generate_karpenter(inputs.pools, [profile], now=inputs.now, crds=inputs.crds)
+    [docs] = generate_karpenter(
+        inputs.pools, [profile], now=inputs.now, crds=inputs.crds, discounts=inputs.discounts
+    )
     return KarpenterResponse(
         profile=docs.profile,
         nodepools=list(docs.nodepools),
@@ -212,6 +221,7 @@ def fleet_requests(body: FleetRequestBody, inputs: InputsDep) -> FleetResponse:
         now=inputs.now,
         fmt=body.format,
         on_demand_percentage_above_base=body.on_demand_percentage_above_base,
+        discounts=inputs.discounts,
     )
     return FleetResponse(
         format=built.format,

@@ -91,7 +91,9 @@ def _generate(
 
     settings = state.get_settings()
     crds = resolve_crds(crds_dir or settings.karpenter_crds_dir)
-    generated = generate_karpenter(pools.index, profiles, now=pools.now, crds=crds)
+    generated = generate_karpenter(
+        pools.index, profiles, now=pools.now, crds=crds, discounts=settings.discounts
+    )
     return generated, crds.source, crds.builtin
 
 
@@ -266,7 +268,8 @@ def fleet_command(
         strategy=strategy,
         on_demand_base=on_demand_base,
     )
-    pools = load_pools(app_state(ctx))
+    state = app_state(ctx)
+    pools = load_pools(state)
     built = build_fleet_output(
         pools.index,
         chosen,
@@ -274,6 +277,7 @@ def fleet_command(
         now=pools.now,
         fmt=fmt.value,
         on_demand_percentage_above_base=on_demand_percentage,
+        discounts=state.get_settings().discounts,
     )
     _note_simulated(built.provenance, "request")
     if output is FleetOutput.JSON:
@@ -343,6 +347,7 @@ def write_demo_outputs(
             target_capacity=DEMO_TARGET_CAPACITY,
         ),
         now=pools.now,
+        discounts=state.get_settings().discounts,
     )
     text = json.dumps(built.request, indent=2) + "\n"
     written += write_atomic(out_dir, {"fleet-request.json": text})

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from selector import Requirements, parse_requirements, rank
+from selector.discounts import with_default_discounts
 from spotsel import render_ranking
 from spotsel.commands.collect import parse_as_of
 from spotsel.commands.common import OutputFormat
@@ -92,6 +93,13 @@ def rank_command(
             help=f"effective-cost | price | capacity | price-capacity {_default('strategy')}."
         ),
     ] = None,
+    cost_tie_band: Annotated[
+        float | None,
+        typer.Option(
+            help="effective-cost: costs within this fraction of each other tie, and λ, capacity "
+            f"and zone signals decide among them; 0 = none {_default('cost_tie_band')}."
+        ),
+    ] = None,
     top: Annotated[int | None, typer.Option(help=f"Pools to return {_default('top')}.")] = None,
     checkpoint_interval_minutes: Annotated[
         float | None,
@@ -149,6 +157,15 @@ def rank_command(
             "the simulated ones), real, simulated, or any (both mixed) (default auto)."
         ),
     ] = None,
+    on_demand_discounts: Annotated[
+        str | None,
+        typer.Option(
+            help="Fraction off the on-demand list price (Savings Plans, RIs) per cloud, "
+            "cloud/family or cloud/region/family, e.g. aws=0.2,aws/p5=0.45,aws/us-east-1/g5=0.3 "
+            "(aws/us-east-1/* = a whole region); the most specific rule wins. Laid over "
+            "SPOTSEL_ON_DEMAND_DISCOUNTS rule by rule (default: that setting, else list prices)."
+        ),
+    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -181,7 +198,9 @@ def rank_command(
     "simulated": true and the "sources").
     """
     # Every flag by name from the parsed parameters: a new flag cannot be declared and forgotten.
-    requirements = requirements_from_flags(ctx.params)
+    requirements = with_default_discounts(
+        requirements_from_flags(ctx.params), app_state(ctx).get_settings().discounts
+    )
     when = parse_as_of(as_of)
     # Loading every pool's signals takes seconds at scale: say so on stderr meanwhile.
     with err.status("Loading the pool index from the store…"):

@@ -40,6 +40,7 @@ NON_DEFAULT: dict[str, tuple[Any, str]] = {
     "nodes": (6, "default 1"),
     "max_price": (3.5, "default none"),
     "strategy": ("price-capacity", "default effective-cost"),
+    "cost_tie_band": (0.1, "a fraction with default 0.05"),
     "top": (7, "an int with a default"),
     "checkpoint_interval_minutes": (45.0, "workload trait"),
     "final_checkpoint_seconds": (90.0, "workload trait"),
@@ -51,6 +52,7 @@ NON_DEFAULT: dict[str, tuple[Any, str]] = {
     "min_zones": (2, "diversification"),
     "max_price_age_hours": (12.0, "was missing from the CLI"),
     "data": ("any", "simulated and real never mix unless asked"),
+    "on_demand_discounts": ("aws=0.2,aws/p5=0.45", "rules as one text, as the flag takes them"),
 }
 
 
