@@ -172,6 +172,7 @@ class RateFit:
     high: float
     bucket_2021: str | None
     bucket_2025: str | None
+    relaunch_median_minutes: float  # nan when no preemption was followed by a relaunch
 
 
 def rate_of(values: npt.NDArray[np.int64], gap_seconds: float) -> tuple[int, float]:
@@ -207,9 +208,28 @@ def fit_rates(
                 high=high,
                 bucket_2021=advisors[ADVISOR_DATES[0]].get(pool),
                 bucket_2025=advisors[ADVISOR_DATES[-1]].get(pool),
+                relaunch_median_minutes=_median(relaunch_minutes(t.values, t.gap_seconds)),
             )
         )
     return out
+
+
+def relaunch_minutes(values: npt.NDArray[np.int64], gap_seconds: float) -> list[float]:
+    """Minutes from each preemption (1→0) until an instance runs again (0→1)."""
+    up = values > 0
+    out: list[float] = []
+    down_at: int | None = None
+    for i in range(1, up.size):
+        if up[i - 1] and not up[i]:
+            down_at = i
+        elif up[i] and not up[i - 1] and down_at is not None:
+            out.append((i - down_at) * gap_seconds / 60.0)
+            down_at = None
+    return out
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(np.median(values)) if values else math.nan
 
 
 def mean_rate(rates: FloatArray) -> float:
@@ -525,15 +545,20 @@ def _times(ratio: float) -> str:
 def _rate_rows(fits: Iterable[RateFit]) -> list[list[object]]:
     return [
         [f.name, f.events, f"{f.hours:.1f}", f"{f.rate:.3f}", f"{f.low:.3f}-{f.high:.3f}",
-         f.bucket_2021 or "-", f.bucket_2025 or "-"]
+         f.bucket_2021 or "-", f.bucket_2025 or "-", _minutes(f.relaunch_median_minutes)]
         for f in fits
     ]  # fmt: skip
+
+
+def _minutes(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
 
 
 def report(cal: Calibration) -> str:
     """The fit as readable tables, the constants to paste and the check."""
     out: list[str] = []
-    rate_head = ["trace", "lost", "inst-h", "λ/h", "90% CI", "adv 2021", "adv 2025"]
+    rate_head = ["trace", "lost", "inst-h", "λ/h", "90% CI", "adv 2021", "adv 2025",
+                 "relaunch min (median)"]  # fmt: skip
     out += [
         "## AWS 1-node preemption traces (1→0 = preemption)",
         _table(rate_head, _rate_rows(cal.aws)),
@@ -557,8 +582,8 @@ def report(cal: Calibration) -> str:
         [*r[:4], f"{cal.launch_success[f.name]:.0%}", *r[5:]]
         for f, r in zip(cal.availability, _rate_rows(cal.availability), strict=True)
     ]
-    out.append(_table(["trace", "lost", "up-h", "loss/h", "launch ok", "adv 2021", "adv 2025"],
-                      avail_rows))  # fmt: skip
+    out.append(_table(["trace", "lost", "up-h", "loss/h", "launch ok", "adv 2021", "adv 2025",
+                       "back up after min (median)"], avail_rows))  # fmt: skip
     groups: dict[tuple[str, str], list[float]] = {}
     for f in cal.availability:
         groups.setdefault((f.name.split("/")[0], f.instance_type), []).append(f.rate)

@@ -22,6 +22,9 @@ from selector.errors import SignalError
 __all__ = [
     "AWS_ADVISOR_BUCKETS",
     "AZURE_EVICTION_BUCKETS",
+    "DRAIN_DELAY_SECONDS",
+    "EXIT_MARGIN_SECONDS",
+    "FINAL_CHECKPOINT_WINDOW_SECONDS",
     "HOURS_PER_MONTH",
     "NOTICE_SECONDS",
     "SIGNAL_KINDS",
@@ -100,6 +103,23 @@ INTERRUPTION_TTL_HOURS: Final = 7 * 24.0
 # Interruption notice per cloud: AWS 2-minute warning (EventBridge / IMDS); Azure Scheduled
 # Events and GCP preemption notices give 30 s (cloud-facts.md).
 NOTICE_SECONDS: Final[dict[str, float]] = {"aws": 120.0, "azure": 30.0, "gcp": 30.0}
+# Time from the cloud's interruption notice until the kubelet starts terminating the pod (runs
+# its preStop hook): on AWS the notice travels EventBridge -> SQS -> Karpenter's interruption
+# controller, which taints the node and evicts its pods. Assumption, unverified against a live
+# cluster: delivery takes seconds and Karpenter acts on a message at once; 20 s also covers a
+# slow delivery and the eviction's API round-trips. The node is gone at notice end regardless,
+# so the pod's grace period is what is left: notice - drain delay (AWS: 120 - 20 = 100 s).
+DRAIN_DELAY_SECONDS: Final = 20
+# After the preStop hook returns, the kubelet sends SIGTERM and the container still has to exit
+# (flush logs, close files) before the grace period ends in SIGKILL: the final checkpoint must
+# be done this long before the grace period ends.
+EXIT_MARGIN_SECONDS: Final = 10
+# What a final checkpoint can use of each notice (AWS 90 s, Azure / GCP 0 s): the cost model
+# (selector/cost.py) and the generated preStop hook (selector/outputs) both read this window.
+FINAL_CHECKPOINT_WINDOW_SECONDS: Final[dict[str, float]] = {
+    cloud: max(notice - DRAIN_DELAY_SECONDS - EXIT_MARGIN_SECONDS, 0.0)
+    for cloud, notice in NOTICE_SECONDS.items()
+}
 
 KIND_KNOWN: Final = 0
 KIND_UNKNOWN: Final = 1

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from selector.hazard import NOTICE_SECONDS
+# The notice's drain delay and exit margin are defined beside the notices, where the cost
+# model reads the same window (FINAL_CHECKPOINT_WINDOW_SECONDS).
+from selector.hazard import DRAIN_DELAY_SECONDS, EXIT_MARGIN_SECONDS, NOTICE_SECONDS
 from selector.requirements import Requirements
 
 __all__ = [
@@ -40,17 +42,6 @@ CONSOLIDATION_POLICIES: Final = ("WhenEmpty", "WhenEmptyOrUnderutilized", "Balan
 DEFAULT_BUDGET_NODES: Final = "10%"
 # Long training jobs: wait before consolidating so a short lull does not kill a node.
 DEFAULT_CONSOLIDATE_AFTER: Final = "10m"
-# Time from the cloud's interruption notice until the kubelet starts terminating the pod (runs
-# its preStop hook): on AWS the notice travels EventBridge -> SQS -> Karpenter's interruption
-# controller, which taints the node and evicts its pods. Assumption, unverified against a live
-# cluster: delivery takes seconds and Karpenter acts on a message at once; 20 s also covers a
-# slow delivery and the eviction's API round-trips. The node is gone at notice end regardless,
-# so the pod's grace period is what is left: notice - drain delay (AWS: 120 - 20 = 100 s).
-DRAIN_DELAY_SECONDS: Final = 20
-# After the preStop hook returns, the kubelet sends SIGTERM and the container still has to exit
-# (flush logs, close files) before the grace period ends in SIGKILL: the final checkpoint must
-# be done this long before the grace period ends.
-EXIT_MARGIN_SECONDS: Final = 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,21 +7,31 @@ import pytest
 
 from selector import PoolKey, parse_requirements
 from selector.cost import MIN_USEFUL_FRACTION, lost_hours, spot_verdict, useful_fraction
+from selector.hazard import FINAL_CHECKPOINT_WINDOW_SECONDS, NOTICE_SECONDS
 
 KEY = PoolKey("aws", "us-east-1", "use1-az1", "g5.xlarge")
 OD_KEY = PoolKey("aws", "us-east-1", "use1-az1", "g4dn.xlarge")
 
 
+WINDOW = FINAL_CHECKPOINT_WINDOW_SECONDS  # notice - drain delay - exit margin, per cloud
+
+
 @pytest.mark.parametrize(
     ("cloud", "final_s", "expected_h"),
     [
+        pytest.param("aws", 60, 10 / 60, id="60 s checkpoint fits AWS's window: restart only"),
+        pytest.param("gcp", 60, 10 / 60 + 0.25, id="60 s misses GCP's window: + half an interval"),
+        pytest.param("aws", WINDOW["aws"], 10 / 60, id="exactly AWS's window still fits"),
+        pytest.param("aws", WINDOW["aws"] + 1, 10 / 60 + 0.25, id="one second over AWS window"),
         pytest.param(
-            "aws", 60, 10 / 60, id="60 s checkpoint fits AWS's 120 s notice: restart only"
+            "aws", NOTICE_SECONDS["aws"], 10 / 60 + 0.25, id="the bare notice is not usable"
         ),
-        pytest.param("gcp", 60, 10 / 60 + 0.25, id="60 s misses GCP's 30 s: + half an interval"),
-        pytest.param("azure", 30, 10 / 60, id="exactly the 30 s notice still fits"),
-        pytest.param("aws", 121, 10 / 60 + 0.25, id="one second over AWS notice"),
-        pytest.param("unknown", 31, 10 / 60 + 0.25, id="unknown cloud: shortest notice assumed"),
+        pytest.param(
+            "unknown",
+            min(WINDOW.values()) + 1,
+            10 / 60 + 0.25,
+            id="unknown cloud: shortest window assumed",
+        ),
     ],
 )
 def test_lost_hours_uses_the_clouds_notice_window(

@@ -6,13 +6,17 @@ import math
 
 import pytest
 
-from selector import SignalError, estimate_hazard
+from selector import SignalError, estimate_hazard, parse_requirements
+from selector.cost import lost_hours
 from selector.hazard import (
     AWS_ADVISOR_BUCKETS,
     AZURE_EVICTION_BUCKETS,
     BUCKET_EXPOSURE_HOURS,
+    FINAL_CHECKPOINT_WINDOW_SECONDS,
+    NOTICE_SECONDS,
     PRIOR_SHAPE,
 )
+from selector.outputs.profile import checkpoint_deadline, max_grace_seconds
 
 
 def test_advisor_bucket_uses_midpoint_over_named_exposure() -> None:
@@ -109,3 +113,22 @@ def test_evidence_eventually_outweighs_the_bucket() -> None:
 def test_negative_evidence_is_rejected() -> None:
     with pytest.raises(SignalError):
         estimate_hazard("aws-advisor", "<5%", interruptions=-1, instance_hours=1.0)
+
+
+@pytest.mark.parametrize("cloud", sorted(NOTICE_SECONDS))
+def test_cost_and_outputs_share_one_final_checkpoint_window(cloud: str) -> None:
+    # The preStop hook's deadline is the window the cost model assumes a checkpoint can use.
+    window = FINAL_CHECKPOINT_WINDOW_SECONDS[cloud]
+    assert checkpoint_deadline(max_grace_seconds(cloud)) == window
+    assert window < NOTICE_SECONDS[cloud]
+
+
+def test_a_checkpoint_longer_than_the_window_but_inside_the_notice_loses_work() -> None:
+    # Fits the bare 120 s notice but not what is left after the drain and exit margin.
+    seconds = (FINAL_CHECKPOINT_WINDOW_SECONDS["aws"] + NOTICE_SECONDS["aws"]) / 2
+    fits = parse_requirements({"final_checkpoint_seconds": FINAL_CHECKPOINT_WINDOW_SECONDS["aws"]})
+    misses = parse_requirements({"final_checkpoint_seconds": seconds})
+    assert lost_hours("aws", fits) == pytest.approx(fits.restart_overhead_minutes / 60)
+    assert lost_hours("aws", misses) == pytest.approx(
+        (misses.restart_overhead_minutes + misses.checkpoint_interval_minutes / 2) / 60
+    )
