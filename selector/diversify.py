@@ -1,28 +1,55 @@
-"""Step 5 of ranking: choose up to `top` pools and split `nodes` across them.
+"""Step 5 of ranking: split `nodes` across the candidates exactly, then list the pools.
 
-Greedy in quality order: first take pools that add a missing instance type, family or zone
-until the coverage the constraints need is reached, then fill with the best remaining pools.
-The node split puts each node on the best pool that keeps every instance type, family and
-zone within its share cap (cost-optimal under the blast-radius caps). Whatever cannot be met
-is reported, machine-readable and in words, and the best feasible answer is still returned.
+The split is a min-cost flow  source → zone → type → family → sink: a pool is one zone × one
+type and a type has one family, so every share cap is an arc capacity and the flow meets all
+caps whenever any split does. A node on the candidate at position p costs p (candidates arrive
+best first): among the splits that meet the caps the answer minimises the nodes' summed rank.
+Coverage — nodes on at least min(min_instance_types, nodes) types and min(min_zones, nodes)
+zones — is a reward on each type's and zone's first node, up to the number asked, larger than
+any rank sum: coverage comes first whenever the caps allow it, quality decides the rest.
+
+Exactness. Caps and coverage: met whenever reachable over the candidates. Quality: optimal,
+except when a family cap binds *and* the split that best meets the caps alone lacks the type
+coverage; then the reward counts types per family (a flow cannot count one type both in its
+family and in a global total), which may spread over more types than asked, never fewer.
+
+Speed. The flow runs on the best `PREFIX_START` distinct pools, doubling until the residual
+potentials prove that no pool further down the list could lower the cost (a pool that would
+close a cheaper cycle fails the check), so a few hundred candidates cost a few small flows.
+
+Listing: every pool that carries nodes, then the best pools adding a missing type or zone until
+the list shows `min_instance_types` types and `min_zones` zones, then the best others up to
+`top`. `top` caps only those alternates: when the constraints need more pools than `top`, all
+of them are listed and `Selection.note` says so.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
+from typing import Final
+
+from selector.flow import FlowGraph
 
 __all__ = ["Constraints", "Selection", "UnmetConstraint", "diversify"]
 
 # Floating-point slack so that share 0.25 × 20 nodes gives a cap of exactly 5.
 _EPS = 1e-9
+# Distinct pools the first flow sees; doubled until the optimality check passes.
+PREFIX_START: Final = 32
+_TYPE, _FAMILY, _ZONE = 0, 1, 2
+_DIMS: Final = (
+    ("max_share_per_type", "instance type"),
+    ("max_share_per_family", "family"),
+    ("max_share_per_zone", "zone"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class UnmetConstraint:
-    """A diversification constraint the answer could not honour."""
+    """A diversification constraint the answer could not honour (the market's, not top's)."""
 
     code: str  # the Requirements field: "min_instance_types", "max_share_per_zone", ...
     required: float
@@ -54,6 +81,8 @@ class Selection:
     chosen: tuple[int, ...]  # positions into the candidate list, best first
     nodes: tuple[int, ...]  # suggested node count per chosen position
     unmet: tuple[UnmetConstraint, ...]
+    needed: int = 0  # pools the constraints need listed (carriers + coverage); may exceed top
+    note: str | None = None  # why more than `top` pools are listed, when they are
 
 
 def _cap(share: float, nodes: int) -> int:
@@ -71,159 +100,359 @@ def diversify(
 ) -> Selection:
     """Pick positions (candidates are in quality order) and a node split.
 
-    `market_types` is the number of distinct instance types among all eligible pools, used
-    to say whether a shortfall is the market's or the request's (`top` too small).
+    A type must have one family throughout. `market_types` is the number of distinct
+    instance types among all eligible pools (the candidates hold at least the best pool of
+    each, so it only ever confirms what the candidates show).
     """
     c = constraints
-    dims = (
-        ("max_share_per_type", "instance type", types, c.max_share_per_type),
-        ("max_share_per_family", "family", families, c.max_share_per_family),
-        ("max_share_per_zone", "zone", zones, c.max_share_per_zone),
+    cols = (types, families, zones)
+    n_types = max(market_types, len(set(types)))
+    if not types:
+        return Selection((), (), tuple(_coverage_unmet(c, 0, 0, n_types, 0, 0)))
+    caps = [_cap(share, c.nodes) for share in _shares(c)]
+    problem = _Problem(cols, c.nodes, min(c.min_instance_types, c.nodes), min(c.min_zones, c.nodes))
+    split = problem.solve(caps)
+    relaxed: dict[int, int] = {}
+    if sum(split.values()) < c.nodes:
+        split, relaxed = _relax(problem, caps)
+    carriers = sorted(pos for pos, k in split.items() if k > 0)
+    listed = _list(cols, carriers, c)
+    needed = len(listed)
+    chosen = sorted(set(listed) | set(_alternates(len(types), set(listed), c.top)))
+    carried = [len({col[p] for p in carriers}) for col in cols]
+    shown = [len({col[p] for p in chosen}) for col in cols]
+    unmet = _coverage_unmet(
+        c,
+        shown[_TYPE],
+        shown[_ZONE],
+        n_types,
+        carried[_TYPE],
+        carried[_ZONE],
     )
-    caps = [_cap(share, c.nodes) for _, _, _, share in dims]
-    # Distinct values needed so the nodes fit under each cap.
-    need = [math.ceil(c.nodes / cap) if cap > 0 else 1 for cap in caps]
-    need[0] = max(need[0], c.min_instance_types)
-    need[2] = max(need[2], c.min_zones)
-
-    chosen, covering = _cover(dims, need, c.top, len(types))
-    split, blocked = _split(chosen, covering, dims, caps, c.nodes)
-    unmet = _unmet(chosen, split, dims, blocked, c, market_types)
-    return Selection(chosen=tuple(chosen), nodes=tuple(split), unmet=tuple(unmet))
-
-
-def _cover(
-    dims: tuple[tuple[str, str, Sequence[int], float], ...],
-    need: list[int],
-    top: int,
-    n: int,
-) -> tuple[list[int], frozenset[int]]:
-    """The chosen positions, and those picked because they add a needed type / family / zone."""
-    seen: list[set[int]] = [set() for _ in dims]
-    picked: list[int] = []
-    for pos in range(n):
-        if len(picked) >= top or all(len(seen[d]) >= need[d] for d in range(len(dims))):
-            break
-        adds = any(
-            values[pos] not in seen[d] and len(seen[d]) < need[d]
-            for d, (_, _, values, _) in enumerate(dims)
+    unmet += _cap_unmet(cols, split, caps, relaxed, c)
+    note = None
+    if needed > c.top:
+        extra = needed - len(carriers)
+        note = (
+            f"listed {len(chosen)} pools, more than top={c.top}, because the constraints need "
+            f"{needed}: {len(carriers)} carry the {c.nodes} node(s) within the share caps"
+            + (f", {extra} more list the instance types and zones asked" if extra else "")
         )
-        if adds:
-            picked.append(pos)
-            for d, (_, _, values, _) in enumerate(dims):
-                seen[d].add(values[pos])
-    covering = frozenset(picked)
-    for pos in range(n):
-        if len(picked) >= top:
-            break
-        if pos not in covering:
-            picked.append(pos)
-    return sorted(picked), covering
-
-
-def _split(
-    chosen: list[int],
-    covering: frozenset[int],
-    dims: tuple[tuple[str, str, Sequence[int], float], ...],
-    caps: list[int],
-    nodes: int,
-) -> tuple[list[int], set[int]]:
-    """Node counts per chosen position, and the dimensions whose caps had to be broken.
-
-    First one node on each pool that brought a needed type / zone (best first), so the
-    diversity asked for carries real capacity rather than sitting in the list unused. Then
-    fill the best pool until a cap binds, then the next: caps only ever close, so this is the
-    node-by-node greedy done in bulk. Nodes left over go in a pass that ignores the fewest
-    caps possible, and those caps are reported as unmet.
-    """
-    split = [0] * len(chosen)
-    used: list[Counter[int]] = [Counter() for _ in dims]
-    blocked: set[int] = set()
-    remaining = nodes
-    if not chosen:
-        return split, blocked
-    for i, pos in enumerate(chosen):
-        if remaining == 0:
-            break
-        fits = all(caps[d] - used[d][values[pos]] > 0 for d, (_, _, values, _) in enumerate(dims))
-        if pos in covering and fits:
-            split[i] += 1
-            remaining -= 1
-            for d, (_, _, values, _) in enumerate(dims):
-                used[d][values[pos]] += 1
-    relaxations: tuple[frozenset[int], ...] = (
-        frozenset(),
-        *(frozenset(s) for s in ({0}, {1}, {2}, {0, 1}, {0, 2}, {1, 2}, {0, 1, 2})),
+    return Selection(
+        chosen=tuple(chosen),
+        nodes=tuple(split.get(p, 0) for p in chosen),
+        unmet=tuple(unmet),
+        needed=needed,
+        note=note,
     )
-    for ignore in relaxations:
-        for i, pos in enumerate(chosen):
-            if remaining == 0:
-                break
-            room = remaining
-            for d, (_, _, values, _) in enumerate(dims):
-                if d not in ignore:
-                    room = min(room, caps[d] - used[d][values[pos]])
-            if room <= 0:
+
+
+def _shares(c: Constraints) -> tuple[float, float, float]:
+    return (c.max_share_per_type, c.max_share_per_family, c.max_share_per_zone)
+
+
+class _Problem:
+    """The split for fixed candidates, nodes and coverage, under any caps."""
+
+    def __init__(
+        self, cols: tuple[Sequence[int], ...], nodes: int, k_types: int, k_zones: int
+    ) -> None:
+        types, families, zones = cols
+        self.cols = cols
+        self.nodes = nodes
+        self.k_types = k_types
+        self.k_zones = k_zones
+        family_of: dict[int, int] = {}
+        seen: set[tuple[int, int]] = set()
+        self.pools: list[int] = []  # the best position of each (zone, type), in order
+        for pos, (t, f, z) in enumerate(zip(types, families, zones, strict=True)):
+            if family_of.setdefault(t, f) != f:
+                raise ValueError(f"instance type code {t} has two families ({family_of[t]}, {f})")
+            if (z, t) not in seen:
+                seen.add((z, t))
+                self.pools.append(pos)
+        self.family_of = family_of
+        # A reward above any rank sum: coverage first, then quality.
+        self.reward = nodes * len(types) + 1
+
+    def solve(self, caps: Sequence[int]) -> dict[int, int]:
+        """The optimal split {position: nodes} under `caps` (less than `nodes` if unreachable)."""
+        if caps[_FAMILY] < self.nodes and self.k_types >= 2:
+            # Without the type reward the flow is exact; if it spreads over enough types anyway
+            # it is the answer, and the per-family reward (see the module doc) is not needed.
+            split = self._solve(caps, type_cov=False)
+            if len({self.cols[_TYPE][p] for p in split}) >= self.k_types:
+                return split
+        return self._solve(caps, type_cov=self.k_types >= 2)
+
+    def _solve(self, caps: Sequence[int], *, type_cov: bool) -> dict[int, int]:
+        m = PREFIX_START
+        while True:
+            net = _Network(self, self.pools[:m], caps, type_cov=type_cov)
+            sent = net.graph.run(0, 1, self.nodes, net.order)
+            if m >= len(self.pools):
+                return net.split()
+            if sent == self.nodes and net.certifies(self.pools[m:]):
+                return net.split()
+            m *= 2
+
+
+class _Network:
+    """source → zone → type → (family) → sink over some pools, with coverage rewards."""
+
+    def __init__(
+        self, problem: _Problem, pools: Sequence[int], caps: Sequence[int], *, type_cov: bool
+    ) -> None:
+        types, _, zones = problem.cols
+        n = problem.nodes
+        self.problem = problem
+        self.caps = caps
+        self.zone_cov = problem.k_zones >= 2  # one node always covers one type and one zone
+        self.type_cov = type_cov
+        self.family_layer = caps[_FAMILY] < n
+        ids = iter(range(4, 1 << 62))
+        # 0 source, 1 sink, 2 first nodes of zones, 3 first nodes of types (no family layer).
+        self.zone = {zones[p]: next(ids) for p in pools}
+        self.type = {types[p]: next(ids) for p in pools}
+        fams = {problem.family_of[t] for t in self.type} if self.family_layer else set()
+        self.family = {f: next(ids) for f in fams}
+        self.first = {f: next(ids) for f in fams} if self.type_cov else {}
+        self.graph = g = FlowGraph(next(ids))
+        self.order = [0, 2, *self.zone.values(), *self.type.values()]
+        self.order += [*self.first.values(), *self.family.values(), 3, 1]
+        reward = problem.reward
+        if self.zone_cov:
+            g.add(0, 2, problem.k_zones, -reward)
+            g.add(0, 2, n, 0)
+        for v in self.zone.values():
+            if self.zone_cov:
+                g.add(0, v, caps[_ZONE] - 1, 0)
+                g.add(2, v, 1, 0)
+            else:
+                g.add(0, v, caps[_ZONE], 0)
+        self.arcs = {p: g.add(self.zone[zones[p]], self.type[types[p]], n, p) for p in pools}
+        for t, v in self.type.items():
+            f = problem.family_of[t]
+            after = self.family[f] if self.family_layer else 1
+            if self.type_cov:
+                g.add(v, after, caps[_TYPE] - 1, 0)
+                g.add(v, self.first[f] if self.family_layer else 3, 1, 0)
+            else:
+                g.add(v, after, caps[_TYPE], 0)
+        for f, v in self.family.items():
+            g.add(v, 1, caps[_FAMILY], 0)
+            if self.type_cov:
+                g.add(self.first[f], v, problem.k_types, -reward)
+                g.add(self.first[f], v, n, 0)
+        if self.type_cov and not self.family_layer:
+            g.add(3, 1, problem.k_types, -reward)
+            g.add(3, 1, n, 0)
+
+    def split(self) -> dict[int, int]:
+        return {p: k for p, e in self.arcs.items() if (k := self.graph.flow(e)) > 0}
+
+    def certifies(self, rest: Sequence[int]) -> bool:
+        """Whether no pool of `rest` could lower the cost: the flow is optimal over all pools.
+
+        With valid potentials π, adding the arc zone → type of cost p keeps every reduced
+        cost >= 0 iff π(zone) + p >= π(type); then no cheaper flow of the same size exists.
+        Zones are pushed up and types down as far as their residual arcs allow (still
+        valid) so the check rejects as few pools as it can.
+        """
+        g, pot = self.graph, self.graph.potential
+        types, _, zones = self.problem.cols
+        caps = self.caps
+
+        def lowest(v: int) -> float:  # the least potential v's residual out-arcs allow
+            arcs = (pot[g.head[e]] - g.cost[e] for e in g.out[v] if g.cap[e] > 0)
+            return max(arcs, default=pot[v])
+
+        def highest(v: int) -> float:  # the greatest potential v's residual in-arcs allow
+            arcs = (pot[g.head[e]] + g.cost[e ^ 1] for e in g.out[v] if g.cap[e ^ 1] > 0)
+            return min(arcs, default=pot[v])
+
+        type_pot = {t: lowest(v) for t, v in self.type.items()}
+        pot = list(pot)  # zones see the lowered types: together still valid
+        for t, v in self.type.items():
+            pot[v] = type_pot[t]
+        zone_pot = {z: highest(v) for z, v in self.zone.items()}
+        # A zone or type no pool of the prefix has: its potential from its arcs, analytically.
+        new_zone = min(
+            pot[0] if not self.zone_cov or caps[_ZONE] > 1 else math.inf,
+            pot[2] if self.zone_cov else math.inf,
+        )
+        sink = pot[1]
+        for p in rest:
+            t, z = types[p], zones[p]
+            tp = type_pot.get(t)
+            if tp is None:
+                tp = self._new_type(t, sink)
+            zp = zone_pot.get(z, new_zone)
+            if zp + p < tp:
+                return False
+        return True
+
+    def _new_type(self, t: int, sink: float) -> float:
+        pot, caps = self.graph.potential, self.caps
+        f = self.problem.family_of[t]
+        after = pot[self.family[f]] if f in self.family else sink
+        if not self.type_cov:
+            return after
+        if not self.family_layer:
+            first = pot[3]
+        elif f in self.first:
+            first = pot[self.first[f]]
+        else:  # a new family: its reward arc is unused
+            first = after + self.problem.reward
+        return max(first, after) if caps[_TYPE] > 1 else first
+
+
+def _relax(problem: _Problem, caps: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Caps unreachable together: loosen the fewest dimensions, each as little as possible.
+
+    Returns the split and {dimension: loosened cap}. The best single dimension (smallest
+    resulting cap) wins; pairs only when no single one suffices.
+    """
+    n = problem.nodes
+    for size in (1, 2, 3):
+        best: tuple[int, dict[int, int], dict[int, int]] | None = None
+        for dims in combinations(range(3), size):
+            trial = list(caps)
+            for d in dims:
+                trial[d] = n
+            if sum(problem.solve(trial).values()) < n:
                 continue
-            split[i] += room
-            remaining -= room
-            blocked |= ignore
-            for d, (_, _, values, _) in enumerate(dims):
-                used[d][values[pos]] += room
-        if remaining == 0:
+            lo, hi = max(caps[d] for d in dims), n  # hi feasible: bisect the least cap
+            while lo < hi:
+                mid = (lo + hi) // 2
+                for d in dims:
+                    trial[d] = max(caps[d], mid)
+                if sum(problem.solve(trial).values()) == n:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            for d in dims:
+                trial[d] = max(caps[d], hi)
+            if best is None or hi < best[0]:
+                best = (hi, problem.solve(trial), {d: trial[d] for d in dims})
+        if best is not None:
+            return best[1], best[2]
+    return {}, {}  # unreachable: every dimension relaxed always carries the nodes
+
+
+def _list(cols: tuple[Sequence[int], ...], carriers: list[int], c: Constraints) -> list[int]:
+    """Carriers, plus the best pools that add a type or zone the list still lacks."""
+    types, _, zones = cols
+    listed = list(carriers)
+    have_t = {types[p] for p in carriers}
+    have_z = {zones[p] for p in carriers}
+    taken = set(carriers)
+    for pos in range(len(types)):
+        if len(have_t) >= c.min_instance_types and len(have_z) >= c.min_zones:
             break
-    return split, blocked
+        if pos in taken:
+            continue
+        adds_t = len(have_t) < c.min_instance_types and types[pos] not in have_t
+        adds_z = len(have_z) < c.min_zones and zones[pos] not in have_z
+        if adds_t or adds_z:
+            listed.append(pos)
+            have_t.add(types[pos])
+            have_z.add(zones[pos])
+    return listed
 
 
-def _unmet(
-    chosen: list[int],
-    split: list[int],
-    dims: tuple[tuple[str, str, Sequence[int], float], ...],
-    blocked: set[int],
+def _alternates(n: int, listed: set[int], top: int) -> list[int]:
+    room = top - len(listed)
+    out: list[int] = []
+    for pos in range(n):
+        if len(out) >= room:
+            break
+        if pos not in listed:
+            out.append(pos)
+    return out
+
+
+def _coverage_unmet(
     c: Constraints,
+    shown_types: int,
+    shown_zones: int,
     market_types: int,
+    carried_types: int,
+    carried_zones: int,
 ) -> list[UnmetConstraint]:
     out: list[UnmetConstraint] = []
-    n_types = len({dims[0][2][p] for p in chosen})
-    if n_types < c.min_instance_types:
-        why = (
-            f"only {market_types} distinct instance types match the requirements"
-            if market_types < c.min_instance_types
-            else f"top={c.top} leaves room for {n_types}"
-        )
+    if shown_types < c.min_instance_types:
         out.append(
             UnmetConstraint(
                 "min_instance_types",
                 c.min_instance_types,
-                n_types,
-                f"wanted >= {c.min_instance_types} instance types, got {n_types}: {why}",
+                shown_types,
+                f"wanted >= {c.min_instance_types} instance types, got {shown_types}: only "
+                f"{market_types} distinct instance types match the requirements",
             )
         )
-    n_zones = len({dims[2][2][p] for p in chosen})
-    if n_zones < c.min_zones:
+    elif shown_types and carried_types < min(c.min_instance_types, c.nodes):
+        out.append(
+            UnmetConstraint(
+                "min_instance_types",
+                min(c.min_instance_types, c.nodes),
+                carried_types,
+                f"wanted nodes on >= {min(c.min_instance_types, c.nodes)} instance types, the "
+                f"share caps over the eligible pools allow {carried_types}",
+            )
+        )
+    if shown_zones < c.min_zones:
         out.append(
             UnmetConstraint(
                 "min_zones",
                 c.min_zones,
-                n_zones,
-                f"wanted >= {c.min_zones} zones, only {n_zones} have an eligible pool",
+                shown_zones,
+                f"wanted >= {c.min_zones} zones, only {shown_zones} have an eligible pool",
             )
         )
-    for d, (code, noun, values, share) in enumerate(dims):
-        load: Counter[int] = Counter()
-        for i, pos in enumerate(chosen):
-            load[values[pos]] += split[i]
-        worst = max(load.values(), default=0) / c.nodes
-        # One node is the least any pool can carry: with few nodes a share below 1/nodes
-        # is met by one node per pool.
-        if d in blocked or worst > max(share, 1 / c.nodes) + _EPS:
-            out.append(
-                UnmetConstraint(
-                    code,
-                    share,
-                    worst,
-                    f"max share per {noun} {share:.0%} not reachable with {c.nodes} node(s) "
-                    f"over the eligible pools; largest {noun} share is {worst:.0%}",
-                )
+    elif shown_zones and carried_zones < min(c.min_zones, c.nodes):
+        out.append(
+            UnmetConstraint(
+                "min_zones",
+                min(c.min_zones, c.nodes),
+                carried_zones,
+                f"wanted nodes in >= {min(c.min_zones, c.nodes)} zones, the share caps over "
+                f"the eligible pools allow {carried_zones}",
             )
+        )
+    return out
+
+
+def _cap_unmet(
+    cols: tuple[Sequence[int], ...],
+    split: dict[int, int],
+    caps: list[int],
+    relaxed: dict[int, int],
+    c: Constraints,
+) -> list[UnmetConstraint]:
+    out: list[UnmetConstraint] = []
+    shares = _shares(c)
+    for d in sorted(relaxed):
+        code, noun = _DIMS[d]
+        load: dict[int, int] = {}
+        for pos, k in split.items():
+            load[cols[d][pos]] = load.get(cols[d][pos], 0) + k
+        worst = max(load.values(), default=0) / c.nodes
+        distinct = len(set(cols[d]))
+        need = math.ceil(c.nodes / caps[d])
+        why = (
+            f"only {distinct} {noun}s are eligible and {c.nodes} node(s) at most {caps[d]} per "
+            f"{noun} need {need}"
+            if distinct < need
+            else f"the eligible pools' other share caps leave too few {noun}s to spread over"
+        )
+        out.append(
+            UnmetConstraint(
+                code,
+                shares[d],
+                worst,
+                f"max share per {noun} {shares[d]:.0%} not reachable with {c.nodes} node(s) over "
+                f"the eligible pools ({why}); largest {noun} share is {worst:.0%}",
+            )
+        )
     return out

@@ -1,12 +1,23 @@
-"""Diversification: coverage, share caps, the node split and unmet constraints."""
+"""Diversification: coverage, share caps, the node split and unmet constraints.
+
+The split is checked against brute force on small random instances: whenever any split meets
+the caps and coverage the exact method's does, and its quality (summed rank of the nodes,
+after coverage) is the brute-force optimum.
+"""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from selector.diversify import Constraints, diversify
+import selector.diversify as diversify_module
+from selector.diversify import Constraints, Selection, diversify
 
 
 def _constraints(**overrides: float) -> Constraints:
@@ -63,12 +74,6 @@ def test_split_respects_share_caps_and_sums_to_nodes() -> None:
             id="market has only two types",
         ),
         pytest.param(
-            [0, 1, 2],
-            {"min_instance_types": 3, "top": 2},
-            {"min_instance_types"},
-            id="top too small for the diversity asked",
-        ),
-        pytest.param(
             [0, 1],
             {"nodes": 1, "max_share_per_type": 0.5},
             set(),
@@ -119,3 +124,205 @@ def test_required_diversity_carries_nodes_not_just_list_entries() -> None:
     assert sum(sel.nodes) == 8
     assert all(nodes_per_type.get(t, 0) >= 1 for t in (0, 1, 2)), nodes_per_type
     assert nodes_per_type[0] == 6, "the rest still goes to the best pool"
+
+
+def _loads(cols: Sequence[Sequence[int]], sel: Selection) -> list[Counter[int]]:
+    loads: list[Counter[int]] = [Counter() for _ in cols]
+    for pos, n in zip(sel.chosen, sel.nodes, strict=True):
+        for load, col in zip(loads, cols, strict=True):
+            load[col[pos]] += n
+    return loads
+
+
+def _caps(c: Constraints) -> list[int]:
+    shares = (c.max_share_per_type, c.max_share_per_family, c.max_share_per_zone)
+    return [max(1, math.floor(s * c.nodes + 1e-9)) for s in shares]
+
+
+@pytest.mark.parametrize(
+    ("types", "zones", "constraints"),
+    [
+        pytest.param(
+            [1, 0, 1],
+            [0, 0, 1],
+            {"nodes": 4, "min_instance_types": 2},
+            id="best pool shares its zone with the only other type: old greedy filled it first",
+        ),
+        pytest.param(
+            [0, 1, 2],
+            [0, 0, 1],
+            {"nodes": 4, "top": 2},
+            id="the two best pools share a zone and top=2: old greedy never saw the third",
+        ),
+        pytest.param(
+            [0, 0, 2],
+            [2, 1, 2],
+            {"nodes": 4, "min_instance_types": 2, "min_zones": 2},
+            id="coverage and both caps together",
+        ),
+    ],
+)
+def test_caps_reachable_where_the_greedy_gave_up(
+    types: list[int], zones: list[int], constraints: dict[str, float]
+) -> None:
+    c = _constraints(max_share_per_type=0.5, max_share_per_zone=0.5, **constraints)
+    sel = diversify(types, types, zones, c, market_types=len(set(types)))
+    assert sel.unmet == ()
+    assert sum(sel.nodes) == c.nodes
+    caps = _caps(c)
+    for load, cap in zip(_loads((types, types, zones), sel), caps, strict=True):
+        assert max(load.values()) <= cap
+
+
+def test_top_limits_the_alternates_never_the_pools_the_constraints_need() -> None:
+    # Three types, nodes spread one per type: all three carry nodes although top=2.
+    types, zones = [0, 1, 2, 3], [0, 1, 2, 3]
+    c = _constraints(nodes=3, top=2, min_instance_types=3, max_share_per_type=0.34)
+    sel = diversify(types, types, zones, c, market_types=4)
+    assert sel.unmet == ()
+    assert sel.chosen == (0, 1, 2)
+    assert sel.nodes == (1, 1, 1)
+    assert sel.needed == 3
+    assert sel.note is not None
+    assert "listed 3 pools, more than top=2" in sel.note
+    # Coverage by listing alone (fewer nodes than types asked) also goes past top.
+    c = _constraints(nodes=1, top=1, min_instance_types=3)
+    sel = diversify(types, types, zones, c, market_types=4)
+    assert sel.unmet == ()
+    assert sel.chosen == (0, 1, 2)
+    assert sel.nodes == (1, 0, 0)
+    assert sel.note is not None
+    assert "2 more list the instance types and zones asked" in sel.note
+    # Room left under top: the best other pools fill it, and no note.
+    c = _constraints(nodes=1, top=4, min_instance_types=2)
+    sel = diversify(types, types, zones, c, market_types=4)
+    assert sel.chosen == (0, 1, 2, 3)
+    assert sel.note is None
+
+
+def test_cap_unmet_only_when_the_market_cannot_meet_it_and_says_why() -> None:
+    c = _constraints(nodes=10, max_share_per_type=0.25)
+    sel = diversify([0, 1, 0], [0, 1, 0], [0, 1, 2], c, market_types=2)
+    (unmet,) = sel.unmet
+    assert unmet.code == "max_share_per_type"
+    assert "only 2 instance types are eligible" in unmet.message
+    # The closest split: the smallest largest share reachable, 5 of 10 nodes.
+    assert unmet.achieved == pytest.approx(0.5)
+    assert sum(sel.nodes) == 10
+
+
+# --- exact against brute force ---------------------------------------------------------------
+
+
+def _compositions(total: int, parts: int) -> Iterator[tuple[int, ...]]:
+    if parts == 1:
+        yield (total,)
+        return
+    for k in range(total + 1):
+        for rest in _compositions(total - k, parts - 1):
+            yield (k, *rest)
+
+
+def _score(cols: Sequence[Sequence[int]], x: Sequence[int], c: Constraints) -> tuple[int, int]:
+    """(−coverage reached, summed rank): the objective, smaller is better."""
+    types, _, zones = cols
+    k_types, k_zones = min(c.min_instance_types, c.nodes), min(c.min_zones, c.nodes)
+    carried_t = len({types[p] for p, k in enumerate(x) if k})
+    carried_z = len({zones[p] for p, k in enumerate(x) if k})
+    coverage = min(carried_t, k_types) + min(carried_z, k_zones)
+    return -coverage, sum(p * k for p, k in enumerate(x))
+
+
+def _brute(cols: Sequence[Sequence[int]], c: Constraints) -> tuple[int, int] | None:
+    """The best objective over every split meeting the caps, None when no split does."""
+    caps = _caps(c)
+    best = None
+    for x in _compositions(c.nodes, len(cols[0])):
+        fits = True
+        for col, cap in zip(cols, caps, strict=True):
+            load: Counter[int] = Counter()
+            for p, k in enumerate(x):
+                load[col[p]] += k
+            fits = fits and max(load.values()) <= cap
+        if fits:
+            score = _score(cols, x, c)
+            best = score if best is None or score < best else best
+    return best
+
+
+SHARES = st.sampled_from([1.0, 0.6, 0.5, 0.34, 0.25])
+
+
+@st.composite
+def instances(draw: st.DrawFn) -> tuple[list[int], list[int], list[int], Constraints]:
+    n = draw(st.integers(1, 6))
+    family_of = draw(st.lists(st.integers(0, 2), min_size=4, max_size=4))
+    types = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    zones = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    c = Constraints(
+        top=draw(st.integers(1, 4)),
+        nodes=draw(st.integers(1, 5)),
+        min_instance_types=draw(st.integers(1, 4)),
+        min_zones=draw(st.integers(1, 3)),
+        max_share_per_type=draw(SHARES),
+        max_share_per_family=draw(SHARES),
+        max_share_per_zone=draw(SHARES),
+    )
+    return types, [family_of[t] for t in types], zones, c
+
+
+def _check_against_brute_force(
+    types: list[int], families: list[int], zones: list[int], c: Constraints
+) -> None:
+    cols = (types, families, zones)
+    sel = diversify(types, families, zones, c, market_types=len(set(types)))
+    best = _brute(cols, c)
+    assert sum(sel.nodes) == c.nodes  # a split is always returned
+    cap_codes = {u.code for u in sel.unmet if u.code.startswith("max_share")}
+    if best is None:
+        assert cap_codes, "no split meets the caps: the answer says which"
+        return
+    assert not cap_codes, "some split meets every cap, so the answer's must"
+    for load, cap in zip(_loads(cols, sel), _caps(c), strict=True):
+        assert max(load.values()) <= cap
+    x = [0] * len(types)
+    for pos, k in zip(sel.chosen, sel.nodes, strict=True):
+        x[pos] = k
+    got = _score(cols, x, c)
+    assert got[0] == best[0], "coverage as high as any split reaches"
+    family_binds = _caps(c)[1] < c.nodes and min(c.min_instance_types, c.nodes) >= 2
+    # The documented exception: a binding family cap may cost quality, never caps or coverage.
+    assert got[1] == best[1] or (family_binds and got[1] > best[1])
+    # Coverage in the list: every type and zone asked for is listed when the market has it.
+    assert len({types[p] for p in sel.chosen}) >= min(c.min_instance_types, len(set(types)))
+    assert len({zones[p] for p in sel.chosen}) >= min(c.min_zones, len(set(zones)))
+    assert len(sel.chosen) <= max(c.top, sel.needed)
+    assert (sel.note is not None) == (sel.needed > c.top)
+
+
+@settings(max_examples=400, deadline=None)
+@given(instances())
+def test_exact_split_matches_brute_force(
+    instance: tuple[list[int], list[int], list[int], Constraints],
+) -> None:
+    _check_against_brute_force(*instance)
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances())
+def test_the_prefix_certificate_is_exact(
+    instance: tuple[list[int], list[int], list[int], Constraints],
+) -> None:
+    """Flows over the best one or two pools first: the optimality check must grow them."""
+    with patch.object(diversify_module, "PREFIX_START", 1):
+        _check_against_brute_force(*instance)
+
+
+def test_the_prefix_check_rejects_a_better_pool_further_down() -> None:
+    # The best two pools carry both nodes, but only the third adds the second type asked for.
+    types, zones = [0, 0, 1], [0, 1, 0]
+    c = _constraints(nodes=2, min_instance_types=2)
+    with patch.object(diversify_module, "PREFIX_START", 2):
+        sel = diversify(types, types, zones, c, market_types=2)
+    assert dict(zip(sel.chosen, sel.nodes, strict=True)) == {0: 1, 1: 0, 2: 1}
+    assert sel.unmet == ()
