@@ -22,8 +22,8 @@ from selector import RankedPool, Ranking
 from selector.capacity import CAPACITY_TTL_HOURS, NEUTRAL_CAPACITY, REGIONAL_DISCOUNT
 from selector.cost import lost_hours
 from selector.hazard import INTERRUPTION_TTL_HOURS
+from selector.ordering import describe_ordering
 from selector.rank import VOLATILITY_FLAG_CV
-from selector.strategies import PRICE_CAPACITY_THRESHOLD, SIMILAR_COST_TOLERANCE
 from spotsel.render import format_age
 
 __all__ = ["FLAG_HELP", "print_ranking"]
@@ -77,6 +77,8 @@ def print_ranking(console: Console, ranking: Ranking, *, wide: bool = False) -> 
         console.print(_legend(ranking, columns))
     if ranking.pools:
         console.print(_order_rule(ranking))
+        for note in ranking.notes:
+            console.print(Text(f"Listed: {note}.", style="yellow"))
         console.print(_ages(ranking))
         if not wide:
             for line in _flag_lines(ranking.pools):
@@ -286,24 +288,14 @@ def _legend(ranking: Ranking, columns: list[Column]) -> str:
 
 
 def _order_rule(ranking: Ranking) -> str:
+    """One caption under the table: the row order (`Ranking.ordering`) and the diversification."""
     req = ranking.requirements
-    if ranking.strategy == "price":
-        rule = "cheapest $/h first"
-    elif ranking.strategy == "capacity":
-        rule = "highest capacity first, then lowest $ per useful hour"
-    elif ranking.strategy == "price-capacity":
-        rule = (
-            f"pools with capacity ≥ {PRICE_CAPACITY_THRESHOLD:g} first, "
-            "cheapest $/h first within each group"
-        )
-    else:
+    ordering = ranking.ordering or describe_ordering(req)
+    rule = ordering.caption.removeprefix("Rows: ").rstrip(".")
+    if ordering.rule == "effective-cost":
         clouds = sorted({p.key.cloud for p in ranking.pools})
         lost = ", ".join(f"{lost_hours(c, req):.2g} h on {c}" for c in clouds)
-        rule = (
-            f"lowest $ per useful hour first (L = hours lost per interruption: {lost}); costs "
-            f"within {SIMILAR_COST_TOLERANCE:.0%} count as equal, then lower λ, then higher "
-            "capacity"
-        )
+        rule += f" (L = hours lost per interruption: {lost})"
     return (
         f"Order: {rule}. The list is diversified (at least {req.min_instance_types} instance "
         f"types, at most {req.max_share_per_type:.0%} of the nodes per type and "

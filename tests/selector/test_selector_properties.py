@@ -129,7 +129,8 @@ def test_every_returned_pool_satisfies_the_requirements(
             assert rp.ages.spot_price is not None
             assert rp.ages.spot_price <= req.max_price_age_hours * 3600
     assert sum(e.count for e in r.exclusions) + r.candidates == len(pools)
-    assert len(r.pools) <= req.top
+    # More than top only when the constraints need the pools, and then the answer says so.
+    assert len(r.pools) <= req.top or any("more than top" in n for n in r.notes)
 
 
 @FAST
