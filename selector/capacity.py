@@ -4,6 +4,10 @@ Placement-like signals from the three clouds are normalised at ingest
 (`normalise_placement`), then adjusted at ranking time: regional scores are discounted
 (a good regional score can hide one weak zone), stale scores decay toward a neutral prior,
 and recent insufficient-capacity errors in the user's own fleet lower the score.
+
+Where no zonal score exists, zones of one type are told apart by what the prices say: a zone
+priced well above its type's other zones is under more demand, so its capacity is lowered
+(calibrated on SpotLake's real zonal scores, bench/zone_signals.py). A zonal score beats it.
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ __all__ = [
     "CAPACITY_TTL_HOURS",
     "NEUTRAL_CAPACITY",
     "REGIONAL_DISCOUNT",
+    "VOLATILITY_PENALTY",
+    "ZONE_PREMIUM_PENALTY",
+    "ZONE_PREMIUM_THRESHOLD",
     "capacity_arrays",
     "normalise_placement",
+    "zone_penalty",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,10 +63,32 @@ ICE_PENALTY_PER_EVENT: Final = 0.7
 # ICE; a soft penalty that lasts longer keeps us from steering back into a dry pool at once.
 ICE_HALF_LIFE_HOURS: Final = 1.0
 
+# The zone price signal, fitted on SpotLake's 18,133 single-type zonal scores (2022-07-12) within
+# each (region, type), c = score / 3 (`python bench/zone_signals.py`, sections 1 and 3):
+# - premiums up to 25 % over the type's median zone carry nothing (mean score within ±0.04 of the
+#   type's in every ratio bin from 0.8 to 1.25, and cheaper zones are no better), so the hinge
+#   starts at 1.25, the threshold with the best within-type fit (R² 0.052 vs 0.044 at 1.0);
+# - above it, c falls by 0.370 per unit of ln(ratio / 1.25) (95 % cluster-bootstrap interval
+#   0.314-0.427); zones at >= 2x their type's median score 0.66 lower (of 3) than its other zones.
+#   Out of sample (SpotLake 2023-10, 3 regions, 72 zones above 1.25x) the slope is 0.108 with
+#   interval -0.092-0.354: it does not reproduce clearly. The weight is the low end of the range
+#   both intervals hold (0.314-0.354).
+# The signal is weak: it explains ~5 % of the within-type variance and only ~3 % of zones sit above
+# the threshold; a 2x zone loses 0.15 of capacity, a 1.5x zone 0.06.
+ZONE_PREMIUM_THRESHOLD: Final = 1.25
+ZONE_PREMIUM_PENALTY: Final = 0.314
+# Price volatility (7-day coefficient of variation) lowers capacity by this much per unit CV: zero,
+# because the data cannot tell the effect from none. Zones whose price moved in the 2022-05-31
+# DescribeSpotPriceHistory dump (177 of 8,969) score the same 6 weeks later (mean 2.77 vs 2.76;
+# within-type slope 7.1, 95 % interval -3.6-19.1; bench/zone_signals.py section 4). Volatility
+# still breaks ties between zones (selector/strategies.py).
+VOLATILITY_PENALTY: Final = 0.0
+
 FLAG_MISSING: Final = 1
 FLAG_STALE: Final = 2
 FLAG_REGIONAL: Final = 4
 FLAG_ICE: Final = 8
+FLAG_ZONE_PREMIUM: Final = 16  # the derived zone signal lowered c
 
 
 def normalise_placement(
@@ -101,16 +131,29 @@ def _as_number(cloud: str, raw: str | float | int) -> float:
     return score
 
 
+def zone_penalty(zone_price_ratio: FloatArray, volatility: FloatArray) -> FloatArray:
+    """Capacity lost to the derived zone signal: the log-premium over ZONE_PREMIUM_THRESHOLD × the
+    type's median zone price, and volatility; 0 where either is unknown (NaN)."""
+    premium = np.log(np.nan_to_num(zone_price_ratio, nan=1.0) / ZONE_PREMIUM_THRESHOLD)
+    return ZONE_PREMIUM_PENALTY * np.maximum(premium, 0.0) + VOLATILITY_PENALTY * np.nan_to_num(
+        volatility, nan=0.0
+    ).clip(min=0.0)
+
+
 def capacity_arrays(
     score: FloatArray,
     zonal: npt.NDArray[np.bool_],
     age_hours: FloatArray,
     ice_errors: FloatArray,
     ice_age_hours: FloatArray,
+    *,
+    zone_price_ratio: FloatArray | None = None,
+    volatility: FloatArray | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """Vectorised adjusted capacity and flag bits (FLAG_*) for candidate pools.
 
-    `age_hours` / `ice_age_hours` are NaN where the timestamp is unknown.
+    `age_hours` / `ice_age_hours` are NaN where the timestamp is unknown. `zone_price_ratio`
+    and `volatility` (NaN = unknown) lower c by `zone_penalty` wherever no zonal score exists.
     """
     missing = np.isnan(score)
     base = np.where(missing, NEUTRAL_CAPACITY, score)
@@ -120,6 +163,17 @@ def capacity_arrays(
     weight = np.where(overdue <= 0, 1.0, 0.5 ** (np.maximum(overdue, 0) / STALE_HALF_LIFE_HOURS))
     stale = ~missing & (overdue > 0)
     c = weight * base + (1.0 - weight) * NEUTRAL_CAPACITY
+    # A zonal score already measures the zone; otherwise its price tells it from its siblings.
+    nan = np.full(score.size, math.nan)
+    penalty = np.where(
+        zonal & ~missing,
+        0.0,
+        zone_penalty(
+            nan if zone_price_ratio is None else zone_price_ratio,
+            nan if volatility is None else volatility,
+        ),
+    )
+    c = c - penalty
     # Undated errors are treated as current: an ICE we cannot date is still a warning.
     fade = 0.5 ** (np.nan_to_num(ice_age_hours, nan=0.0).clip(min=0) / ICE_HALF_LIFE_HOURS)
     effective_errors = ice_errors * fade
@@ -129,5 +183,6 @@ def capacity_arrays(
         + stale * FLAG_STALE
         + (~zonal & ~missing) * FLAG_REGIONAL
         + (effective_errors >= 0.5) * FLAG_ICE
+        + (penalty > 0) * FLAG_ZONE_PREMIUM
     ).astype(np.int64)
     return np.clip(c, 0.0, 1.0), flags

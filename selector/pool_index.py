@@ -3,7 +3,9 @@
 Ranking filters and scores whole columns with numpy and only touches Python objects for
 the shortlisted candidates. Records are stored sorted by pool key, so a row index is also
 the deterministic tie-break (the same pools in any input order give the same snapshot).
-Hazard priors and the fleet update do not depend on the request and are precomputed here.
+Hazard priors and the fleet update do not depend on the request and are precomputed here, as
+are the zone-level signals (a zone's price against its type's other zones), so a request never
+groups pools by type.
 """
 
 from __future__ import annotations
@@ -51,9 +53,9 @@ class PoolIndex:
     gpu_models: tuple[str, ...]
     gpu_model_code: IntArray  # -1 = no GPU model
     is_gpu: BoolArray  # accelerator_kind == "gpu"
+    accelerated: BoolArray  # accelerator_kind != "none": GPU, Neuron, FPGA, media, …
     vcpus: FloatArray
     memory_gib: FloatArray
-    accelerated: BoolArray  # accelerator_kind != "none": GPU, Neuron, FPGA, media, …
     gpu_count: FloatArray
     gpu_memory_gib: FloatArray  # NaN = unknown
     spot_offered: BoolArray
@@ -73,6 +75,14 @@ class PoolIndex:
     capacity_score: FloatArray  # NaN = missing
     capacity_zonal: BoolArray
     ice_errors: FloatArray
+    spot_volatility: FloatArray  # 7-day coefficient of variation of the spot price; NaN = unknown
+    # Spot price over the median spot price of the same (cloud, region, type) across its priced
+    # zones (real and simulated apart); NaN = regional, unpriced, or no other priced zone.
+    zone_price_ratio: FloatArray
+    # Something zone-level sets this pool apart from its type's other zones: a zonal placement
+    # score, or a price / volatility that differs between them. False = the order among them
+    # falls to the zone ID (flagged `no-zone-signal`).
+    zone_signal: BoolArray
     simulated: BoolArray  # any signal of the pool comes from a simulated source
 
     @property
@@ -101,6 +111,13 @@ class PoolIndex:
             blank = gpu_models.index("")
             gpu_model_code = np.where(gpu_model_code == blank, -1, gpu_model_code)
         rate, low, high, default = _hazards(rows)
+        spot_price = _floats(rows, lambda r: r.spot_price)
+        volatility = _floats(rows, lambda r: r.spot_price_volatility)
+        capacity_score = _floats(rows, lambda r: r.capacity_score)
+        capacity_zonal = np.array([r.capacity_zonal for r in rows], dtype=bool)
+        ratio, zone_signal = _zone_signals(
+            rows, spot_price, volatility, capacity_score, capacity_zonal
+        )
         return cls(
             built_at=built_at,
             records=tuple(rows),
@@ -116,13 +133,14 @@ class PoolIndex:
             gpu_models=gpu_models,
             gpu_model_code=_ro(gpu_model_code),
             is_gpu=_ro(np.array([r.accelerator_kind == "gpu" for r in rows], dtype=bool)),
+            accelerated=_ro(np.array([r.accelerator_kind != "none" for r in rows], dtype=bool)),
             vcpus=_floats(rows, lambda r: r.vcpus),
             memory_gib=_floats(rows, lambda r: r.memory_gib),
             gpu_count=_floats(rows, lambda r: r.gpu_count),
             gpu_memory_gib=_floats(rows, lambda r: r.gpu_memory_gib),
             spot_offered=_ro(np.array([r.spot_offered for r in rows], dtype=bool)),
             on_demand_offered=_ro(np.array([r.on_demand_offered for r in rows], dtype=bool)),
-            spot_price=_floats(rows, lambda r: r.spot_price),
+            spot_price=spot_price,
             on_demand_price=_floats(rows, lambda r: r.on_demand_price),
             spot_at=_times(rows, lambda r: r.spot_price_at, "spot_price_at"),
             on_demand_at=_times(rows, lambda r: r.on_demand_at, "on_demand_at"),
@@ -133,10 +151,12 @@ class PoolIndex:
             hazard_low=_ro(low),
             hazard_high=_ro(high),
             hazard_default=_ro(default),
-            accelerated=_ro(np.array([r.accelerator_kind != "none" for r in rows], dtype=bool)),
-            capacity_score=_floats(rows, lambda r: r.capacity_score),
-            capacity_zonal=_ro(np.array([r.capacity_zonal for r in rows], dtype=bool)),
+            capacity_score=capacity_score,
+            capacity_zonal=_ro(capacity_zonal),
             ice_errors=_floats(rows, lambda r: r.fleet_capacity_errors),
+            spot_volatility=volatility,
+            zone_price_ratio=_ro(ratio),
+            zone_signal=_ro(zone_signal),
             simulated=_ro(np.array([r.simulated for r in rows], dtype=bool)),
         )
 
@@ -212,3 +232,41 @@ def _hazards(rows: list[PoolRecord]) -> tuple[FloatArray, FloatArray, FloatArray
         np.array([max(r.fleet_instance_hours, 0.0) for r in rows], dtype=np.float64),
     )
     return rate, low, high, default
+
+
+def _zone_signals(
+    rows: list[PoolRecord],
+    price: FloatArray,
+    volatility: FloatArray,
+    score: FloatArray,
+    zonal: BoolArray,
+) -> tuple[FloatArray, BoolArray]:
+    """Per pool: its spot price over the median of its type's priced zones, and whether a
+    zone-level signal sets it apart from them (see the `zone_price_ratio` / `zone_signal` columns).
+
+    Peers share (cloud, region, instance type, simulated): a simulated price says nothing about a
+    real zone. Unknown volatility counts as 0, as the store records a pool without changes in the
+    trailing week.
+    """
+    n = len(rows)
+    ratio = np.full(n, math.nan)
+    signal = zonal & ~np.isnan(score)  # a zonal placement score is a zone-level signal
+    zoned = np.array([r.key.zone_id != "" for r in rows], dtype=bool)
+    priced = np.flatnonzero(zoned & (np.nan_to_num(price, nan=0.0) > 0))
+    if priced.size == 0:
+        return ratio, signal
+    _, peer = _encode([(r.key.cloud, r.key.region, r.key.instance_type, r.simulated) for r in rows])
+    order = priced[np.lexsort((price[priced], peer[priced]))]  # by peer group, then price
+    group, p = peer[order], price[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    counts = np.diff(np.r_[starts, order.size])
+    # The median of each sorted group: the mean of its two middle prices (one when odd).
+    median = 0.5 * (p[starts + (counts - 1) // 2] + p[starts + counts // 2])
+    vol = np.nan_to_num(volatility[order], nan=0.0)
+    differs = (np.maximum.reduceat(p, starts) > np.minimum.reduceat(p, starts)) | (
+        np.maximum.reduceat(vol, starts) > np.minimum.reduceat(vol, starts)
+    )
+    compared = np.repeat(counts > 1, counts)
+    ratio[order[compared]] = p[compared] / np.repeat(median, counts)[compared]
+    signal[order] |= compared & np.repeat(differs, counts)
+    return ratio, signal

@@ -1,7 +1,9 @@
 """Step 4 of ranking: order the eligible offerings by the requested strategy.
 
-Every ordering ends with the pool key (the snapshot row, since rows are key-sorted) and
-spot-before-on-demand, so ties break the same way for any input order.
+Every ordering ends with the zone-level signals (the zone's price against its type's other
+zones, then its price volatility), the pool key (the snapshot row, since rows are key-sorted)
+and spot-before-on-demand, so ties break the same way for any input order, and zones of one
+type fall back to their zone ID only when nothing zone-level tells them apart.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+
+from selector.requirements import DEFAULT_COST_TIE_BAND
 
 __all__ = [
     "PRICE_CAPACITY_THRESHOLD",
@@ -24,9 +28,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-# Effective costs within 5 % of each other are "similar": the bucket behind λ is coarse and
-# prices move by more than that within a day, so among similar costs the lower hazard wins.
-SIMILAR_COST_TOLERANCE: Final = 0.05
+# Effective costs within this fraction of each other are "similar" (one band): the default of
+# `Requirements.cost_tie_band`, where the reason for its value is given.
+SIMILAR_COST_TOLERANCE: Final = DEFAULT_COST_TIE_BAND
 # price-capacity: a pool is capacity-qualified at c >= 0.6 (AWS score 6/10, Azure "Medium").
 PRICE_CAPACITY_THRESHOLD: Final = 0.6
 
@@ -46,31 +50,50 @@ class Candidates:
     effective: FloatArray
     capacity: FloatArray
     capacity_flags: IntArray
+    zone_price_ratio: FloatArray | None = None  # NaN / None = no other zone to compare with
+    volatility: FloatArray | None = None  # 7-day coefficient of variation; NaN / None = unknown
 
     @property
     def size(self) -> int:
         return int(self.rows.size)
 
 
-def cost_bands(cost: FloatArray) -> IntArray:
-    """Band index on a ×(1 + tolerance) ladder from the cheapest cost (band 0 = similar)."""
+def cost_bands(cost: FloatArray, tie_band: float = SIMILAR_COST_TOLERANCE) -> IntArray:
+    """Band index on a ×(1 + tie_band) ladder from the cheapest cost (band 0 = similar).
+
+    A band of 0 ties nothing: each distinct cost is its own band, cheapest first.
+    """
     if cost.size == 0:
         return np.zeros(0, dtype=np.int64)
+    if tie_band <= 0:
+        dense: IntArray = np.unique(cost, return_inverse=True)[1].astype(np.int64).reshape(-1)
+        return dense
     ratio = cost / max(float(cost.min()), 1e-12)
-    bands: IntArray = np.floor(np.log(ratio) / math.log1p(SIMILAR_COST_TOLERANCE) + 1e-9).astype(
-        np.int64
-    )
+    bands: IntArray = np.floor(np.log(ratio) / math.log1p(tie_band) + 1e-9).astype(np.int64)
     return bands
 
 
+def _zone_keys(cand: Candidates) -> tuple[FloatArray, FloatArray]:
+    """Zone price level (no comparison = at its type's median) and volatility (unknown = still,
+    as the store records a pool without changes), lower first."""
+    ratio = np.ones(cand.size) if cand.zone_price_ratio is None else cand.zone_price_ratio
+    vol = np.zeros(cand.size) if cand.volatility is None else cand.volatility
+    return np.nan_to_num(ratio, nan=1.0), np.nan_to_num(vol, nan=0.0)
+
+
 def _keys(
-    strategy: str, cand: Candidates
+    strategy: str, cand: Candidates, tie_band: float
 ) -> tuple[tuple[npt.NDArray[np.generic], ...], FloatArray]:
-    """Sort keys (most significant first; the first is a float "primary") and scores."""
+    """Sort keys (most significant first; the first is a float "primary") and scores.
+
+    The zone keys come after the strategy's own: for zones of one type with the same λ the
+    effective cost already follows the zone's price, so they decide only exact ties.
+    """
+    zone = _zone_keys(cand)
     if strategy == "price":
-        return (cand.price,), cand.price.min() / cand.price
+        return (cand.price, *zone), cand.price.min() / cand.price
     if strategy == "capacity":
-        return (-cand.capacity, cand.effective), cand.capacity.copy()
+        return (-cand.capacity, cand.effective, *zone), cand.capacity.copy()
     if strategy == "price-capacity":
         qualified = cand.capacity >= PRICE_CAPACITY_THRESHOLD
         best = cand.price[qualified].min() if qualified.any() else cand.price.min()
@@ -78,16 +101,23 @@ def _keys(
         score = best / cand.price * np.minimum(cand.capacity / PRICE_CAPACITY_THRESHOLD, 1.0)
         # Qualified pools first: shift unqualified prices above every qualified one.
         primary = cand.price + np.where(qualified, 0.0, cand.price.max() + 1.0)
-        return (primary, -cand.capacity), score
+        return (primary, -cand.capacity, *zone), score
     if strategy == "effective-cost":
-        bands = cost_bands(cand.effective).astype(np.float64)
-        keys = (bands, cand.rate, -cand.capacity, cand.effective)
+        bands = cost_bands(cand.effective, tie_band).astype(np.float64)
+        # Within a band (similar cost) and equal λ: capacity (zone-aware), then the exact cost,
+        # then the zone's price level and volatility, before the pool key.
+        keys = (bands, cand.rate, -cand.capacity, cand.effective, *zone)
         return keys, cand.effective.min() / cand.effective
     raise ValueError(f"unknown strategy {strategy!r}")  # guarded by parse_requirements
 
 
 def order_candidates(
-    strategy: str, cand: Candidates, *, head: int, groups: tuple[IntArray, ...] = ()
+    strategy: str,
+    cand: Candidates,
+    *,
+    head: int,
+    groups: tuple[IntArray, ...] = (),
+    tie_band: float = SIMILAR_COST_TOLERANCE,
 ) -> tuple[IntArray, FloatArray]:
     """The shortlist in strategy order, and every candidate's score (1.0 = best).
 
@@ -95,11 +125,12 @@ def order_candidates(
     each `groups` column (instance type, family, zone) so diversity stays reachable. Only
     that subset is fully sorted: anything that can be first overall or first in its group
     has the smallest primary key overall or in its group, so the subset is found with a
-    partition and per-group minima instead of a sort of every candidate.
+    partition and per-group minima instead of a sort of every candidate. `tie_band` is the
+    effective-cost strategy's similar-cost band (`Requirements.cost_tie_band`).
     """
     if cand.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    keys, score = _keys(strategy, cand)
+    keys, score = _keys(strategy, cand, tie_band)
     primary = np.asarray(keys[0], dtype=np.float64)
     keep = np.zeros(cand.size, dtype=bool)
     if head >= cand.size:

@@ -19,7 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from selector import RankedPool, Ranking
-from selector.capacity import CAPACITY_TTL_HOURS, NEUTRAL_CAPACITY, REGIONAL_DISCOUNT
+from selector.capacity import (
+    CAPACITY_TTL_HOURS,
+    NEUTRAL_CAPACITY,
+    REGIONAL_DISCOUNT,
+    ZONE_PREMIUM_THRESHOLD,
+)
 from selector.cost import lost_hours
 from selector.hazard import INTERRUPTION_TTL_HOURS
 from selector.ordering import describe_ordering
@@ -49,6 +54,14 @@ FLAG_HELP: Final[dict[str, str]] = {
     "stale-capacity": f"capacity score older than {CAPACITY_TTL_HOURS:g} h; it decays to neutral",
     "regional-capacity": f"capacity score is regional, not per zone (× {REGIONAL_DISCOUNT:g})",
     "recent-capacity-errors": "recent insufficient-capacity errors lower the capacity",
+    "zone-price-premium": (
+        f"spot price over {ZONE_PREMIUM_THRESHOLD:g}× its type's median zone: a busy zone, "
+        "capacity lowered"
+    ),
+    "no-zone-signal": (
+        "nothing zone-level (zonal score, a price or volatility unlike its type's other zones) "
+        "sets this zone apart: among them it is placed by zone ID"
+    ),
 }
 
 
@@ -380,7 +393,8 @@ def _wide_table(ranking: Ranking) -> Table:
         ("$/h", "right"), ("on-demand $/h", "right"), ("saves", "right"),
         ("$/useful h", "right"), ("useful", "right"), ("λ/h", "right"),
         ("λ 90% interval", "right"), ("λ from", "left"), ("capacity", "right"),
-        ("capacity from", "left"), ("cost vs best on-demand", "left"),
+        ("capacity from", "left"), ("zone $ vs type", "right"), ("7d price CV", "right"),
+        ("cost vs best on-demand", "left"),
         ("ages price/od/intr/cap/fleet", "left"), ("flags", "left"), ("sources", "left"),
     ):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -413,6 +427,8 @@ def _wide_table(ranking: Ranking) -> Table:
             origin + (f" {hazard.label}" if hazard.label else ""),
             f"{p.capacity:.2f}",
             p.capacity_basis + (f" {p.capacity_raw}" if p.capacity_raw else ""),
+            "—" if p.zone_price_ratio is None else f"{p.zone_price_ratio:.3f}×",
+            "—" if p.price_volatility is None else f"{p.price_volatility:.1%}",
             _bar(p.effective_cost, reference, _risk_style(p)),
             "/".join(
                 format_age(x)
