@@ -20,7 +20,9 @@ Format (see examples/profiles.yaml)::
         container: trainer                # container that gets the preStop hook
         grace_seconds: 90                 # optional; default and maximum: notice - drain delay
 
-`requirements` uses the ranking vocabulary (`selector.parse_requirements`). NodePools and
+`requirements` uses the ranking vocabulary (`selector.parse_requirements`), including
+`on_demand_discounts` (Savings Plan / RI rates; laid over SPOTSEL_ON_DEMAND_DISCOUNTS rule by
+rule when the outputs are ranked, `outputs.generate.rank_profile`). NodePools and
 Fleet requests serve one cluster / one region of AWS, so `regions` must name exactly one
 region, `clouds` may only be `[aws]`, and `capacity_types` is set per output (not allowed here).
 With a `checkpoint_command`, `requirements.final_checkpoint_seconds` must fit the grace period

@@ -96,6 +96,9 @@ def print_ranking(console: Console, ranking: Ranking, *, wide: bool = False) -> 
         if not wide:
             for line in _flag_lines(ranking.pools):
                 console.print(line)
+    discounts = _discount_line(ranking)
+    if discounts:
+        console.print(discounts)
     verdict = ranking.verdict
     style = {True: "green", False: "red"}.get(verdict.spot_pays_off, "yellow")  # type: ignore[arg-type]
     console.print(Text(verdict.message, style=style))
@@ -291,7 +294,8 @@ def _legend(ranking: Ranking, columns: list[Column]) -> str:
     ]
     shown = {header for header, _, _ in columns}
     if "saves" in shown:
-        parts.append("saves = against the on-demand price")
+        discounted = " (discounted, below)" if ranking.requirements.on_demand_discounts else ""
+        parts.append(f"saves = against the on-demand price{discounted}")
     if "age p/i/c" in shown:
         parts.append("age p/i/c = age of the spot price / interruption signal / capacity score")
     return f"Columns: {'; '.join(parts)}. --wide shows every field."
@@ -381,6 +385,42 @@ def _money(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+def _on_demand(p: RankedPool) -> str:
+    """The on-demand price the user pays; with a discount, the list price beside it."""
+    if p.on_demand_discount <= 0 or p.on_demand_list_price is None:
+        return _money(p.on_demand_price)
+    return (
+        f"{_money(p.on_demand_price)} (list {p.on_demand_list_price:.4f} "
+        f"−{p.on_demand_discount:.0%})"
+    )
+
+
+# Instance types named in the discount line; the rest are counted.
+SHOWN_DISCOUNTED_TYPES: Final = 4
+
+
+def _discount_line(ranking: Ranking) -> str | None:
+    """Under the table when an on-demand discount applies: the rules and list → your price."""
+    rules = ranking.requirements.on_demand_discounts
+    if not rules:
+        return None
+    seen: dict[str, RankedPool] = {}
+    for p in ranking.pools:
+        if p.on_demand_discount > 0 and p.on_demand_list_price is not None:
+            seen.setdefault(p.key.instance_type, p)
+    shown = [
+        f"{t} {p.on_demand_list_price:.4f} → {_money(p.on_demand_price)}"
+        for t, p in list(seen.items())[:SHOWN_DISCOUNTED_TYPES]
+        if p.on_demand_list_price is not None
+    ]
+    more = len(seen) - len(shown)
+    prices = f" ({', '.join(shown)}{f', {more} more' if more > 0 else ''} $/h)" if shown else ""
+    return (
+        f"On-demand at your price, list × (1 − discount): {rules.describe()}{prices}. "
+        "Savings, on-demand rows and the verdict use the discounted price."
+    )
+
+
 def _wide_table(ranking: Ranking) -> Table:
     reference = ranking.verdict.best_on_demand_price or max(
         (p.effective_cost for p in ranking.pools), default=0.0
@@ -418,7 +458,7 @@ def _wide_table(ranking: Ranking) -> Table:
             f"{p.memory_gib:g}",
             _gpu(p),
             f"{p.price:.4f}",
-            _money(p.on_demand_price),
+            _on_demand(p),
             "—" if p.savings is None else f"{p.savings:.0%}",
             f"{p.effective_cost:.4f}",
             f"{p.useful_fraction:.1%}",

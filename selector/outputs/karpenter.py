@@ -21,6 +21,11 @@ type's highest ranked adjustment: an unranked zone is assumed no safer than the 
 one), and each ranked pool one with its zone and its own adjustment (`OVERLAY_POOL_WEIGHT`,
 higher, so it takes precedence): every offering the spot NodePool allows is covered.
 
+On-demand discounts (`requirements.on_demand_discounts`): Karpenter prices on-demand at list, so
+under a Savings Plan it would think spot cheaper than it is. With overlays on, each type of the
+on-demand fallback that has a discount gets a NodeOverlay lowering its price by that percentage
+(`priceAdjustment: "-20%"`), so Karpenter's own comparisons see what on-demand really costs.
+
 Every NodePool and NodeOverlay built from simulated data carries the `spotsel.io/simulated`
 annotation (`selector.outputs.provenance`).
 """
@@ -55,6 +60,7 @@ __all__ = [
     "ZONE_ID_KEY",
     "KarpenterDocuments",
     "critical_addons_nodepool",
+    "discount_adjustment",
     "karpenter_documents",
     "node_overlays",
     "on_demand_nodepool",
@@ -89,6 +95,11 @@ OVERLAY_TYPE_WEIGHT: Final = 10
 OVERLAY_POOL_WEIGHT: Final = 20
 # $/h precision of priceAdjustment: a hundredth of a cent per hour is below any real price step.
 PRICE_DECIMALS: Final = 6
+# Discount overlays state a percentage, not $/h: it applies to whatever list price Karpenter holds
+# (its pricing refresh need not match ours). The CRD takes a decrease as "-NN.NN%" (below 100,
+# `^-\d{1,2}(\.\d+)?%$`); a hundredth of a percent is finer than any price agreement.
+PERCENT_DECIMALS: Final = 2
+MAX_PERCENT_OFF: Final = 99.99
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,12 +241,17 @@ def critical_addons_nodepool(
 
 
 def node_overlays(
-    profile: OutputProfile, spot: Ranking, *, provenance: Provenance | None = None
+    profile: OutputProfile,
+    spot: Ranking,
+    *,
+    on_demand: Ranking | None = None,
+    provenance: Provenance | None = None,
 ) -> list[dict[str, Any]]:
     """NodeOverlays covering every offering of the spot NodePool (see the module docstring):
-    one zone-less catch-all per ranked type, then one per ranked pool (higher weight)."""
+    one zone-less catch-all per ranked type, then one per ranked pool (higher weight); with
+    `on_demand` (the fallback's ranking), one discount overlay per discounted fallback type."""
     pools = _spot_pools(spot)
-    label = (provenance or Provenance.of(spot)).annotations()
+    label = (provenance or Provenance.of(spot, on_demand)).annotations()
     out = []
     for itype in _types(pools):
         worst = max((p for p in pools if p.key.instance_type == itype), key=_adjustment)
@@ -261,6 +277,14 @@ def node_overlays(
                 annotations=label,
             )
         )
+    if on_demand is not None:
+        od_pools = [p for p in on_demand.pools if p.capacity_type == "on-demand"]
+        for itype in _types(od_pools):
+            # A discount is per cloud / region / family, so every zone of a type shares it.
+            pool = next(p for p in od_pools if p.key.instance_type == itype)
+            adjustment = discount_adjustment(pool.on_demand_discount)
+            if adjustment is not None:
+                out.append(_discount_overlay(profile, pool, adjustment, annotations=label))
     return out
 
 
@@ -292,7 +316,13 @@ def karpenter_documents(
         )
     if profile.critical_addons:
         pools.append(critical_addons_nodepool(profile, provenance=provenance))
-    overlays = node_overlays(profile, spot, provenance=provenance) if profile.node_overlays else []
+    overlays = (
+        node_overlays(
+            profile, spot, on_demand=on_demand if fallback else None, provenance=provenance
+        )
+        if profile.node_overlays
+        else []
+    )
     return KarpenterDocuments(
         profile=profile.name,
         nodepools=tuple(pools),
@@ -324,6 +354,48 @@ def _arches(pools: Sequence[RankedPool]) -> list[str]:
 def _adjustment(pool: RankedPool) -> float:
     """The pool's risk in $/h: effective cost - price (never negative)."""
     return max(pool.effective_cost - pool.price, 0.0)
+
+
+def discount_adjustment(discount: float) -> str | None:
+    """``"-20%"`` for a 0.2 discount; None when it rounds to no discount at all."""
+    percent = min(round(discount * 100.0, PERCENT_DECIMALS), MAX_PERCENT_OFF)
+    if percent <= 0:
+        return None
+    return f"-{percent:.{PERCENT_DECIMALS}f}".rstrip("0").rstrip(".") + "%"
+
+
+def _discount_overlay(
+    profile: OutputProfile, pool: RankedPool, adjustment: str, *, annotations: dict[str, str]
+) -> dict[str, Any]:
+    """The fallback's on-demand price of `pool`'s type lowered by `adjustment` (its discount)."""
+    prices = {
+        "spotsel.io/on-demand-discount": f"{pool.on_demand_discount:.6g}",
+        "spotsel.io/on-demand-list-price": _money(pool.on_demand_list_price),
+        "spotsel.io/on-demand-price": _money(pool.on_demand_price),
+    }
+    return {
+        "apiVersion": OVERLAY_API_VERSION,
+        "kind": "NodeOverlay",
+        "metadata": {
+            "name": f"{profile.on_demand_pool_name}-{pool.key.instance_type}",
+            "labels": {**MANAGED_BY, PROFILE_LABEL: profile.name},
+            "annotations": {**annotations, **prices},
+        },
+        "spec": {
+            # Only the fallback's own offerings match, so no other overlay competes with it.
+            "weight": OVERLAY_TYPE_WEIGHT,
+            "priceAdjustment": adjustment,
+            "requirements": [
+                _req(NODEPOOL_KEY, [profile.on_demand_pool_name]),
+                _req(CAPACITY_TYPE_KEY, ["on-demand"]),
+                _req(INSTANCE_TYPE_KEY, [pool.key.instance_type]),
+            ],
+        },
+    }
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.{PRICE_DECIMALS}f}"
 
 
 def _overlay(
