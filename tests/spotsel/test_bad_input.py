@@ -91,6 +91,13 @@ CASES: list[Case] = [
           "--as-of", "2025-06-28"), why="a missing air-gapped copy"),
     Case(("collect", "aws-advisor", "--source-url", f"file://{WS}/feed.json"),
          why="an air-gapped copy without --as-of"),
+    # spotsel collect aws-public
+    Case(("collect", "aws-public", "--source-url", f"file://{WS}/feed.json"),
+         why="a saved spot price feed without --as-of"),
+    Case(("collect", "aws-public", "--source-url", f"file://{WS}/missing.js",
+          "--as-of", "2021-04-06"), why="a missing saved spot price feed"),
+    Case(("collect", "aws-public", "--seed", "3"), why="a sim option given to the spot price feed"),
+    Case(("rank", "--as-of", "2999-01-01"), why="a ranking time in the future"),
     # spotsel serve
     Case(("serve",), why="auth on and no key anywhere"),
     Case(("serve", "--no-auth", "--host", "0.0.0.0"), why="an open API on the network"),
