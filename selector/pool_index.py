@@ -80,8 +80,8 @@ class PoolIndex:
     # zones (real and simulated apart); NaN = regional, unpriced, or no other priced zone.
     zone_price_ratio: FloatArray
     # Something zone-level sets this pool apart from its type's other zones: a zonal placement
-    # score, or a price / volatility that differs between them. False = the order among them
-    # falls to the zone ID (flagged `no-zone-signal`).
+    # score or a price to compare, and no other zone of its type with the very same score, price
+    # and volatility. False = its place among them falls to the zone ID (`no-zone-signal`).
     zone_signal: BoolArray
     simulated: BoolArray  # any signal of the pool comes from a simulated source
 
@@ -250,23 +250,26 @@ def _zone_signals(
     """
     n = len(rows)
     ratio = np.full(n, math.nan)
-    signal = zonal & ~np.isnan(score)  # a zonal placement score is a zone-level signal
+    zonal_score = np.where(zonal, score, math.nan)
+    signal = ~np.isnan(zonal_score)  # a zonal placement score is a zone-level signal
     zoned = np.array([r.key.zone_id != "" for r in rows], dtype=bool)
     priced = np.flatnonzero(zoned & (np.nan_to_num(price, nan=0.0) > 0))
     if priced.size == 0:
         return ratio, signal
     _, peer = _encode([(r.key.cloud, r.key.region, r.key.instance_type, r.simulated) for r in rows])
-    order = priced[np.lexsort((price[priced], peer[priced]))]  # by peer group, then price
+    vol = np.nan_to_num(volatility, nan=0.0)
+    score_key = np.nan_to_num(zonal_score, nan=-1.0)
+    # By peer group, then the signals: zones with identical signals end up side by side.
+    order = priced[np.lexsort((score_key[priced], vol[priced], price[priced], peer[priced]))]
     group, p = peer[order], price[order]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     counts = np.diff(np.r_[starts, order.size])
-    # The median of each sorted group: the mean of its two middle prices (one when odd).
+    # The median of each group, its prices being sorted: the mean of its two middle prices.
     median = 0.5 * (p[starts + (counts - 1) // 2] + p[starts + counts // 2])
-    vol = np.nan_to_num(volatility[order], nan=0.0)
-    differs = (np.maximum.reduceat(p, starts) > np.minimum.reduceat(p, starts)) | (
-        np.maximum.reduceat(vol, starts) > np.minimum.reduceat(vol, starts)
-    )
     compared = np.repeat(counts > 1, counts)
     ratio[order[compared]] = p[compared] / np.repeat(median, counts)[compared]
-    signal[order] |= compared & np.repeat(differs, counts)
+    same = (group[1:] == group[:-1]) & (p[1:] == p[:-1])
+    same &= (vol[order][1:] == vol[order][:-1]) & (score_key[order][1:] == score_key[order][:-1])
+    tied = np.r_[same, False] | np.r_[False, same]  # equal to the zone before or after it
+    signal[order] = (signal[order] | compared) & ~tied
     return ratio, signal
