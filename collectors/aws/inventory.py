@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from collectors.aws.accelerators import accelerator_of
 from collectors.parsing import refuses_malformed
 from core.errors import SourceDataError
 from core.limits import check_rows, shorten
@@ -42,6 +43,15 @@ _NETWORK_RE = re.compile(r"(?:(\d+)\s*x\s*)?(\d+(?:\.\d+)?)\s*Gigabit", re.IGNOR
 _GENERATION_RE = re.compile(r"^[a-z]+(\d+)")
 # Neuron device names → our accelerator kinds (same vocabulary as the simulated catalog).
 _NEURON_KINDS = {"inferentia": "inferentia", "trainium": "trainium"}
+# Device blocks of DescribeInstanceTypes besides GPUs and Neuron chips, and the kind each means.
+_OTHER_DEVICES = (
+    ("FpgaInfo", "Fpgas", "fpga"),
+    ("MediaAcceleratorInfo", "Accelerators", "media"),
+)
+# GpuInfo lists Habana Gaudi cards (dl1) too: they are not CUDA GPUs.
+_NON_CUDA_GPU_MAKERS = {"habana": "gaudi"}
+# InferenceAcceleratorInfo lists Qualcomm AI 100 cards (dl2q) beside AWS's own chips.
+_NON_NEURON_MAKERS = {"qualcomm": "qualcomm-ai100"}
 
 
 # --- fetch -------------------------------------------------------------------------------
@@ -92,8 +102,9 @@ def _accelerators(record: Mapping[str, Any]) -> tuple[str, int, str | None, floa
     if gpus:
         main = max(gpus, key=lambda g: int(g.get("Count") or 0))
         memory = (main.get("MemoryInfo") or {}).get("SizeInMiB")
+        maker = str(main.get("Manufacturer") or "").lower()
         return (
-            "gpu",
+            _NON_CUDA_GPU_MAKERS.get(maker, "gpu"),
             sum(int(g.get("Count") or 0) for g in gpus),
             normalise_gpu_model(str(main.get("Name") or "")) or None,
             memory / MIB_PER_GIB if memory else None,
@@ -104,7 +115,10 @@ def _accelerators(record: Mapping[str, Any]) -> tuple[str, int, str | None, floa
     if devices:
         main = devices[0]
         name = str(main.get("Name") or "")
-        kind = next((k for key, k in _NEURON_KINDS.items() if key in name.lower()), "inferentia")
+        maker = str(main.get("Manufacturer") or "").lower()
+        kind = _NON_NEURON_MAKERS.get(maker) or next(
+            (k for key, k in _NEURON_KINDS.items() if key in name.lower()), "inferentia"
+        )
         memory = (main.get("MemoryInfo") or {}).get("SizeInMiB")
         return (
             kind,
@@ -112,6 +126,22 @@ def _accelerators(record: Mapping[str, Any]) -> tuple[str, int, str | None, floa
             name or None,
             memory / MIB_PER_GIB if memory else None,
         )
+    for info, devices_key, kind in _OTHER_DEVICES:
+        devices = (record.get(info) or {}).get(devices_key) or ()
+        if devices:
+            main = devices[0]
+            memory = (main.get("MemoryInfo") or {}).get("SizeInMiB")
+            return (
+                kind,
+                sum(int(d.get("Count") or 0) for d in devices),
+                str(main.get("Name") or "") or None,
+                memory / MIB_PER_GIB if memory else None,
+            )
+    # Older responses omit the device blocks: the shipped table still knows the family, so an
+    # FPGA or media type never passes for CPU-only.
+    known = accelerator_of(str(record.get("InstanceType") or ""))
+    if known is not None:
+        return (known.kind, known.count, known.model, known.memory_gib)
     return ("none", 0, None, None)
 
 

@@ -176,3 +176,36 @@ def test_zone_and_offering_values_the_store_cannot_hold(now: datetime) -> None:
     }  # fmt: skip
     with pytest.raises(SourceDataError, match=r"offerings\.zone_id .* control character"):
         parse_offerings([offering], region="us-east-1", usage={}, observed_at=now)
+
+
+def test_moto_catalog_fpga_media_and_other_accelerators(moto: None, now: datetime) -> None:
+    """Devices that are not CUDA GPUs keep their own kind, so `gpus: 0` can leave them out."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    rows = _by_name(parse_instance_types(fetch_instance_types(ec2), observed_at=now))
+    f2 = rows["f2.12xlarge"]
+    assert (f2["accelerator_kind"], f2["gpu_count"]) == ("fpga", 2)
+    assert rows["vt1.3xlarge"]["accelerator_kind"] == "media"
+    assert rows["dl2q.24xlarge"]["accelerator_kind"] == "qualcomm-ai100"
+
+
+def test_accelerators_missing_from_the_response_come_from_the_table(now: datetime) -> None:
+    """An older response without device blocks: the shipped table still marks the type."""
+    bare = {
+        "InstanceType": "f1.2xlarge",
+        "VCpuInfo": {"DefaultVCpus": 8},
+        "MemoryInfo": {"SizeInMiB": 124928},
+        "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
+    }
+    gaudi = {
+        **bare,
+        "InstanceType": "dl1.24xlarge",
+        "GpuInfo": {
+            "Gpus": [
+                {"Count": 8, "Manufacturer": "Habana", "Name": "Gaudi HL-205",
+                 "MemoryInfo": {"SizeInMiB": 32768}}
+            ]
+        },
+    }  # fmt: skip
+    rows = _by_name(parse_instance_types([bare, gaudi], observed_at=now))
+    assert (rows["f1.2xlarge"]["accelerator_kind"], rows["f1.2xlarge"]["gpu_count"]) == ("fpga", 1)
+    assert rows["dl1.24xlarge"]["accelerator_kind"] == "gaudi"
