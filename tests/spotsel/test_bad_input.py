@@ -74,11 +74,15 @@ CASES: list[Case] = [
          why="a config file with an unknown key"),
     Case(("status",), {"SPOTSEL_SCHEDULE": "{bad"},
          why="malformed JSON in a setting (was a pydantic-settings traceback)"),
+    Case(("status",), {"SPOTSEL_ON_DEMAND_DISCOUNTS": "aws=2"},
+         why="an on-demand discount setting of 200 %"),
     # spotsel rank
     Case(("rank", "--regions", "us-east-7"),
          why="an unknown region (was an empty answer with exit 0)"),
     Case(("rank", "--gpu-models", "A10GG"), why="an unknown GPU model"),
     Case(("rank", "--vcpus", "16:4"), why="a range the wrong way round"),
+    Case(("rank", "--on-demand-discounts", "aws/us-east-1=0.2"),
+         why="an on-demand discount rule with a region where the family goes"),
     Case(("rank", "--vcpus"), why="a flag without its value"),
     # spotsel collect aws
     Case(("collect", "aws", "--seed", "3"), why="an option of the simulated market"),
