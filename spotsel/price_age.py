@@ -8,12 +8,14 @@ store as it stood then (``--as-of``) or accept older prices (``--max-price-age-h
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import numpy as np
 
 from selector import PoolIndex, Ranking, Requirements
 from selector.filters import apply_filters
+from selector.requirements import MAX_SIGNAL_AGE_HOURS
 
 __all__ = ["stale_price_hint"]
 
@@ -35,8 +37,12 @@ def stale_price_hint(index: PoolIndex, requirements: Requirements, ranking: Rank
     if stamps.size == 0:
         return None
     newest = datetime.fromtimestamp(float(stamps.max()), tz=UTC)
-    return (
+    hint = (
         f"every matching price is older than {requirements.max_price_age_hours:g} h; the newest "
         f"is from {newest:%Y-%m-%dT%H:%M:%S}+00:00: rank the store as it stood then with "
-        f"--as-of {newest:%Y-%m-%dT%H:%M:%S}, or accept older prices with --max-price-age-hours"
+        f"--as-of {newest:%Y-%m-%dT%H:%M:%S}"
     )
+    age_hours = math.ceil((ranking.now - newest).total_seconds() / 3600.0)
+    if age_hours <= MAX_SIGNAL_AGE_HOURS:
+        hint += f", or accept older prices with --max-price-age-hours {age_hours}"
+    return hint

@@ -38,6 +38,7 @@ __all__ = [
     "NOT_OFFERED",
     "SOURCE",
     "SpotFeed",
+    "offering_for",
     "parse_spot_feed",
     "real_region",
 ]
@@ -151,6 +152,19 @@ def _linux_price(size: Mapping[str, Any], where: str) -> float | None:
     return price
 
 
+def offering_for(price: dict[str, Any]) -> dict[str, Any]:
+    """The regional offering a price row stands for (``first_seen`` = the price's date).
+
+    Spot is spare on-demand capacity, so a type the feed prices for spot in a region is offered
+    on-demand there too; it ranks on-demand only where an on-demand price is known.
+    """
+    return {
+        "cloud": price["cloud"], "region": price["region"], "zone_id": REGIONAL_ZONE,
+        "instance_type": price["instance_type"], "source": SOURCE, "spot": True,
+        "on_demand": True, "first_seen": price["observed_at"], "last_seen": price["observed_at"],
+    }  # fmt: skip
+
+
 def parse_spot_feed(document: bytes | str, *, observed_at: datetime) -> SpotFeed:
     """Offerings and regional spot prices of every known region; raises
     :class:`SourceDataError` on any malformed part (nothing is returned then)."""
@@ -188,10 +202,9 @@ def parse_spot_feed(document: bytes | str, *, observed_at: datetime) -> SpotFeed
                     continue
                 key = {"cloud": "aws", "region": region, "zone_id": REGIONAL_ZONE,
                        "instance_type": instance_type, "source": SOURCE}  # fmt: skip
-                offering = {**key, "spot": True, "on_demand": False,
-                            "first_seen": observed_at, "last_seen": observed_at}  # fmt: skip
                 row = {**key, "ts": observed_at, "price_usd_per_hour": price,
                        "observed_at": observed_at}  # fmt: skip
+                offering = offering_for(row)
                 for table, checked in (("offerings", offering), ("spot_prices", row)):
                     problem = row_problem(table, checked)
                     if problem is not None:

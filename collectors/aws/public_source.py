@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from collectors.aws.advisor_source import check_source_url, fetch_advisor, load_etag, save_etag
 from collectors.aws.clients import http_client
-from collectors.aws.public import SOURCE, parse_spot_feed
+from collectors.aws.public import SOURCE, offering_for, parse_spot_feed
 from collectors.aws.public_derive import (
     derive_on_demand,
     newest,
@@ -36,7 +36,7 @@ from collectors.aws.public_derive import (
 from collectors.base import CollectContext
 from core.clock import as_utc, utcnow
 from core.runs import CollectionResult, RegionError, TableRows
-from core.tables import REGIONAL_ZONE, SpotPrice
+from core.tables import SpotPrice
 
 __all__ = ["AWS_PUBLIC_SOURCE", "DEFAULT_URL", "DOCUMENT", "STATE_FILE", "AwsPublicSource"]
 
@@ -61,16 +61,6 @@ def _stored_prices(engine: Engine | None, observed_at: datetime) -> list[dict[st
     )
     with Session(engine) as session:
         return [dict(zip(columns, row, strict=True)) for row in session.execute(stmt)]
-
-
-def _offerings(prices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The regional spot offering each price row stands for (``first_seen`` never moves)."""
-    return [
-        {"cloud": p["cloud"], "region": p["region"], "zone_id": REGIONAL_ZONE,
-         "instance_type": p["instance_type"], "spot": True, "on_demand": False,
-         "source": SOURCE, "first_seen": p["observed_at"], "last_seen": p["observed_at"]}
-        for p in prices
-    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,7 +90,7 @@ class AwsPublicSource:
         errors: tuple[RegionError, ...] = ()
         if doc.body is None:
             log.info("spot price feed not modified", extra={"url": url, "rows": len(stored)})
-            prices, offerings = stored, _offerings(stored)
+            prices, offerings = stored, [offering_for(p) for p in stored]
             regions = tuple(sorted({p["region"] for p in stored}))
         else:
             observed_at = as_utc(as_of) if as_of is not None else doc.observed_at

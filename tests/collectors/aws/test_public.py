@@ -53,7 +53,7 @@ def test_every_linux_price_of_the_real_sample(shared_data: Path) -> None:
         assert row["price_usd_per_hour"] == float(price)
     assert all(r["zone_id"] == "" and r["source"] == SOURCE for r in feed.prices)
     assert all(r["ts"] == r["observed_at"] == AS_OF for r in feed.prices)
-    assert all(o["spot"] and not o["on_demand"] for o in feed.offerings)
+    assert all(o["spot"] and o["on_demand"] for o in feed.offerings)
     assert feed.unknown_regions == ()
 
 
