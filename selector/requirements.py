@@ -50,7 +50,9 @@ MAX_NODES: Final = 100_000
 MAX_TOP: Final = 200  # a longer list is never read; Karpenter passes at most 60 types anyway
 MAX_PRICE_PER_HOUR: Final = 10_000.0
 MAX_MINUTES: Final = 7 * 24 * 60.0  # a week; longer checkpoint intervals are not a spot workload
-MAX_SIGNAL_AGE_HOURS: Final = 24 * 365.0
+# Ten years: a saved copy of a public feed stays rankable in a backtest (the 2021 spot.js sample
+# beside the 2025 advisor); beyond that a value is a typo.
+MAX_SIGNAL_AGE_HOURS: Final = 24 * 365.0 * 10
 
 # Values quoted in an error message are cut to about this many characters.
 MAX_SHOWN_CHARS: Final = 60

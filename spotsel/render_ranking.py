@@ -50,6 +50,14 @@ FLAG_HELP: Final[dict[str, str]] = {
     "volatile-price": f"price moved more than {VOLATILITY_FLAG_CV:.0%} (7-day variation)",
     "no-on-demand-price": "no on-demand price known, so no savings figure",
     "old-on-demand-price": "on-demand list price older than the price age limit",
+    "derived-on-demand-price": (
+        "on-demand price derived from the Spot Advisor's savings (spot / (1 − savings)), "
+        "not a price list"
+    ),
+    "regional-pool": (
+        "priced per region (public feed): the zone is left open to the provisioner, and no "
+        "zone-level signal applies"
+    ),
     "no-capacity-signal": f"no capacity score; a neutral {NEUTRAL_CAPACITY:g} is assumed",
     "stale-capacity": f"capacity score older than {CAPACITY_TTL_HOURS:g} h; it decays to neutral",
     "regional-capacity": f"capacity score is regional, not per zone (× {REGIONAL_DISCOUNT:g})",
