@@ -30,7 +30,7 @@ __all__ = [
     "ZONE_PREMIUM_THRESHOLD",
     "capacity_arrays",
     "normalise_placement",
-    "zone_penalty",
+    "zone_signal_penalty",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -131,7 +131,7 @@ def _as_number(cloud: str, raw: str | float | int) -> float:
     return score
 
 
-def zone_penalty(zone_price_ratio: FloatArray, volatility: FloatArray) -> FloatArray:
+def zone_signal_penalty(zone_price_ratio: FloatArray, volatility: FloatArray) -> FloatArray:
     """Capacity lost to the derived zone signal: the log-premium over ZONE_PREMIUM_THRESHOLD × the
     type's median zone price, and volatility; 0 where either is unknown (NaN)."""
     premium = np.log(np.nan_to_num(zone_price_ratio, nan=1.0) / ZONE_PREMIUM_THRESHOLD)
@@ -147,13 +147,12 @@ def capacity_arrays(
     ice_errors: FloatArray,
     ice_age_hours: FloatArray,
     *,
-    zone_price_ratio: FloatArray | None = None,
-    volatility: FloatArray | None = None,
+    zone_penalty: FloatArray | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """Vectorised adjusted capacity and flag bits (FLAG_*) for candidate pools.
 
-    `age_hours` / `ice_age_hours` are NaN where the timestamp is unknown. `zone_price_ratio`
-    and `volatility` (NaN = unknown) lower c by `zone_penalty` wherever no zonal score exists.
+    `age_hours` / `ice_age_hours` are NaN where the timestamp is unknown. `zone_penalty`
+    (`zone_signal_penalty` per pool, precomputed by PoolIndex) lowers c where no zonal score exists.
     """
     missing = np.isnan(score)
     base = np.where(missing, NEUTRAL_CAPACITY, score)
@@ -164,15 +163,8 @@ def capacity_arrays(
     stale = ~missing & (overdue > 0)
     c = weight * base + (1.0 - weight) * NEUTRAL_CAPACITY
     # A zonal score already measures the zone; otherwise its price tells it from its siblings.
-    nan = np.full(score.size, math.nan)
-    penalty = np.where(
-        zonal & ~missing,
-        0.0,
-        zone_penalty(
-            nan if zone_price_ratio is None else zone_price_ratio,
-            nan if volatility is None else volatility,
-        ),
-    )
+    penalty = np.zeros(score.size) if zone_penalty is None else zone_penalty
+    penalty = np.where(zonal & ~missing, 0.0, penalty)
     c = c - penalty
     # Undated errors are treated as current: an ICE we cannot date is still a warning.
     fade = 0.5 ** (np.nan_to_num(ice_age_hours, nan=0.0).clip(min=0) / ICE_HALF_LIFE_HOURS)

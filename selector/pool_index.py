@@ -20,6 +20,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from selector.capacity import zone_signal_penalty
 from selector.errors import PoolIndexError, SignalError
 from selector.gpus import gpu_class_of, normalise_gpu_model
 from selector.hazard import hazard_arrays, prior_probability, signal_kind
@@ -83,6 +84,9 @@ class PoolIndex:
     # score or a price to compare, and no other zone of its type with the very same score, price
     # and volatility. False = its place among them falls to the zone ID (`no-zone-signal`).
     zone_signal: BoolArray
+    # Capacity the zone's price signal takes where no zonal score exists: it depends on no
+    # request, so `capacity.zone_signal_penalty` runs once here.
+    zone_penalty: FloatArray
     simulated: BoolArray  # any signal of the pool comes from a simulated source
 
     @property
@@ -101,7 +105,7 @@ class PoolIndex:
                 raise PoolIndexError(f"duplicate pool key {cur.key}")
         clouds, cloud_code = _encode([r.key.cloud for r in rows])
         regions, region_code = _encode([r.key.region for r in rows])
-        _, zone_code = _encode([(r.key.cloud, r.key.region, r.key.zone_id) for r in rows])
+        zones, zone_code = _encode([(r.key.cloud, r.key.region, r.key.zone_id) for r in rows])
         _, type_code = _encode([(r.key.cloud, r.key.instance_type) for r in rows])
         _, family_code = _encode([(r.key.cloud, r.family) for r in rows])
         arches, arch_code = _encode([r.arch for r in rows])
@@ -115,8 +119,12 @@ class PoolIndex:
         volatility = _floats(rows, lambda r: r.spot_price_volatility)
         capacity_score = _floats(rows, lambda r: r.capacity_score)
         capacity_zonal = np.array([r.capacity_zonal for r in rows], dtype=bool)
+        zoned = np.array([zone != "" for _, _, zone in zones], dtype=bool)[zone_code]
+        simulated = np.array([r.simulated for r in rows], dtype=bool)
+        # Zone peers: one (cloud, instance type) in one region, real and simulated apart.
+        peer = (type_code * len(regions) + region_code) * 2 + simulated
         ratio, zone_signal = _zone_signals(
-            rows, spot_price, volatility, capacity_score, capacity_zonal
+            peer, zoned, spot_price, volatility, capacity_score, capacity_zonal
         )
         return cls(
             built_at=built_at,
@@ -157,7 +165,8 @@ class PoolIndex:
             spot_volatility=volatility,
             zone_price_ratio=_ro(ratio),
             zone_signal=_ro(zone_signal),
-            simulated=_ro(np.array([r.simulated for r in rows], dtype=bool)),
+            zone_penalty=_ro(zone_signal_penalty(ratio, volatility)),
+            simulated=_ro(simulated),
         )
 
     def gpu_class(self, row: int) -> str | None:
@@ -235,7 +244,8 @@ def _hazards(rows: list[PoolRecord]) -> tuple[FloatArray, FloatArray, FloatArray
 
 
 def _zone_signals(
-    rows: list[PoolRecord],
+    peer: IntArray,
+    zoned: BoolArray,
     price: FloatArray,
     volatility: FloatArray,
     score: FloatArray,
@@ -244,19 +254,16 @@ def _zone_signals(
     """Per pool: its spot price over the median of its type's priced zones, and whether a
     zone-level signal sets it apart from them (see the `zone_price_ratio` / `zone_signal` columns).
 
-    Peers share (cloud, region, instance type, simulated): a simulated price says nothing about a
-    real zone. Unknown volatility counts as 0, as the store records a pool without changes in the
-    trailing week.
+    `peer` numbers the groups of zones compared: (cloud, region, instance type, simulated), as a
+    simulated price says nothing about a real zone. Unknown volatility counts as 0, as the store
+    records a pool without changes in the trailing week.
     """
-    n = len(rows)
-    ratio = np.full(n, math.nan)
+    ratio = np.full(peer.size, math.nan)
     zonal_score = np.where(zonal, score, math.nan)
     signal = ~np.isnan(zonal_score)  # a zonal placement score is a zone-level signal
-    zoned = np.array([r.key.zone_id != "" for r in rows], dtype=bool)
     priced = np.flatnonzero(zoned & (np.nan_to_num(price, nan=0.0) > 0))
     if priced.size == 0:
         return ratio, signal
-    _, peer = _encode([(r.key.cloud, r.key.region, r.key.instance_type, r.simulated) for r in rows])
     vol = np.nan_to_num(volatility, nan=0.0)
     score_key = np.nan_to_num(zonal_score, nan=-1.0)
     # By peer group, then the signals: zones with identical signals end up side by side.

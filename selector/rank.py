@@ -151,8 +151,7 @@ def _capacity_step(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[Floa
         (now_ts - snap.capacity_at[rows]) / 3600.0,
         snap.ice_errors[rows],
         (now_ts - snap.fleet_at[rows]) / 3600.0,
-        zone_price_ratio=snap.zone_price_ratio[rows],
-        volatility=snap.spot_volatility[rows],
+        zone_penalty=snap.zone_penalty[rows],
     )
 
 

@@ -73,27 +73,25 @@ def cost_bands(cost: FloatArray, tie_band: float = SIMILAR_COST_TOLERANCE) -> In
     return bands
 
 
-def _zone_keys(cand: Candidates) -> tuple[FloatArray, FloatArray]:
+def _zone_keys(cand: Candidates, subset: IntArray) -> tuple[FloatArray, FloatArray]:
     """Zone price level (no comparison = at its type's median) and volatility (unknown = still,
-    as the store records a pool without changes), lower first."""
-    ratio = np.ones(cand.size) if cand.zone_price_ratio is None else cand.zone_price_ratio
-    vol = np.zeros(cand.size) if cand.volatility is None else cand.volatility
-    return np.nan_to_num(ratio, nan=1.0), np.nan_to_num(vol, nan=0.0)
+    as the store records a pool without changes) of `subset`, lower first."""
+    ratio, vol = cand.zone_price_ratio, cand.volatility
+    return (
+        np.ones(subset.size) if ratio is None else np.nan_to_num(ratio[subset], nan=1.0),
+        np.zeros(subset.size) if vol is None else np.nan_to_num(vol[subset], nan=0.0),
+    )
 
 
 def _keys(
     strategy: str, cand: Candidates, tie_band: float
 ) -> tuple[tuple[npt.NDArray[np.generic], ...], FloatArray]:
-    """Sort keys (most significant first; the first is a float "primary") and scores.
-
-    The zone keys come after the strategy's own: for zones of one type with the same λ the
-    effective cost already follows the zone's price, so they decide only exact ties.
-    """
-    zone = _zone_keys(cand)
+    """The strategy's sort keys (most significant first; the first is a float "primary") and
+    scores. `order_candidates` adds the zone keys and the pool key after them."""
     if strategy == "price":
-        return (cand.price, *zone), cand.price.min() / cand.price
+        return (cand.price,), cand.price.min() / cand.price
     if strategy == "capacity":
-        return (-cand.capacity, cand.effective, *zone), cand.capacity.copy()
+        return (-cand.capacity, cand.effective), cand.capacity.copy()
     if strategy == "price-capacity":
         qualified = cand.capacity >= PRICE_CAPACITY_THRESHOLD
         best = cand.price[qualified].min() if qualified.any() else cand.price.min()
@@ -101,12 +99,11 @@ def _keys(
         score = best / cand.price * np.minimum(cand.capacity / PRICE_CAPACITY_THRESHOLD, 1.0)
         # Qualified pools first: shift unqualified prices above every qualified one.
         primary = cand.price + np.where(qualified, 0.0, cand.price.max() + 1.0)
-        return (primary, -cand.capacity, *zone), score
+        return (primary, -cand.capacity), score
     if strategy == "effective-cost":
         bands = cost_bands(cand.effective, tie_band).astype(np.float64)
-        # Within a band (similar cost) and equal λ: capacity (zone-aware), then the exact cost,
-        # then the zone's price level and volatility, before the pool key.
-        keys = (bands, cand.rate, -cand.capacity, cand.effective, *zone)
+        # Within a band (similar cost) and equal λ: capacity (zone-aware), then the exact cost.
+        keys = (bands, cand.rate, -cand.capacity, cand.effective)
         return keys, cand.effective.min() / cand.effective
     raise ValueError(f"unknown strategy {strategy!r}")  # guarded by parse_requirements
 
@@ -143,8 +140,10 @@ def order_candidates(
         np.minimum.at(best, column, primary)
         keep |= primary <= best[column]
     subset = np.flatnonzero(keep)
-    # Ties end with the pool key (row order) and spot before on-demand.
-    tie = (cand.rows[subset], (~cand.spot[subset]).astype(np.int64))
+    # Ties end with the zone's price level and volatility (for zones of one type with one λ the
+    # strategy's cost keys already follow the zone's price, so these decide exact ties), then
+    # the pool key (row order) and spot before on-demand.
+    tie = (*_zone_keys(cand, subset), cand.rows[subset], (~cand.spot[subset]).astype(np.int64))
     sub_keys = tuple(np.asarray(k)[subset] for k in keys)
     # np.lexsort sorts by the last key first.
     order = subset[np.lexsort((*reversed(tie), *reversed(sub_keys)))]

@@ -97,6 +97,16 @@ def test_ratio_is_unknown_without_a_peer() -> None:
     assert ratio == {("", "m5.xlarge"): None, ("use1-az1", "m5.xlarge"): None}
 
 
+def test_the_index_holds_each_pools_zone_penalty() -> None:
+    index = _index(_pool("use1-az1", 0.1), _pool("use1-az2", 0.1), _pool("use1-az3", 0.5))
+    expected = cap.zone_signal_penalty(index.zone_price_ratio, index.spot_volatility)
+    np.testing.assert_array_equal(index.zone_penalty, expected)
+    assert index.zone_penalty.tolist()[:2] == [0.0, 0.0]
+    assert index.zone_penalty[2] == pytest.approx(
+        cap.ZONE_PREMIUM_PENALTY * math.log(5.0 / cap.ZONE_PREMIUM_THRESHOLD)
+    )
+
+
 def test_zone_columns_do_not_depend_on_input_order() -> None:
     pools = [_pool(f"use1-az{i}", p) for i, p in enumerate([0.3, 0.1, 0.1, 0.2, 0.5], 1)]
     a, b = _index(*pools), _index(*reversed(pools))
@@ -116,8 +126,7 @@ def _capacity(ratio: float, *, score: float = math.nan, zonal: bool = False) -> 
         np.array([1.0]),
         np.zeros(1),
         np.array([math.nan]),
-        zone_price_ratio=np.array([ratio]),
-        volatility=np.array([0.5]),
+        zone_penalty=cap.zone_signal_penalty(np.array([ratio]), np.array([0.5])),
     )
     return float(c[0]), int(flags[0])
 
@@ -154,7 +163,9 @@ def test_a_regional_score_still_takes_the_derived_signal() -> None:
 
 
 def test_zone_penalty_is_zero_where_unknown() -> None:
-    got = cap.zone_penalty(np.array([math.nan, 1.0, 5.0]), np.array([math.nan, math.nan, 0.0]))
+    got = cap.zone_signal_penalty(
+        np.array([math.nan, 1.0, 5.0]), np.array([math.nan, math.nan, 0.0])
+    )
     assert got[0] == 0.0
     assert got[1] == 0.0
     assert got[2] > 0.0
