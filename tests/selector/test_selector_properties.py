@@ -175,7 +175,10 @@ def test_a_pool_worse_on_every_signal_never_changes_the_top_choice(
     pools: list[PoolRecord], req: Requirements
 ) -> None:
     r = _rank(pools, req)
-    if not r.pools:
+    # With a cap out of reach, a new pool of another type or zone can bring it within reach,
+    # and the exact diversification then rightly gives up the old split: only an answer that
+    # already meets every constraint must stay put.
+    if not r.pools or r.unmet:
         return
     top = next(p for p in pools if p.key == r.pools[0].key)
     worse = replace(
