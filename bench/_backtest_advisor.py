@@ -39,6 +39,7 @@ __all__ = [
     "AdvisorResult",
     "Score",
     "advisor_records",
+    "grid_profiles",
     "run_advisor_backtest",
     "score_placements",
 ]
@@ -72,6 +73,38 @@ PROFILES: Final[dict[str, dict[str, object]]] = {
         "max_share_per_family": 0.5,
     },
 }
+
+
+# A systematic grid, fixed before looking at any result, so that the pooled margins rest on
+# hundreds of decisions rather than on the handful of hand-written profiles above: every
+# vCPU band (any architecture, then arm64), every memory band, the usual GPU shapes, each at
+# one node and at eight nodes with the product's default diversification.
+_VCPU_BANDS: Final = ((2, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 128))
+_MEMORY_BANDS: Final = ((8, 16), (16, 32), (32, 64), (64, 128), (128, 256), (256, 512))
+_GPU_SHAPES: Final[dict[str, dict[str, object]]] = {
+    "1 GPU": {"gpus": 1},
+    "1 GPU >=16 GiB": {"gpus": 1, "gpu_memory_gib": 16},
+    "4 GPUs": {"gpus": 4},
+    "8 GPUs": {"gpus": 8},
+    "T4": {"gpu_models": "T4"},
+    "V100": {"gpu_models": "V100"},
+}
+
+
+def grid_profiles() -> dict[str, dict[str, object]]:
+    """The grid: 24 shapes × {1, 8} nodes."""
+    shapes: dict[str, dict[str, object]] = {}
+    for lo, hi in _VCPU_BANDS:
+        shapes[f"CPU {lo}-{hi} vCPU"] = {"gpus": 0, "vcpus": f"{lo}:{hi}"}
+        shapes[f"arm64 {lo}-{hi} vCPU"] = {"gpus": 0, "vcpus": f"{lo}:{hi}", "arch": "arm64"}
+    for lo, hi in _MEMORY_BANDS:
+        shapes[f"memory {lo}-{hi} GiB"] = {"gpus": 0, "memory_gib": f"{lo}:{hi}"}
+    shapes.update(_GPU_SHAPES)
+    return {
+        f"{name} x{nodes}": {**body, "nodes": nodes}
+        for nodes in (1, 8)
+        for name, body in shapes.items()
+    }
 
 
 def advisor_records(
@@ -168,10 +201,16 @@ class AdvisorResult:
     lost_hours: dict[str, float]  # profile -> L
     transitions: dict[str, Counter[str]] = field(default_factory=dict)  # 2021 label -> 2025
     pools: int = 0
+    # One entry per (profile, scope) decision that placed nodes: strategy -> its score.
+    decisions: list[dict[str, Score]] = field(default_factory=list)
 
 
-def run_advisor_backtest(data_dir: Path, *, seeds: int) -> AdvisorResult:
-    """Rank every profile in every priced region and anywhere; score against 2025."""
+def run_advisor_backtest(
+    data_dir: Path, *, seeds: int, profiles: dict[str, dict[str, object]] | None = None
+) -> AdvisorResult:
+    """Rank every profile (default PROFILES) in every priced region and anywhere; score
+    against 2025."""
+    profiles = PROFILES if profiles is None else profiles
     pools = load_advisor_pools(data_dir, RANK_DATE, at=ADVISOR_NOW)
     records = advisor_records(pools, load_spot_js(data_dir), at=ADVISOR_NOW)
     truth = load_advisor(data_dir, TRUTH_DATE)
@@ -184,7 +223,7 @@ def run_advisor_backtest(data_dir: Path, *, seeds: int) -> AdvisorResult:
     for r in records:
         later = truth.get((r.key.region, r.key.instance_type), "vanished")
         result.transitions.setdefault(r.interruption_label or "", Counter())[later] += 1
-    for name, body in PROFILES.items():
+    for name, body in profiles.items():
         scores: dict[str, Score] = {s: Score() for s in STRATEGIES}
         ratios: dict[str, list[float]] = defaultdict(list)
         picks: dict[str, list[str]] = defaultdict(list)
@@ -194,6 +233,8 @@ def run_advisor_backtest(data_dir: Path, *, seeds: int) -> AdvisorResult:
             lost = lost_hours("aws", req)
             result.lost_hours[name] = lost
             per = _score_scope(snapshot, req, truth, lost, seeds, picks)
+            if per["price"].nodes:
+                result.decisions.append(per)
             base = per["price"].cost_per_useful_hour
             for strategy, score in per.items():
                 scores[strategy].add(score)

@@ -28,6 +28,7 @@ from _backtest_advisor import (
     AdvisorResult,
     Score,
     bucket_terms,
+    grid_profiles,
     run_advisor_backtest,
 )
 from _backtest_replay import Job, JobOutcome
@@ -246,6 +247,85 @@ def print_advisor(summary: dict[str, Any], diag: dict[str, Any], res: AdvisorRes
     )
 
 
+# --- (i b) the grid, with bootstrap intervals ------------------------------------------------
+
+# Paired bootstrap over decisions: 90 % intervals of the pooled margins against price.
+BOOTSTRAP_DRAWS = 2000
+BOOTSTRAP_SEED = 20210210
+
+
+def _pooled(decisions: Sequence[dict[str, Score]], strategy: str) -> tuple[float, float]:
+    """(geometric-mean cost ratio to price - 1, risky share - price's) over `decisions`."""
+    ratios = []
+    mine, base = Score(), Score()
+    for d in decisions:
+        mine.add(d[strategy])
+        base.add(d[BASE])
+        a, b = d[strategy].cost_per_useful_hour, d[BASE].cost_per_useful_hour
+        if math.isfinite(a) and math.isfinite(b) and b > 0:
+            ratios.append(a / b)
+    return _gmean(ratios) - 1.0, mine.risky_share - base.risky_share
+
+
+def grid_margins(res: AdvisorResult, *, draws: int = BOOTSTRAP_DRAWS) -> dict[str, Any]:
+    """Per strategy: pooled cost and risk margins against price, with 90 % bootstrap bounds."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    n = len(res.decisions)
+    samples = [rng.integers(0, n, n) for _ in range(draws)] if n else []
+    out: dict[str, Any] = {"decisions": n}
+    for strategy in STRATEGIES:
+        cost, risky = _pooled(res.decisions, strategy)
+        boot = np.array([_pooled([res.decisions[i] for i in idx], strategy) for idx in samples])
+        lo = np.quantile(boot, 0.05, axis=0) if n else (math.nan, math.nan)
+        hi = np.quantile(boot, 0.95, axis=0) if n else (math.nan, math.nan)
+        out[strategy] = {
+            "cost_vs_price_gmean": cost,
+            "cost_low": float(lo[0]),
+            "cost_high": float(hi[0]),
+            "risky_vs_price_pp": risky,
+            "risky_low": float(lo[1]),
+            "risky_high": float(hi[1]),
+            "cost_worse_than_price_share": float(
+                statistics.fmean(
+                    d[strategy].cost_per_useful_hour > d[BASE].cost_per_useful_hour * 1.0005
+                    for d in res.decisions
+                )
+            )
+            if n
+            else math.nan,
+        }
+    return out
+
+
+def print_grid(margins: dict[str, Any], profiles: int, scopes: int) -> None:
+    print(
+        _table(
+            f"(i b) grid: {profiles} profiles x {scopes} scopes = {margins['decisions']} "
+            f"decisions with nodes placed; margins vs price with 90% paired-bootstrap intervals",
+            [
+                "strategy",
+                "cost vs price",
+                "90% interval",
+                ">=15% 2025 vs price",
+                "90% interval",
+                "decisions dearer",
+            ],
+            [
+                [
+                    s,
+                    _signed_pct(m["cost_vs_price_gmean"]),
+                    f"{_signed_pct(m['cost_low'])} .. {_signed_pct(m['cost_high'])}",
+                    _pp(m["risky_vs_price_pp"]),
+                    f"{_pp(m['risky_low'])} .. {_pp(m['risky_high'])}",
+                    _pct(m["cost_worse_than_price_share"]),
+                ]
+                for s in STRATEGIES
+                for m in (margins[s],)
+            ],
+        )
+    )
+
+
 # --- (ii) replay ---------------------------------------------------------------------------
 
 
@@ -370,17 +450,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         adv = run_advisor_backtest(args.data_dir, seeds=seeds)
+        grid = grid_profiles()
+        grid_res = run_advisor_backtest(args.data_dir, seeds=seeds, profiles=grid)
         scenarios = load_scenarios(args.data_dir)
         runs = run_replays(scenarios, job, every_hours=every, seeds=seeds)
     except TraceDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     adv_sum, diag, rep_sum = advisor_summary(adv), advisor_diagnosis(adv), replay_summary(runs)
+    margins = grid_margins(grid_res, draws=500 if args.quick else BOOTSTRAP_DRAWS)
     elapsed = time.perf_counter() - started
     if args.json:
         json.dump(
             {
                 "advisor": adv_sum,
+                "grid": margins,
                 "diagnosis": diag,
                 "replay": rep_sum,
                 "seconds": elapsed,
@@ -394,6 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         return 0
     print_advisor(adv_sum, diag, adv)
+    print_grid(margins, len(grid), len(grid_res.scopes))
     pools: list[list[object]] = [
         [
             f"{sc.name} / {p.record.key.zone_id}",

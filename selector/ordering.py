@@ -2,8 +2,9 @@
 the verdict's best spot pool.
 
 The rows follow the strategy's sort keys (`selector.strategies`), which are not always the
-cost column the table shows: under `effective-cost`, costs within the tie band count as equal
-and λ decides, so a row can cost a little more than the one below it. The ranking says so.
+cost column the table shows: under `effective-cost` with a tie band (`cost_tie_band` > 0, off
+by default), costs within the band count as equal and λ decides, so a row can cost a little
+more than the one below it. The ranking says so.
 """
 
 from __future__ import annotations
@@ -63,6 +64,14 @@ def describe_ordering(req: Requirements) -> Ordering:
             "first within each group, then higher capacity.",
         )
     band = tie_band(req)
+    if band == 0.0:
+        return Ordering(
+            strategy,
+            ("effective_cost", "hazard_rate", "-capacity", *_TIE_KEYS),
+            "Rows: lowest $ per useful hour first; equal costs by lower λ, then higher "
+            "capacity, then the zone signals.",
+            tie_band=band,
+        )
     return Ordering(
         strategy,
         ("effective_cost_band", "hazard_rate", "-capacity", "effective_cost", *_TIE_KEYS),

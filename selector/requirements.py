@@ -88,11 +88,16 @@ DEFAULT_MAX_SHARE_PER_FAMILY: Final = 1.0  # GPU families are few; opt in where 
 DEFAULT_MAX_SHARE_PER_ZONE: Final = 0.5
 # Spot prices are collected hourly; three missed collections mean the price is not known.
 DEFAULT_MAX_PRICE_AGE_HOURS: Final = 6.0
-# Effective costs within 5 % of each other tie (one band), and λ, capacity and the zone signals
-# decide among them: one pool's own spot price drifts about that much within a month (m5.large in
-# 5 us-east-1 zones, 2021-01/02: max/min - 1 median 3.9 %, range 1.4-8.7 %; `python
-# bench/zone_signals.py`, section 5), so a smaller gap says nothing about next month's cost.
-DEFAULT_COST_TIE_BAND: Final = 0.05
+# No band by default: rows follow the effective cost they show, and λ, capacity and the zone
+# signals decide only exact ties. A band (effective costs within it tie, the lower λ first) counts
+# λ twice, since the effective cost already holds it. On real data it loses: `python
+# bench/backtest.py` (section i b: 48 profiles x 6 scopes, rank on the 2021 advisor, score on
+# 2025) gives, against price-first, band 0: cost -0.3 % (90 % interval -0.6 .. -0.1), nodes in
+# >= 15 % buckets -2.0 pp (-3.7 .. -0.3); band 0.05: +0.3 % (-0.1 .. +0.6) and +0.5 pp (-1.9 ..
+# +2.4); 0.01 and 0.02 lie between. A pool's own price drifts ~4 % a month (`python
+# bench/zone_signals.py`, section 5), so a band near that suits a user who values steadiness
+# over the last percent (`--cost-tie-band 0.05`).
+DEFAULT_COST_TIE_BAND: Final = 0.0
 
 
 @dataclass(frozen=True, slots=True)

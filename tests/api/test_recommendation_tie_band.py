@@ -7,6 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.schemas import RecommendationResponse
+from selector.requirements import DEFAULT_COST_TIE_BAND
 from tests.api.conftest import auth
 
 REQUEST = {"gpus": 0, "vcpus": "2:8", "regions": ["us-east-1"], "capacity_types": ["spot"],
@@ -24,7 +25,7 @@ def _post(client: TestClient, **extra: Any) -> dict[str, Any]:
 
 def test_the_tie_band_reaches_the_ranking(client: TestClient) -> None:
     default, wide = _post(client), _post(client, cost_tie_band=1.0)
-    assert default["requirements"]["cost_tie_band"] == 0.05
+    assert default["requirements"]["cost_tie_band"] == DEFAULT_COST_TIE_BAND
     assert wide["requirements"]["cost_tie_band"] == 1.0
     assert [p["rank"] for p in wide["pools"]] == list(range(1, len(wide["pools"]) + 1))
     order = [(p["zone_id"], p["instance_type"]) for p in default["pools"]]

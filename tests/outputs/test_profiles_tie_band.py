@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outputs.profiles import ProfileError, parse_profiles
+from selector.requirements import DEFAULT_COST_TIE_BAND
 
 
 def _doc(requirements: dict[str, object]) -> dict[str, object]:
@@ -16,7 +17,7 @@ def test_a_profile_sets_the_tie_band() -> None:
     [profile] = parse_profiles(_doc({"cost_tie_band": 0.12}), source="f")
     assert profile.requirements.cost_tie_band == 0.12
     [default] = parse_profiles(_doc({}), source="f")
-    assert default.requirements.cost_tie_band == 0.05
+    assert default.requirements.cost_tie_band == DEFAULT_COST_TIE_BAND
 
 
 def test_a_bad_tie_band_names_the_profile_and_field() -> None:

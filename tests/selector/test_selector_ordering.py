@@ -33,8 +33,8 @@ def test_rank_one_is_the_best_spot_pool_and_nothing_is_added() -> None:
 
 
 def test_within_the_tie_band_rank_one_is_explained_by_lower_hazard() -> None:
-    # risky.x costs slightly less per useful hour, but within the 5 % band: safe.x ranks first.
-    r = _rank(_market(0.19), capacity_types=["spot"])
+    # risky.x costs slightly less per useful hour, but within a 5 % band: safe.x ranks first.
+    r = _rank(_market(0.19), capacity_types=["spot"], cost_tie_band=0.05)
     assert r.pools[0].key.instance_type == "safe.x"
     assert r.verdict.best_spot_pool is not None
     assert r.verdict.best_spot_pool.instance_type == "risky.x"
@@ -68,7 +68,7 @@ def test_strategy_price_says_why_rank_one_differs() -> None:
 @pytest.mark.parametrize(
     ("strategy", "first_key"),
     [
-        pytest.param("effective-cost", "effective_cost_band", id="bands of the cost first"),
+        pytest.param("effective-cost", "effective_cost", id="the cost first (no band)"),
         pytest.param("price", "price", id="$/h"),
         pytest.param("capacity", "-capacity", id="capacity, descending"),
         pytest.param("price-capacity", "capacity>=0.6", id="qualified pools first"),
@@ -113,3 +113,19 @@ def test_listing_past_top_is_noted_in_the_json_and_under_the_table() -> None:
     out = io.StringIO()
     print_ranking(Console(file=out, width=200, force_terminal=False), r)
     assert "Listed: listed 3 pools, more than top=1" in " ".join(out.getvalue().split())
+
+
+def test_with_a_tie_band_the_bands_come_first_and_the_caption_says_so() -> None:
+    ordering = _rank(_market(0.19), cost_tie_band=0.05).to_dict()["ordering"]
+    assert ordering["keys"][0] == "effective_cost_band"
+    assert ordering["tie_band"] == 0.05
+    assert "5% bands" in ordering["caption"]
+    assert "may cost up to 5% more" in ordering["caption"]
+
+
+def test_by_default_rows_follow_the_cost_they_show() -> None:
+    r = _rank(_market(0.19), capacity_types=["spot"])
+    costs = [p.effective_cost for p in r.pools]
+    assert costs == sorted(costs)
+    assert r.pools[0].key == r.verdict.best_spot_pool
+    assert "bands" not in r.ordering.caption

@@ -86,13 +86,16 @@ def store_index(engine: Engine, settings: Settings, shared_data: Path) -> PoolIn
     return load_pool_index(engine, now=STORE_NOW)
 
 
-def test_store_zones_follow_price_and_volatility(store_index: PoolIndex) -> None:
+@pytest.mark.parametrize("band", [0.0, 0.05], ids=["no band (default)", "5% band"])
+def test_store_zones_follow_price_and_volatility(store_index: PoolIndex, band: float) -> None:
     assert np.count_nonzero(~np.isnan(store_index.zone_price_ratio)) > 50
     moved = np.nan_to_num(store_index.spot_volatility) > 0
     assert moved.any(), "the dump's price changes reach the index as volatility"
-    ranking = rank(store_index, parse_requirements(ALL_SPOT), now=STORE_NOW)
+    request = {**ALL_SPOT, "cost_tie_band": band}
+    ranking = rank(store_index, parse_requirements(request), now=STORE_NOW)
     against_id, by_id = _check(ranking)
-    assert against_id > 0, "zone ID no longer orders zones whose prices differ"
+    if band:  # within a band the zone signals, not the zone ID, order zones of a type
+        assert against_id > 0, "zone ID no longer orders zones whose prices differ"
     assert by_id > 0, "zones priced alike are flagged no-zone-signal"
     lonely = [p for p in ranking.pools if p.zone_price_ratio is None]
     assert lonely, "types priced in one zone only"
