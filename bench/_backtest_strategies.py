@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Final
 
 from selector import PoolIndex, PoolKey, Requirements, rank
-from selector.diversify import Constraints, diversify
+from selector.diversify import constraints_of, diversify
 from selector.filters import apply_filters
 from selector.hazard import AWS_ADVISOR_BUCKETS
 
@@ -79,15 +79,7 @@ def _diversified(snapshot: PoolIndex, req: Requirements, rows: list[int]) -> lis
         [int(snapshot.type_code[r]) for r in rows],
         [int(snapshot.family_code[r]) for r in rows],
         [int(snapshot.zone_code[r]) for r in rows],
-        Constraints(
-            top=req.top,
-            nodes=req.nodes,
-            min_instance_types=req.min_instance_types,
-            min_zones=req.min_zones,
-            max_share_per_type=req.max_share_per_type,
-            max_share_per_family=req.max_share_per_family,
-            max_share_per_zone=req.max_share_per_zone,
-        ),
+        constraints_of(req),
         market_types=len({int(snapshot.type_code[r]) for r in rows}),
     )
     return [

@@ -32,8 +32,9 @@ from itertools import combinations
 from typing import Final
 
 from selector.flow import FlowGraph
+from selector.requirements import Requirements
 
-__all__ = ["Constraints", "Selection", "UnmetConstraint", "diversify"]
+__all__ = ["Constraints", "Selection", "UnmetConstraint", "constraints_of", "diversify"]
 
 # Floating-point slack so that share 0.25 × 20 nodes gives a cap of exactly 5.
 _EPS = 1e-9
@@ -74,6 +75,19 @@ class Constraints:
     max_share_per_type: float
     max_share_per_family: float
     max_share_per_zone: float
+
+
+def constraints_of(req: Requirements) -> Constraints:
+    """The diversification part of a request."""
+    return Constraints(
+        top=req.top,
+        nodes=req.nodes,
+        min_instance_types=req.min_instance_types,
+        min_zones=req.min_zones,
+        max_share_per_type=req.max_share_per_type,
+        max_share_per_family=req.max_share_per_family,
+        max_share_per_zone=req.max_share_per_zone,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,45 +395,29 @@ def _coverage_unmet(
     carried_zones: int,
 ) -> list[UnmetConstraint]:
     out: list[UnmetConstraint] = []
-    if shown_types < c.min_instance_types:
-        out.append(
-            UnmetConstraint(
-                "min_instance_types",
-                c.min_instance_types,
-                shown_types,
-                f"wanted >= {c.min_instance_types} instance types, got {shown_types}: only "
-                f"{market_types} distinct instance types match the requirements",
+    for code, wanted, noun, shown, carried, short in (
+        ("min_instance_types", c.min_instance_types, "instance types", shown_types,
+         carried_types, f"only {market_types} distinct instance types match the requirements"),
+        ("min_zones", c.min_zones, "zones", shown_zones, carried_zones,
+         f"only {shown_zones} have an eligible pool"),
+    ):  # fmt: skip
+        if shown < wanted:
+            out.append(
+                UnmetConstraint(
+                    code, wanted, shown, f"wanted >= {wanted} {noun}, got {shown}: {short}"
+                )
             )
-        )
-    elif shown_types and carried_types < min(c.min_instance_types, c.nodes):
-        out.append(
-            UnmetConstraint(
-                "min_instance_types",
-                min(c.min_instance_types, c.nodes),
-                carried_types,
-                f"wanted nodes on >= {min(c.min_instance_types, c.nodes)} instance types, the "
-                f"share caps over the eligible pools allow {carried_types}",
+        elif shown and carried < min(wanted, c.nodes):
+            reach = min(wanted, c.nodes)
+            out.append(
+                UnmetConstraint(
+                    code,
+                    reach,
+                    carried,
+                    f"wanted nodes on >= {reach} {noun}, the share caps over the eligible pools "
+                    f"allow {carried}",
+                )
             )
-        )
-    if shown_zones < c.min_zones:
-        out.append(
-            UnmetConstraint(
-                "min_zones",
-                c.min_zones,
-                shown_zones,
-                f"wanted >= {c.min_zones} zones, only {shown_zones} have an eligible pool",
-            )
-        )
-    elif shown_zones and carried_zones < min(c.min_zones, c.nodes):
-        out.append(
-            UnmetConstraint(
-                "min_zones",
-                min(c.min_zones, c.nodes),
-                carried_zones,
-                f"wanted nodes in >= {min(c.min_zones, c.nodes)} zones, the share caps over "
-                f"the eligible pools allow {carried_zones}",
-            )
-        )
     return out
 
 

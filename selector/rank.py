@@ -23,7 +23,7 @@ from selector.cost import (
     with_rank_one_note,
 )
 from selector.discounts import on_demand_discount_by_row
-from selector.diversify import Constraints, Selection, diversify
+from selector.diversify import Selection, constraints_of, diversify
 from selector.errors import PoolIndexError
 from selector.filters import FilterResult, apply_filters
 from selector.gpus import gpu_class_of
@@ -79,15 +79,7 @@ def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> R
         snapshot.type_code[cand.rows[shortlist]].tolist(),
         snapshot.family_code[cand.rows[shortlist]].tolist(),
         snapshot.zone_code[cand.rows[shortlist]].tolist(),
-        Constraints(
-            top=requirements.top,
-            nodes=requirements.nodes,
-            min_instance_types=requirements.min_instance_types,
-            min_zones=requirements.min_zones,
-            max_share_per_type=requirements.max_share_per_type,
-            max_share_per_family=requirements.max_share_per_family,
-            max_share_per_zone=requirements.max_share_per_zone,
-        ),
+        constraints_of(requirements),
         market_types=int(np.count_nonzero(np.bincount(snapshot.type_code[cand.rows]))),
     )
     pools = _explain(snapshot, requirements, cand, score, shortlist, selection, now_ts)
