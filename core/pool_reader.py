@@ -309,7 +309,27 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
                 on_demand_source=od[2] if od else None,
             )
         )
-    return records
+    return _zonal_over_regional(records)
+
+
+def _zonal_over_regional(records: list[PoolRecord]) -> list[PoolRecord]:
+    """Drop a regional pool (a public feed's) where a zonal pool of its type has a spot price.
+
+    Both describe the same capacity: listing both would count it twice and let the regional row
+    pass for one more zone. The zonal pools carry the finer data; the regional interruption
+    and capacity signals still reach them (their regional fallback above).
+    """
+    zonal = {
+        (r.key.cloud, r.key.region, r.key.instance_type)
+        for r in records
+        if r.key.zone_id != REGIONAL_ZONE and r.spot_price is not None
+    }
+    return [
+        r
+        for r in records
+        if r.key.zone_id != REGIONAL_ZONE
+        or (r.key.cloud, r.key.region, r.key.instance_type) not in zonal
+    ]
 
 
 def load_pool_index(engine: Engine, *, now: datetime) -> PoolIndex:

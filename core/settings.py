@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     # First run of the spot price history collector looks back this far (AWS keeps 90 days).
     aws_spot_lookback_days: int = Field(default=7, ge=1, le=90)
     aws_advisor_url: str = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
+    # The public regional spot price feed (the `aws-public` source; no credentials): the legacy
+    # feed behind the old EC2 spot pricing page, what spotinfo reads.
+    aws_public_url: str = "http://spot-price.s3.amazonaws.com/spot.js"
     # Instance-type sets scored by get_spot_placement_scores (≥ 3 types each: AWS scores a
     # smaller set as always low). Default: the single-GPU equivalence groups.
     aws_placement_type_sets: Annotated[list[list[str]], NoDecode] = Field(
@@ -158,7 +161,7 @@ class Settings(BaseSettings):
     # Minutes between runs per source. The simulated market is not scheduled by default;
     # SPOTSEL_SCHEDULE='{"sim": 60}' schedules it (JSON object).
     schedule: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"aws": 60.0, "aws-advisor": 720.0}
+        default_factory=lambda: {"aws": 60.0, "aws-advisor": 720.0, "aws-public": 60.0}
     )
     # A standby scheduler retries the leader lock this often; the leader confirms it still holds
     # the lock this often (and before every run).

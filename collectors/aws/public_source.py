@@ -38,12 +38,10 @@ from core.clock import as_utc, utcnow
 from core.runs import CollectionResult, RegionError, TableRows
 from core.tables import SpotPrice
 
-__all__ = ["AWS_PUBLIC_SOURCE", "DEFAULT_URL", "DOCUMENT", "STATE_FILE", "AwsPublicSource"]
+__all__ = ["AWS_PUBLIC_SOURCE", "DOCUMENT", "STATE_FILE", "AwsPublicSource"]
 
 log = logging.getLogger(__name__)
 
-# The legacy feed behind the old EC2 spot pricing page (what spotinfo reads).
-DEFAULT_URL: Final = "http://spot-price.s3.amazonaws.com/spot.js"
 # What errors call the document.
 DOCUMENT: Final = "spot price feed"
 STATE_FILE: Final = "aws-public-http.json"
@@ -67,8 +65,8 @@ def _stored_prices(engine: Engine | None, observed_at: datetime) -> list[dict[st
 class AwsPublicSource:
     """AWS public regional spot prices (spot.js): offerings and prices per region.
 
-    Options: ``source_url`` (http(s):// or file://; default :data:`DEFAULT_URL`) and ``as_of``
-    (the document's date: required for file://, overrides ``Last-Modified``).
+    Options: ``source_url`` (http(s):// or file://; default ``settings.aws_public_url``) and
+    ``as_of`` (the document's date: required for file://, overrides ``Last-Modified``).
     """
 
     name: str = SOURCE
@@ -77,7 +75,7 @@ class AwsPublicSource:
     option_names: frozenset[str] = frozenset({"source_url", "as_of"})
 
     def collect(self, ctx: CollectContext) -> CollectionResult:
-        url = str(ctx.options.get("source_url") or DEFAULT_URL)
+        url = str(ctx.options.get("source_url") or ctx.settings.aws_public_url)
         as_of: datetime | None = ctx.options.get("as_of")
         check_source_url(url, as_of=as_of, what=DOCUMENT)
         started = utcnow()

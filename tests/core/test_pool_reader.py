@@ -89,6 +89,33 @@ def test_regional_and_zonal_signals_reach_the_right_pools(engine: Engine) -> Non
     assert (az2.capacity_score, az2.capacity_zonal) == (0.7, False), "regional fallback"
 
 
+def test_a_priced_zonal_pool_supersedes_the_regional_one_of_its_type(engine: Engine) -> None:
+    """aws (zonal) and aws-public (regional) over one type: the capacity is listed once."""
+    regional = {"zone_id": "", "source": "aws-public"}
+    records = _records(
+        engine,
+        {
+            "instance_types": [make_type(), make_type(name="g6.xlarge", family="g6")],
+            "offerings": [
+                make_offering(),  # g5.xlarge in use1-az1, priced below
+                make_offering(**regional),
+                make_offering(instance_type="g6.xlarge", zone_id="use1-az2"),  # no price
+                make_offering(instance_type="g6.xlarge", **regional),
+            ],
+            "spot_prices": [
+                make_spot_price(),
+                make_spot_price(**regional),
+                make_spot_price(instance_type="g6.xlarge", **regional),
+            ],
+            "interruption_rates": [_interruption()],
+        },
+    )
+    with Session(engine) as s:
+        keys = {(r.key.zone_id, r.key.instance_type) for r in load_pool_records(s, now=NOW)}
+    assert keys == {("use1-az1", "g5.xlarge"), ("use1-az2", "g6.xlarge"), ("", "g6.xlarge")}
+    assert records["use1-az1"].interruption_label == "5-10%", "the regional signal still applies"
+
+
 def test_fleet_evidence_is_aggregated_per_pool(engine: Engine) -> None:
     def event(kind: str, hours_ago: float, n: int, **extra: Any) -> dict[str, Any]:
         return {

@@ -218,3 +218,23 @@ def test_a_malformed_feed_fails_the_run_and_writes_nothing(
     with Session(engine) as session:
         [run] = session.scalars(select(CollectionRun)).all()
     assert (run.status, run.error_class) == ("failed", "SourceDataError")
+
+
+def test_a_scheduled_run_reads_the_configured_feed(
+    engine: Engine, settings: Settings, now: datetime, shared_data: Path
+) -> None:
+    """No --source-url (the scheduler's case): SPOTSEL_AWS_PUBLIC_URL is the feed fetched."""
+    mirror = "https://mirror.internal/spot.js"
+    body = _feed_path(shared_data).read_bytes()
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        modified = format_datetime(datetime(2021, 4, 6, tzinfo=UTC), usegmt=True)
+        return httpx.Response(200, content=body, headers={"Last-Modified": modified})
+
+    configured = settings.model_copy(update={"aws_public_url": mirror})
+    result = run_source(engine, get_source("aws-public"), _ctx(configured, now, handler))
+    assert asked == [mirror]
+    assert result.status == "ok"
+    assert "aws-public" in Settings().schedule, "scheduled by default: it needs no credentials"
