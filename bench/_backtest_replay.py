@@ -11,11 +11,18 @@ so the progress since the last checkpoint is lost; the ranking is told the same
 the fleet evidence seen so far (interruptions, instance-hours, recent launch failures per pool)
 and fails over. When no pool can be launched for longer than `on_demand_after_hours` the rest of
 the job runs on on-demand. Beyond a trace's last tick its last value persists.
+
+The evidence is a `FleetLog` of timestamped events. `replay_job` alone starts from an empty one
+(each job remembers only itself); `replay_fleet` runs jobs back to back and hands every job the
+log of all earlier ones. A ranking at time t sees only events at or before t, summed as the
+store sums them (`core.pool_reader`): interruptions and instance-hours in total, capacity errors
+within the trailing `CAPACITY_ERROR_WINDOW`, and the newest event of any kind as `fleet_at`.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,10 +35,12 @@ from core.pool_reader import CAPACITY_ERROR_WINDOW
 from selector import PoolKey, PoolRecord
 
 __all__ = [
+    "FleetLog",
     "Job",
     "JobOutcome",
     "Ranker",
     "ReplayPool",
+    "replay_fleet",
     "replay_job",
 ]
 
@@ -85,11 +94,52 @@ Ranker = Callable[[Sequence[PoolRecord], datetime], list[PoolKey]]
 
 
 @dataclass(slots=True)
-class _Evidence:
-    interruptions: int = 0
-    hours: float = 0.0
-    errors: list[float] = field(default_factory=list)  # seconds from the replay's origin
-    last: float | None = None
+class _PoolLog:
+    """One pool's events, each list in time order (seconds from the replay's origin)."""
+
+    interruptions: list[float] = field(default_factory=list)
+    usage_at: list[float] = field(default_factory=list)  # when a run's instance-hours landed
+    usage_total: list[float] = field(default_factory=list)  # running sum of those hours
+    errors: list[float] = field(default_factory=list)
+
+
+class FleetLog:
+    """The fleet's own evidence per pool, as timestamped events; read back as of a time."""
+
+    def __init__(self, keys: Sequence[PoolKey]) -> None:
+        self._pools = {k: _PoolLog() for k in keys}
+
+    def interruption(self, key: PoolKey, t: float) -> None:
+        _append(self._pools[key].interruptions, t)
+
+    def usage(self, key: PoolKey, t: float, hours: float) -> None:
+        log = self._pools[key]
+        _append(log.usage_at, t)
+        log.usage_total.append((log.usage_total[-1] if log.usage_total else 0.0) + hours)
+
+    def capacity_error(self, key: PoolKey, t: float) -> None:
+        _append(self._pools[key].errors, t)
+
+    def as_of(self, key: PoolKey, t: float) -> tuple[int, float, int, float | None]:
+        """(interruptions, instance-hours, errors in the trailing window, newest event) at `t`.
+
+        Only events at or before `t` count: a ranking never sees what has not happened yet.
+        """
+        log = self._pools[key]
+        window = CAPACITY_ERROR_WINDOW.total_seconds()
+        k = bisect_right(log.interruptions, t)
+        u = bisect_right(log.usage_at, t)
+        e = bisect_right(log.errors, t)
+        recent = e - bisect_left(log.errors, t - window)
+        newest = [xs[i - 1] for xs, i in ((log.interruptions, k), (log.usage_at, u),
+                                          (log.errors, e)) if i]  # fmt: skip
+        return k, log.usage_total[u - 1] if u else 0.0, recent, max(newest, default=None)
+
+
+def _append(times: list[float], t: float) -> None:
+    if times and t < times[-1]:
+        raise ValueError("fleet events must be logged in time order")
+    times.append(t)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,28 +151,25 @@ class JobOutcome:
     launch_failures: int
     on_demand: bool  # fell back to on-demand
     pools_used: tuple[str, ...]
+    started_hours: float  # start, hours from the trace's tick 0
 
 
 def _records(
-    pools: Sequence[ReplayPool],
-    evidence: dict[PoolKey, _Evidence],
-    origin: datetime,
-    t: float,
+    pools: Sequence[ReplayPool], log: FleetLog, origin: datetime, t: float
 ) -> list[PoolRecord]:
     """Each pool's record as of replay time `t` with the fleet evidence observed so far."""
-    window = CAPACITY_ERROR_WINDOW.total_seconds()
     now = origin + timedelta(seconds=t)
     out = []
     for p in pools:
-        ev = evidence[p.record.key]
+        interruptions, hours, errors, last = log.as_of(p.record.key, t)
         out.append(
             _with(
                 p.record,
                 now,
-                interruptions=ev.interruptions,
-                hours=ev.hours,
-                errors=sum(1 for e in ev.errors if t - e <= window),
-                last=None if ev.last is None else origin + timedelta(seconds=ev.last),
+                interruptions=interruptions,
+                hours=hours,
+                errors=errors,
+                last=None if last is None else origin + timedelta(seconds=last),
             )
         )
     return out
@@ -152,16 +199,19 @@ def replay_job(
     origin: datetime,
     job: Job,
     on_demand_price: float,
+    log: FleetLog | None = None,
 ) -> JobOutcome:
     """Run one job from `start_tick`; `origin` is the trace's tick 0 (for the ranker's clock).
 
-    All pools must share one tick gap.
+    `log` holds the fleet's evidence before this job and receives this job's (default: an empty
+    log, so the job remembers only itself). All pools must share one tick gap.
     """
     gap = pools[0].gap_seconds
     if any(p.gap_seconds != gap for p in pools):
         raise ValueError("all pools of a replay must share one tick gap")
     by_key = {p.record.key: p for p in pools}
-    evidence = {p.record.key: _Evidence() for p in pools}
+    if log is None:
+        log = FleetLog([p.record.key for p in pools])
     restart = job.restart_minutes * 60.0
     ckpt = job.checkpoint_minutes * 60.0
     work = job.work_hours * 3600.0
@@ -176,7 +226,7 @@ def replay_job(
     retry_ticks = max(1, math.ceil(RETRY_SECONDS / gap))
     while True:
         tick = round(t / gap)
-        order = ranker(_records(pools, evidence, origin, t), origin + timedelta(seconds=t))
+        order = ranker(_records(pools, log, origin, t), origin + timedelta(seconds=t))
         chosen: ReplayPool | None = None
         for key in order:
             pool = by_key[key]
@@ -184,9 +234,7 @@ def replay_job(
                 chosen = pool
                 break
             failures += 1
-            ev = evidence[key]
-            ev.errors.append(t)
-            ev.last = t
+            log.capacity_error(key, t)
         if chosen is None:
             if t - waiting_since > job.on_demand_after_hours * 3600.0:
                 left = restart + work - saved
@@ -198,6 +246,7 @@ def replay_job(
                     failures,
                     True,
                     (*used, "on-demand"),
+                    t0 / 3600.0,
                 )
             t = (tick + retry_ticks) * gap
             continue
@@ -206,10 +255,10 @@ def replay_job(
         needed = restart + work - saved
         down = chosen.down_after(tick)
         run = math.inf if down is None else (down - tick) * gap
-        ev = evidence[chosen.record.key]
+        key = chosen.record.key
         if run >= needed:
             cost += needed / 3600.0 * price
-            ev.hours += needed / 3600.0
+            log.usage(key, t + needed, needed / 3600.0)
             return JobOutcome(
                 (t + needed - t0) / 3600.0,
                 cost,
@@ -218,6 +267,7 @@ def replay_job(
                 failures,
                 False,
                 tuple(used),
+                t0 / 3600.0,
             )
         cost += run / 3600.0 * price
         progress = max(run - restart, 0.0)
@@ -225,8 +275,43 @@ def replay_job(
         saved += kept
         lost += progress - kept
         interruptions += 1
-        ev.interruptions += 1
-        ev.hours += run / 3600.0
         t += run
-        ev.last = t
+        log.interruption(key, t)
+        log.usage(key, t, run / 3600.0)
         waiting_since = t
+
+
+def replay_fleet(
+    pools: Sequence[ReplayPool],
+    ranker: Ranker,
+    *,
+    first_tick: int,
+    last_start_tick: int,
+    origin: datetime,
+    job: Job,
+    on_demand_price: float,
+) -> list[JobOutcome]:
+    """One team running `job` back to back from `first_tick`, remembering every earlier job.
+
+    The next job starts at the first tick at or after the previous one's completion; no job
+    starts after `last_start_tick`. One `FleetLog` carries all the jobs' evidence.
+    """
+    gap = pools[0].gap_seconds
+    log = FleetLog([p.record.key for p in pools])
+    out: list[JobOutcome] = []
+    tick = first_tick
+    while tick <= last_start_tick:
+        done = replay_job(
+            pools,
+            ranker,
+            start_tick=tick,
+            origin=origin,
+            job=job,
+            on_demand_price=on_demand_price,
+            log=log,
+        )
+        out.append(done)
+        end = (done.started_hours + done.completed_hours) * 3600.0
+        # The hours -> seconds round trip is inexact: a job ending on a tick starts the next there.
+        tick = math.ceil(end / gap - 1e-9)
+    return out

@@ -28,13 +28,19 @@ from _backtest_data import (
     load_spot_js,
     make_record,
 )
-from _backtest_replay import Job, JobOutcome, Ranker, ReplayPool, replay_job
+from _backtest_replay import Job, JobOutcome, Ranker, ReplayPool, replay_fleet, replay_job
 from _backtest_strategies import STRATEGIES, place
 from traces import Trace, TraceDataError, load_advisor, load_skypilot_traces
 
 from selector import PoolIndex, PoolKey, PoolRecord, Requirements, parse_requirements
 
-__all__ = ["REPLAY_FINAL_CHECKPOINT_SECONDS", "Scenario", "load_scenarios", "run_replays"]
+__all__ = [
+    "REPLAY_FINAL_CHECKPOINT_SECONDS",
+    "Scenario",
+    "load_scenarios",
+    "run_fleets",
+    "run_replays",
+]
 
 # The final checkpoint of a multi-GiB training state does not fit AWS's 120 s notice.
 REPLAY_FINAL_CHECKPOINT_SECONDS: Final = 300.0
@@ -165,6 +171,37 @@ def run_replays(
                 )
                 for seed in runs
                 for tick in ticks
+            ]
+        out[sc.name] = per
+    return out
+
+
+def run_fleets(
+    scenarios: list[Scenario], job: Job, *, seeds: int
+) -> dict[str, dict[str, list[list[JobOutcome]]]]:
+    """scenario -> strategy -> one back-to-back run of jobs per seed (one run unless random).
+
+    Each run starts at tick 0; no job starts later than the trace's length minus the job's.
+    """
+    out: dict[str, dict[str, list[list[JobOutcome]]]] = {}
+    for sc in scenarios:
+        req = replay_requirements(len(sc.pools), job)
+        gap = sc.pools[0].gap_seconds
+        last = int(max(sc.hours - job.work_hours, 0.0) * 3600.0 / gap)
+        per: dict[str, list[list[JobOutcome]]] = {}
+        for strategy in STRATEGIES:
+            runs = range(seeds) if strategy == "random" else range(1)
+            per[strategy] = [
+                replay_fleet(
+                    sc.pools,
+                    make_ranker(strategy, req, seed * 100_003),
+                    first_tick=0,
+                    last_start_tick=last,
+                    origin=sc.start,
+                    job=job,
+                    on_demand_price=sc.on_demand_price,
+                )
+                for seed in runs
             ]
         out[sc.name] = per
     return out

@@ -33,7 +33,7 @@ from _backtest_advisor import (
 )
 from _backtest_replay import Job, JobOutcome
 from _backtest_strategies import STRATEGIES
-from _backtest_traces import availability, load_scenarios, run_replays
+from _backtest_traces import availability, load_scenarios, run_fleets, run_replays
 from traces import DEFAULT_DATA_DIR, TraceDataError
 
 import selector.strategies as selector_strategies
@@ -435,6 +435,76 @@ def print_replay(
     )
 
 
+# --- (ii b) fleet that learns across jobs ----------------------------------------------------
+
+FLEET_HEADERS = [
+    "strategy",
+    "jobs",
+    "$/job",
+    "vs price",
+    "done h p50",
+    "p90",
+    "interrupts/job",
+    "lost work h/job",
+    "launch fails/job",
+    "on-demand",
+]
+
+
+def fleet_summary(fleets: dict[str, dict[str, list[list[JobOutcome]]]]) -> dict[str, Any]:
+    """As `replay_summary` over every job of every run; `jobs` = completed per run (seed mean)."""
+    flat = {
+        n: {s: [o for run in r for o in run] for s, r in per.items()} for n, per in fleets.items()
+    }
+    out = replay_summary(flat)
+    for n, per in fleets.items():
+        for s, r in per.items():
+            out["scenarios"][n][s]["jobs"] = statistics.fmean(len(run) for run in r)
+    for s in STRATEGIES:
+        out["pooled"][s]["jobs"] = sum(out["scenarios"][n][s]["jobs"] for n in fleets)
+    return out
+
+
+def _fleet_row(strategy: str, r: dict[str, float], cost: object, vs: float) -> list[object]:
+    return [
+        strategy,
+        r["jobs"],
+        cost,
+        _signed_pct(vs),
+        r["completion_h_median"],
+        r["completion_h_p90"],
+        r["interruptions"],
+        r["lost_work_h"],
+        r["launch_failures"],
+        _pct(r["on_demand_share"]),
+    ]
+
+
+def print_fleet(summary: dict[str, Any], seeds: int) -> None:
+    print(
+        "(ii b) FLEET THAT LEARNS ACROSS JOBS: one team runs the job back to back from the "
+        "trace's start (the next job starts at the first tick after the previous one is done), "
+        "every ranking sees the evidence of all earlier jobs; jobs = completed per run "
+        f"(random: mean over {seeds} seeds)\n"
+    )
+    for name, per in summary["scenarios"].items():
+        base = per[BASE]["cost_per_job"]
+        rows = [
+            _fleet_row(s, r, r["cost_per_job"], r["cost_per_job"] / base - 1)
+            for s, r in per.items()
+        ]
+        print(_table(f"(ii b) fleet that learns across jobs: {name}", FLEET_HEADERS, rows))
+    rows = [_fleet_row(s, r, "", r["cost_vs_price_gmean"]) for s, r in summary["pooled"].items()]
+    print(
+        _table(
+            "(ii b) fleet that learns across jobs: pooled over scenarios "
+            "(cost: geometric mean of per-scenario ratios to price)",
+            FLEET_HEADERS,
+            rows,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer starts and random seeds")
@@ -454,10 +524,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         grid_res = run_advisor_backtest(args.data_dir, seeds=seeds, profiles=grid)
         scenarios = load_scenarios(args.data_dir)
         runs = run_replays(scenarios, job, every_hours=every, seeds=seeds)
+        fleets = run_fleets(scenarios, job, seeds=seeds)
     except TraceDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     adv_sum, diag, rep_sum = advisor_summary(adv), advisor_diagnosis(adv), replay_summary(runs)
+    fleet_sum = fleet_summary(fleets)
     margins = grid_margins(grid_res, draws=500 if args.quick else BOOTSTRAP_DRAWS)
     elapsed = time.perf_counter() - started
     if args.json:
@@ -467,6 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "grid": margins,
                 "diagnosis": diag,
                 "replay": rep_sum,
+                "fleet": fleet_sum,
                 "seconds": elapsed,
                 "seeds": seeds,
                 "start_every_hours": every,
@@ -492,6 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for p in sc.pools
     ]
     print_replay(rep_sum, pools, job, every)
+    print_fleet(fleet_sum, seeds)
     print(f"random: mean over {seeds} seeds; total {elapsed:.0f} s")
     return 0
 

@@ -3,6 +3,7 @@ scoring on a tiny advisor pair, the bench-side strategies, and one pass over the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 from _backtest_advisor import PROFILES, advisor_records, run_advisor_backtest, score_placements
 from _backtest_data import AdvisorPool, make_record
-from _backtest_replay import Job, ReplayPool, replay_job
+from _backtest_replay import FleetLog, Job, ReplayPool, replay_fleet, replay_job
 from _backtest_strategies import STRATEGIES, Placement, place
-from _backtest_traces import load_scenarios, make_ranker, replay_requirements
+from _backtest_traces import load_scenarios, make_ranker, replay_requirements, run_fleets
 
 from selector import PoolIndex, PoolKey, PoolRecord, estimate_hazard, parse_requirements
 from selector.cost import lost_hours
@@ -23,6 +24,7 @@ GAP = 600.0  # 10-minute ticks
 TICKS = 200
 JOB = Job(work_hours=3.0, checkpoint_minutes=30.0, restart_minutes=10.0, on_demand_after_hours=1.0)
 OD_PRICE = 3.0
+JOB_48H = Job()  # the bench's job
 
 
 def _pool(zone: str, price: float, up: list[int]) -> ReplayPool:
@@ -176,3 +178,142 @@ def test_real_data_every_strategy_places_the_same_nodes(shared_data: Path) -> No
     scenarios = load_scenarios(shared_data)
     sizes = sorted(len(sc.pools) for sc in scenarios)
     assert sizes == [2, 2, 2, 2, 9]
+
+
+# --- fleet mode: evidence carried across jobs ------------------------------------------------
+
+FLEET_TICKS = 600  # 100 h of 10-minute ticks: ~30 back-to-back 3 h jobs
+
+
+def _recording(ranker, seen: list[tuple[datetime, Sequence[PoolRecord], list[PoolKey]]]):  # type: ignore[no-untyped-def]
+    def wrapped(records: Sequence[PoolRecord], now: datetime) -> list[PoolKey]:
+        order = ranker(records, now)
+        seen.append((now, records, order))
+        return order
+
+    return wrapped
+
+
+def _hourly_and_steady() -> tuple[ReplayPool, ReplayPool]:
+    # Same price, same bucket: A goes down for one tick every hour, B never.
+    a = _pool("us-east-1a", 0.9, ([1] * 5 + [0]) * (FLEET_TICKS // 6))
+    b = _pool("us-east-1b", 0.9, [1] * FLEET_TICKS)
+    return a, b
+
+
+def _fleet(pools: list[ReplayPool], ranker, last_start_tick: int = FLEET_TICKS - 24):  # type: ignore[no-untyped-def]
+    return replay_fleet(
+        pools,
+        ranker,
+        first_tick=0,
+        last_start_tick=last_start_tick,
+        origin=ORIGIN,
+        job=JOB,
+        on_demand_price=OD_PRICE,
+    )
+
+
+def test_fleet_effective_cost_starts_later_jobs_in_the_pool_it_learned_is_steady() -> None:
+    # Why: with no evidence the pool key breaks the tie (A first); the first job is preempted in
+    # A and finishes in B, and every later job remembers that. `price` ignores the evidence.
+    a, b = _hourly_and_steady()
+    req = replay_requirements(2, JOB)
+    seen: list[tuple[datetime, Sequence[PoolRecord], list[PoolKey]]] = []
+    jobs = _fleet([a, b], _recording(make_ranker("effective-cost", req, seed=0), seen))
+    assert len(jobs) >= 10
+    assert jobs[0].pools_used[0] == "us-east-1a/p3.2xlarge"
+    assert jobs[0].interruptions >= 1
+    assert all(j.pools_used == ("us-east-1b/p3.2xlarge",) for j in jobs[1:])
+    assert sum(j.interruptions for j in jobs[1:]) == 0
+    first = {round(j.started_hours * 3600): None for j in jobs}
+    starts = [
+        (now, order) for now, _, order in seen if round((now - ORIGIN).total_seconds()) in first
+    ]
+    assert all(order[0].zone_id == "us-east-1b" for _, order in starts[1:])
+    # Without the carried log the same ranking at a later job's start goes back to A.
+    ticks = [round(j.started_hours * 3600 / GAP) for j in jobs[1:]]
+    a_up = [t for t in ticks if a.up(t)]
+    assert a_up
+    for tick in a_up:
+        alone = replay_job(
+            [a, b],
+            make_ranker("effective-cost", req, seed=0),
+            start_tick=tick,
+            origin=ORIGIN,
+            job=JOB,
+            on_demand_price=OD_PRICE,
+        )
+        assert alone.pools_used[0] == "us-east-1a/p3.2xlarge"
+
+    price_seen: list[tuple[datetime, Sequence[PoolRecord], list[PoolKey]]] = []
+    price_jobs = _fleet([a, b], _recording(make_ranker("price", req, seed=0), price_seen))
+    assert all(order[0].zone_id == "us-east-1a" for _, _, order in price_seen)
+    assert sum(j.interruptions for j in price_jobs) >= len(price_jobs)
+    assert price_seen[-1][1][0].fleet_interruptions >= len(price_jobs)  # seen, and ignored
+
+
+def test_fleet_jobs_run_back_to_back_and_stop_at_the_last_start() -> None:
+    a, b = _hourly_and_steady()
+    ranker = make_ranker("price", replay_requirements(2, JOB), seed=0)
+    jobs = _fleet([a, b], ranker, last_start_tick=300)
+    assert jobs[0].started_hours == 0.0
+    for before, after in itertools.pairwise(jobs):
+        end = before.started_hours + before.completed_hours
+        assert end <= after.started_hours < end + GAP / 3600
+    assert jobs[-1].started_hours * 3600 <= 300 * GAP
+    assert (jobs[-1].started_hours + jobs[-1].completed_hours) * 3600 > 300 * GAP - GAP
+
+
+def test_fleet_log_reads_only_the_past_and_sums_as_the_store_does() -> None:
+    key = PoolKey("aws", "us-east-1", "us-east-1a", "p3.2xlarge")
+    log = FleetLog([key])
+    day = 24 * 3600.0
+    log.capacity_error(key, 0.0)
+    log.interruption(key, 100.0)
+    log.usage(key, 100.0, 2.0)
+    log.capacity_error(key, day + 50.0)
+    log.usage(key, 2 * day, 5.0)
+    assert log.as_of(key, 99.0) == (0, 0.0, 1, 0.0)
+    assert log.as_of(key, 100.0) == (1, 2.0, 1, 100.0)
+    # The error at 0 leaves the store's 24 h window; interruptions and hours never do.
+    assert log.as_of(key, day) == (1, 2.0, 1, 100.0)
+    assert log.as_of(key, day + 1.0) == (1, 2.0, 0, 100.0)
+    assert log.as_of(key, day + 50.0) == (1, 2.0, 1, day + 50.0)
+    assert log.as_of(key, 3 * day) == (1, 7.0, 0, 2 * day)
+    with pytest.raises(ValueError, match="time order"):
+        log.interruption(key, 50.0)
+
+
+def test_fleet_rankings_never_see_a_later_job() -> None:
+    # Why: a job's rankings must be the same whether or not later jobs follow it, and no record
+    # may carry an event newer than the ranking's clock.
+    a, b = _hourly_and_steady()
+    req = replay_requirements(2, JOB)
+    long_seen: list[tuple[datetime, Sequence[PoolRecord], list[PoolKey]]] = []
+    long = _fleet([a, b], _recording(make_ranker("effective-cost", req, seed=0), long_seen))
+    cut = round(long[3].started_hours * 3600 / GAP)
+    short_seen: list[tuple[datetime, Sequence[PoolRecord], list[PoolKey]]] = []
+    short = _fleet([a, b], _recording(make_ranker("effective-cost", req, seed=0), short_seen), cut)
+    assert len(short) == 4 < len(long)
+    assert short == long[:4]
+    assert short_seen == long_seen[: len(short_seen)]
+    for now, records, _ in long_seen:
+        assert all(r.fleet_at is None or r.fleet_at <= now for r in records)
+    # The evidence grows across jobs: the last ranking sees every earlier interruption.
+    last = {r.key.zone_id: r for r in long_seen[-1][1]}
+    assert last["us-east-1a"].fleet_interruptions == sum(j.interruptions for j in long)
+
+
+def test_real_data_fleet_runs_chain_jobs_over_the_trace(shared_data: Path) -> None:
+    scenarios = [sc for sc in load_scenarios(shared_data) if len(sc.pools) == 2][:1]
+    runs = run_fleets(scenarios, JOB_48H, seeds=2)
+    per = runs[scenarios[0].name]
+    assert set(per) == set(STRATEGIES)
+    assert len(per["random"]) == 2
+    hours = scenarios[0].hours
+    for strategy_runs in per.values():
+        for jobs in strategy_runs:
+            assert len(jobs) >= int(hours // 60)  # ~50 h a job over the trace
+            assert jobs[-1].started_hours <= hours - JOB_48H.work_hours
+            for before, after in itertools.pairwise(jobs):
+                assert after.started_hours >= before.started_hours + before.completed_hours
