@@ -4,10 +4,12 @@ Run with ``.venv/bin/python bench/backtest.py [--quick] [--json] [--seeds N]``.
 
 (i) Advisor backtest: every profile is ranked (`selector.rank`, real code, in-memory
 PoolIndex) over the 2021-02-10 Spot Advisor + 2021 spot.js prices in each of the 5 priced
-regions and anywhere, and the nodes placed are scored against the 2025-06-28 advisor.
+regions and anywhere, and the nodes placed are scored against the 2025-06-28 advisor; (i b) the
+same over a fixed grid of 48 profiles, with paired-bootstrap intervals of the margins.
 (ii) Trace replay: a 48 h checkpointed training job fails over along each strategy's list over
 the SkyPilot 1-node availability traces, the strategies re-ranking with the fleet evidence
-observed so far. Method and assumptions: bench/README.md.
+observed so far in the job; (ii b) the same jobs back to back, the evidence carried across
+jobs. Method and assumptions: bench/README.md.
 """
 
 from __future__ import annotations
