@@ -1,0 +1,8 @@
+"""The user's own fleet events: parse EventBridge, IMDS, Karpenter and NodeClaim documents,
+map each instance to its pool, and ingest them into ``fleet_events`` (see :mod:`.ingest`)."""
+
+from __future__ import annotations
+
+from collectors.events.ingest import MAX_EVENTS_PER_CALL, IngestReport, ingest_events
+
+__all__ = ["MAX_EVENTS_PER_CALL", "IngestReport", "ingest_events"]
