@@ -31,13 +31,15 @@ from core.tables import (
     Zone,
 )
 from selector import PoolIndex, PoolKey, PoolRecord
+from selector.capacity import ICE_TTL_HOURS
 
 __all__ = ["load_pool_index", "load_pool_records", "load_zone_names", "newest_run_id"]
 
 # Volatility is measured over the same trailing week the collectors look back by default.
 VOLATILITY_WINDOW = timedelta(days=7)
-# Insufficient-capacity errors older than this no longer lower a pool's capacity.
-CAPACITY_ERROR_WINDOW = timedelta(hours=24)
+# Insufficient-capacity errors older than this no longer lower a pool's capacity: the selector's
+# ICE memory (selector/capacity.py ICE_TTL_HOURS, fitted on real launch probes), one constant.
+CAPACITY_ERROR_WINDOW = timedelta(hours=ICE_TTL_HOURS)
 # Sources whose rows are simulated: answers built on them are labelled as such.
 SIMULATED_SOURCES = frozenset({"sim"})
 # Zone names are per AWS account; the other clouds name zones the same for everyone.

@@ -23,12 +23,16 @@ from selector.errors import SignalError
 __all__ = [
     "AZURE_PLACEMENT",
     "CAPACITY_TTL_HOURS",
+    "ICE_HALF_LIFE_HOURS",
+    "ICE_PENALTY_PER_EVENT",
+    "ICE_TTL_HOURS",
     "NEUTRAL_CAPACITY",
     "REGIONAL_DISCOUNT",
     "VOLATILITY_PENALTY",
     "ZONE_PREMIUM_PENALTY",
     "ZONE_PREMIUM_THRESHOLD",
     "capacity_arrays",
+    "ice_weight",
     "normalise_placement",
     "zone_signal_penalty",
 ]
@@ -59,9 +63,16 @@ CAPACITY_TTL_HOURS: Final = 24.0
 STALE_HALF_LIFE_HOURS: Final = 24.0
 # Each recent insufficient-capacity error multiplies c by this (three errors ≈ c / 3).
 ICE_PENALTY_PER_EVENT: Final = 0.7
-# Errors fade with a 1 h half-life: Karpenter hard-excludes an offering for 3 minutes after an
-# ICE; a soft penalty that lasts longer keeps us from steering back into a dry pool at once.
-ICE_HALF_LIFE_HOURS: Final = 1.0
+# How long an insufficient-capacity (ICE) error is remembered. Karpenter hard-excludes an offering
+# for only 3 minutes after an ICE (its unavailable-offerings cache, `UnavailableOfferingsTTL =
+# 3 * time.Minute`, karpenter-provider-aws pkg/cache/cache.go), then retries it. Real launch probes
+# remember far longer: after a failed probe the next probe of that pool fails more often than its
+# base rate, by +0.35 at 15 min, halving in ~5 h and back at the daily-cycle floor by 12 h (the 17
+# SkyPilot 1-node probe traces, `python bench/ice_memory.py`). So errors fade with that half-life
+# and are forgotten at the TTL: the store's reader counts errors within it
+# (core/pool_reader.CAPACITY_ERROR_WINDOW) and the decay below drops them past it.
+ICE_HALF_LIFE_HOURS: Final = 5.0
+ICE_TTL_HOURS: Final = 12.0
 
 # The zone price signal, fitted on SpotLake's 18,133 single-type zonal scores (2022-07-12) within
 # each (region, type), c = score / 3 (`python bench/zone_signals.py`, sections 1 and 3):
@@ -140,6 +151,17 @@ def zone_signal_penalty(zone_price_ratio: FloatArray, volatility: FloatArray) ->
     ).clip(min=0.0)
 
 
+def ice_weight(ice_errors: FloatArray, ice_age_hours: FloatArray) -> FloatArray:
+    """How many full-strength errors `ice_errors` still count as at `ice_age_hours` (NaN = undated):
+    halving every ICE_HALF_LIFE_HOURS, none past ICE_TTL_HOURS. c is multiplied by
+    ICE_PENALTY_PER_EVENT to this power."""
+    # Undated errors are treated as current: an ICE we cannot date is still a warning.
+    age = np.nan_to_num(ice_age_hours, nan=0.0).clip(min=0)
+    fade = np.where(age <= ICE_TTL_HOURS, 0.5 ** (age / ICE_HALF_LIFE_HOURS), 0.0)
+    weight: FloatArray = np.nan_to_num(ice_errors, nan=0.0) * fade
+    return weight
+
+
 def capacity_arrays(
     score: FloatArray,
     zonal: npt.NDArray[np.bool_],
@@ -166,9 +188,7 @@ def capacity_arrays(
     penalty = np.zeros(score.size) if zone_penalty is None else zone_penalty
     penalty = np.where(zonal & ~missing, 0.0, penalty)
     c = c - penalty
-    # Undated errors are treated as current: an ICE we cannot date is still a warning.
-    fade = 0.5 ** (np.nan_to_num(ice_age_hours, nan=0.0).clip(min=0) / ICE_HALF_LIFE_HOURS)
-    effective_errors = ice_errors * fade
+    effective_errors = ice_weight(ice_errors, ice_age_hours)
     c = c * ICE_PENALTY_PER_EVENT**effective_errors
     flags = (
         missing * FLAG_MISSING

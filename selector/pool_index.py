@@ -73,6 +73,9 @@ class PoolIndex:
     hazard_low: FloatArray
     hazard_high: FloatArray
     hazard_default: BoolArray  # no usable interruption signal: conservative default used
+    # λ from the bucket alone, before the fleet update: beside `hazard_rate` it shows what the
+    # user's own fleet evidence moved (the explanation of a ranked pool).
+    hazard_prior: FloatArray
     capacity_score: FloatArray  # NaN = missing
     capacity_zonal: BoolArray
     ice_errors: FloatArray
@@ -114,7 +117,7 @@ class PoolIndex:
         if "" in gpu_models:
             blank = gpu_models.index("")
             gpu_model_code = np.where(gpu_model_code == blank, -1, gpu_model_code)
-        rate, low, high, default = _hazards(rows)
+        rate, low, high, default, prior = _hazards(rows)
         spot_price = _floats(rows, lambda r: r.spot_price)
         volatility = _floats(rows, lambda r: r.spot_price_volatility)
         capacity_score = _floats(rows, lambda r: r.capacity_score)
@@ -159,6 +162,7 @@ class PoolIndex:
             hazard_low=_ro(low),
             hazard_high=_ro(high),
             hazard_default=_ro(default),
+            hazard_prior=_ro(prior),
             capacity_score=capacity_score,
             capacity_zonal=_ro(capacity_zonal),
             ice_errors=_floats(rows, lambda r: r.fleet_capacity_errors),
@@ -210,7 +214,10 @@ def _times(
     return out
 
 
-def _hazards(rows: list[PoolRecord]) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+def _hazards(
+    rows: list[PoolRecord],
+) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray, FloatArray]:
+    """(rate, low, high) after the fleet update, the default mask, and the bucket-only rate."""
     n = len(rows)
     priors = np.empty((n, 4))
     default = np.zeros(n, dtype=bool)
@@ -231,16 +238,15 @@ def _hazards(rows: list[PoolRecord]) -> tuple[FloatArray, FloatArray, FloatArray
             default[i] = True
             prior = unknown
         priors[i] = prior
+    bucket = (priors[:, 0], priors[:, 1], priors[:, 2], priors[:, 3], default)
     rate, low, high = hazard_arrays(
-        priors[:, 0],
-        priors[:, 1],
-        priors[:, 2],
-        priors[:, 3],
-        default,
+        *bucket,
         np.array([max(r.fleet_interruptions, 0) for r in rows], dtype=np.float64),
         np.array([max(r.fleet_instance_hours, 0.0) for r in rows], dtype=np.float64),
     )
-    return rate, low, high, default
+    # The same conversion with no evidence: the prior the fleet update starts from.
+    prior, _, _ = hazard_arrays(*bucket, np.zeros(n), np.zeros(n))
+    return rate, low, high, default, prior
 
 
 def _zone_signals(

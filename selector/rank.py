@@ -25,6 +25,7 @@ from selector.cost import (
 from selector.discounts import on_demand_discount_by_row
 from selector.diversify import Selection, constraints_of, diversify
 from selector.errors import PoolIndexError
+from selector.evidence import FleetEvidence
 from selector.filters import FilterResult, apply_filters
 from selector.gpus import gpu_class_of
 from selector.hazard import INTERRUPTION_TTL_HOURS, UNKNOWN_PROBABILITY, Hazard, signal_kind
@@ -224,6 +225,7 @@ def _explain(
             fleet_updated=is_spot and rec.fleet_instance_hours > 0,
         )
         missing_capacity = bool(cand.capacity_flags[i] & cap.FLAG_MISSING)
+        prior = float(snap.hazard_prior[row]) if is_spot else None
         out.append(
             RankedPool(
                 rank=rank_no,
@@ -262,9 +264,40 @@ def _explain(
                 sources=rec.sources,
                 simulated=rec.simulated,
                 flags=_flags(snap, req, cand, i, rec.key.cloud, ages, is_spot),
+                hazard_prior=prior,
+                fleet=_fleet_evidence(rec, ages, prior, hazard.rate, float(cand.capacity[i])),
             )
         )
     return tuple(out)
+
+
+def _fleet_evidence(
+    rec: PoolRecord, ages: SignalAges, prior: float | None, rate: float, capacity: float
+) -> FleetEvidence | None:
+    """What the pool's own fleet evidence moved: λ from `prior` to `rate`, and c down to
+    `capacity` (the ICE penalty undone for the "before")."""
+    evidence = (rec.fleet_interruptions, rec.fleet_instance_hours, rec.fleet_capacity_errors)
+    if not any(x > 0 for x in evidence):
+        return None
+    age = None if ages.fleet is None else ages.fleet / 3600.0
+    weight = float(
+        cap.ice_weight(
+            np.array([float(rec.fleet_capacity_errors)]),
+            np.array([math.nan if age is None else age]),
+        )[0]
+    )
+    factor = cap.ICE_PENALTY_PER_EVENT**weight
+    return FleetEvidence(
+        interruptions=rec.fleet_interruptions,
+        instance_hours=rec.fleet_instance_hours,
+        capacity_errors=rec.fleet_capacity_errors,
+        newest_event_age_hours=age,
+        prior_rate=prior,
+        rate=None if prior is None else rate,
+        capacity_before_errors=min(capacity / factor, 1.0),
+        capacity=capacity,
+        capacity_error_weight=weight,
+    )
 
 
 def _flags(

@@ -12,6 +12,7 @@ from typing import Any
 
 from selector.cost import SpotVerdict
 from selector.diversify import UnmetConstraint
+from selector.evidence import FleetEvidence
 from selector.filters import SIMULATED_EXCLUSION, Exclusion
 from selector.hazard import Hazard
 from selector.ordering import Ordering
@@ -79,6 +80,10 @@ class RankedPool:
     simulated: bool = False  # any of them simulated
     on_demand_list_price: float | None = None  # the cloud's list price
     on_demand_discount: float = 0.0  # fraction off list (requirements.on_demand_discounts)
+    # λ from the interruption bucket alone, before the fleet update (None for on-demand).
+    hazard_prior: float | None = None
+    # The user's own fleet evidence and what it moved; None = the pool has none.
+    fleet: FleetEvidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +107,8 @@ class RankedPool:
             "savings": self.savings,
             "price_volatility": self.price_volatility,
             "hazard": self.hazard.to_dict(),
+            "hazard_prior": self.hazard_prior,
+            "fleet": self.fleet.to_dict() if self.fleet else None,
             "lost_hours_per_interruption": self.lost_hours_per_interruption,
             "useful_fraction": self.useful_fraction,
             "effective_cost": self.effective_cost,
