@@ -245,8 +245,8 @@ def _hazards(
         np.array([max(r.fleet_instance_hours, 0.0) for r in rows], dtype=np.float64),
     )
     # The same conversion with no evidence: the prior the fleet update starts from.
-    prior, _, _ = hazard_arrays(*bucket, np.zeros(n), np.zeros(n))
-    return rate, low, high, default, prior
+    bucket_rate, _, _ = hazard_arrays(*bucket, np.zeros(n), np.zeros(n))
+    return rate, low, high, default, bucket_rate
 
 
 def _zone_signals(
