@@ -37,6 +37,8 @@ __all__ = [
     "CollectionRun",
     "CollectionRunRegion",
     "FleetEvent",
+    "FleetEventUnmapped",
+    "FleetInstance",
     "InstanceType",
     "InterruptionRate",
     "Offering",
@@ -216,6 +218,50 @@ class FleetEvent(Base):
     source: Mapped[str] = mapped_column(SOURCE)
     external_id: Mapped[str] = mapped_column(String(128))  # dedup key from the emitter
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    observed_at: Mapped[datetime]
+
+
+class FleetInstance(Base):
+    """An instance of the user's fleet as its events and NodeClaims describe it: what maps a
+    later event that names only the instance to its pool."""
+
+    __tablename__ = "fleet_instances"
+
+    cloud: Mapped[str] = mapped_column(CLOUD, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str | None] = mapped_column(REGION)
+    zone_id: Mapped[str | None] = mapped_column(ZONE)
+    # Account-specific zone name and its account, kept until the zones table resolves them.
+    zone_name: Mapped[str | None] = mapped_column(ZONE)
+    account: Mapped[str | None] = mapped_column(String(64))
+    instance_type: Mapped[str | None] = mapped_column(TYPE_NAME)
+    capacity_type: Mapped[str | None] = mapped_column(String(16))
+    launched_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    # End of the exposure already stored as usage, so a later count never adds it twice.
+    counted_until: Mapped[datetime | None]
+    # Karpenter names: its events name the NodeClaim (or Node), not the instance.
+    nodeclaim: Mapped[str | None] = mapped_column(String(253), index=True)
+    node_name: Mapped[str | None] = mapped_column(String(253))
+    source: Mapped[str] = mapped_column(SOURCE)
+    observed_at: Mapped[datetime]
+
+
+class FleetEventUnmapped(Base):
+    """A fleet event not yet mapped to a pool, kept with the reason; each ingest retries it."""
+
+    __tablename__ = "fleet_events_unmapped"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(SOURCE)
+    external_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime]
+    instance_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    # The event as parsed (spotsel's normalised fields plus what it still lacks).
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
     observed_at: Mapped[datetime]
 
 
