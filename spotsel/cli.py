@@ -11,7 +11,7 @@ import typer
 
 from core.errors import ConfigError, SpotselError
 from selector import RequirementsError
-from spotsel.commands import collect, db, demo, outputs, rank, scheduler, serve, status
+from spotsel.commands import collect, db, demo, events, outputs, rank, scheduler, serve, status
 from spotsel.consoles import err
 from spotsel.state import app_state
 
@@ -34,6 +34,7 @@ app.command(name="fleet")(outputs.fleet_command)
 app.add_typer(db.app, name="db")
 app.add_typer(outputs.nodepools_app, name="nodepools")
 app.add_typer(serve.api_key_app, name="api-key")
+app.add_typer(events.app, name="events")
 
 # SPOTSEL_LOG_LEVEL sets the level of these loggers (ours); libraries keep logging warnings only.
 OWN_LOGGERS = ("api", "collectors", "core", "outputs", "selector", "spotsel")

@@ -3,6 +3,20 @@ map each instance to its pool, and ingest them into ``fleet_events`` (see :mod:`
 
 from __future__ import annotations
 
-from collectors.events.ingest import MAX_EVENTS_PER_CALL, IngestReport, ingest_events
+from collectors.events.ingest import (
+    DEFAULT_SOURCE,
+    MAX_EVENTS_PER_CALL,
+    IngestReport,
+    ingest_events,
+    refuse_unusable,
+)
+from collectors.events.parse import EventDataError
 
-__all__ = ["MAX_EVENTS_PER_CALL", "IngestReport", "ingest_events"]
+__all__ = [
+    "DEFAULT_SOURCE",
+    "MAX_EVENTS_PER_CALL",
+    "EventDataError",
+    "IngestReport",
+    "ingest_events",
+    "refuse_unusable",
+]

@@ -40,6 +40,7 @@ __all__ = [
     "IngestReport",
     "flatten",
     "ingest_events",
+    "refuse_unusable",
 ]
 
 # Most documents one call takes: bounds the transaction (an SQS batch is 10, a kubectl dump of
@@ -335,3 +336,21 @@ def _write_instances(
         row.observed_at = received_at
         changed += 1
     return changed
+
+
+def refuse_unusable(documents: Any, *, received_at: datetime) -> None:
+    """Raise :class:`EventDataError` when no document of the input is usable (none, or every
+    one refused), so an interface can answer a bad input with one error and write nothing."""
+    docs = flatten(documents)
+    if not docs:
+        raise EventDataError("the input holds no events")
+    if len(docs) > MAX_EVENTS_PER_CALL:
+        raise EventBatchTooLargeError(
+            f"{len(docs)} documents in one call; the most is {MAX_EVENTS_PER_CALL}: split the input"
+        )
+    _, _, rejected, _ = _parse_all(docs, as_utc(received_at))
+    if len(rejected) == len(docs):
+        index, reason = rejected[0]
+        where = f"document {index}: " if len(docs) > 1 else ""
+        more = f" (and {len(docs) - 1} more refused)" if len(docs) > 1 else ""
+        raise EventDataError(f"{where}{reason}{more}")
