@@ -223,6 +223,25 @@ class SignalAgesModel(BaseModel):
     fleet: float | None
 
 
+class FleetEvidenceModel(BaseModel):
+    """The pool's own fleet evidence and what it moved (λ and capacity, before → after)."""
+
+    interruptions: int
+    instance_hours: float
+    capacity_errors: int = Field(description="insufficient-capacity errors still remembered")
+    newest_event_age_hours: float | None
+    prior_rate_per_hour: float | None = Field(
+        description="λ from the bucket alone; null = on-demand"
+    )
+    rate_per_hour: float | None = Field(description="λ after the fleet update; null = on-demand")
+    capacity_before_errors: float
+    capacity: float
+    capacity_error_weight: float = Field(
+        description="how many full-strength errors they still count as (0 past the TTL)"
+    )
+    notes: list[str] = Field(description='e.g. "3 interruptions in 41 instance-hours: λ …"')
+
+
 class RankedPoolModel(PoolKeyModel):
     rank: int
     capacity_type: str
@@ -245,6 +264,10 @@ class RankedPoolModel(PoolKeyModel):
     savings: float | None = Field(description="1 − price / on_demand_price (the discounted one)")
     price_volatility: float | None
     hazard: HazardModel
+    hazard_prior: float | None = Field(
+        None, description="λ from the interruption bucket alone, before the fleet update"
+    )
+    fleet: FleetEvidenceModel | None = Field(None, description="null = no own-fleet evidence")
     lost_hours_per_interruption: float
     useful_fraction: float
     effective_cost: float

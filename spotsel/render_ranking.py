@@ -21,6 +21,9 @@ from rich.text import Text
 from selector import RankedPool, Ranking
 from selector.capacity import (
     CAPACITY_TTL_HOURS,
+    ICE_HALF_LIFE_HOURS,
+    ICE_PENALTY_PER_EVENT,
+    ICE_TTL_HOURS,
     NEUTRAL_CAPACITY,
     REGIONAL_DISCOUNT,
     ZONE_PREMIUM_THRESHOLD,
@@ -31,7 +34,7 @@ from selector.ordering import describe_ordering
 from selector.rank import VOLATILITY_FLAG_CV
 from spotsel.render import format_age
 
-__all__ = ["FLAG_HELP", "print_ranking"]
+__all__ = ["FLAG_HELP", "fleet_lines", "print_ranking"]
 
 BAR_WIDTH = 16
 # How many exclusion reasons to list before summarising the rest.
@@ -43,7 +46,10 @@ FLAG_HELP: Final[dict[str, str]] = {
     "stale-interruption": (
         f"interruption signal older than {INTERRUPTION_TTL_HOURS / 24:g} d; its upper bound widens"
     ),
-    "fleet-evidence": "λ updated with your own fleet's interruptions",
+    "fleet-evidence": (
+        "λ updated with your own fleet's interruptions and instance-hours (Gamma–Poisson: the "
+        "bucket's λ is the prior; the lines below give before → after)"
+    ),
     "final-checkpoint-misses-notice": (
         "final checkpoint does not fit the notice window; half a checkpoint interval is lost"
     ),
@@ -61,7 +67,11 @@ FLAG_HELP: Final[dict[str, str]] = {
     "no-capacity-signal": f"no capacity score; a neutral {NEUTRAL_CAPACITY:g} is assumed",
     "stale-capacity": f"capacity score older than {CAPACITY_TTL_HOURS:g} h; it decays to neutral",
     "regional-capacity": f"capacity score is regional, not per zone (× {REGIONAL_DISCOUNT:g})",
-    "recent-capacity-errors": "recent insufficient-capacity errors lower the capacity",
+    "recent-capacity-errors": (
+        "your fleet's insufficient-capacity errors lower the capacity "
+        f"(× {ICE_PENALTY_PER_EVENT:g} each, halving every {ICE_HALF_LIFE_HOURS:g} h, "
+        f"forgotten after {ICE_TTL_HOURS:g} h)"
+    ),
     "zone-price-premium": (
         f"spot price over {ZONE_PREMIUM_THRESHOLD:g}× its type's median zone: a busy zone, "
         "capacity lowered"
@@ -104,6 +114,8 @@ def print_ranking(console: Console, ranking: Ranking, *, wide: bool = False) -> 
         if not wide:
             for line in _flag_lines(ranking.pools):
                 console.print(line)
+        for line in fleet_lines(ranking.pools):
+            console.print(line)
     discounts = _discount_line(ranking)
     if discounts:
         console.print(discounts)
@@ -372,6 +384,16 @@ def _flag_lines(pools: Iterable[RankedPool]) -> list[str]:
     ]
 
 
+def fleet_lines(pools: Iterable[RankedPool]) -> list[str]:
+    """One line per pool whose own fleet evidence moved it: "Fleet #2: 3 interruptions in 41
+    instance-hours: λ 0.07 → 0.11/h; …"."""
+    return [
+        f"Fleet #{p.rank} {p.key.instance_type} {_zone(p)}: {'; '.join(p.fleet.notes)}."
+        for p in pools
+        if p.fleet is not None and p.fleet.notes
+    ]
+
+
 # --- --wide ----------------------------------------------------------------------------------
 
 
@@ -440,7 +462,8 @@ def _wide_table(ranking: Ranking) -> Table:
         ("nodes", "right"), ("vCPU", "right"), ("GiB", "right"), ("GPU", "left"),
         ("$/h", "right"), ("on-demand $/h", "right"), ("saves", "right"),
         ("$/useful h", "right"), ("useful", "right"), ("λ/h", "right"),
-        ("λ 90% interval", "right"), ("λ from", "left"), ("capacity", "right"),
+        ("λ 90% interval", "right"), ("λ prior", "right"), ("λ from", "left"),
+        ("capacity", "right"), ("capacity before ICE", "right"),
         ("capacity from", "left"), ("zone $ vs type", "right"), ("7d price CV", "right"),
         ("cost vs best on-demand", "left"),
         ("ages price/od/intr/cap/fleet", "left"), ("flags", "left"), ("sources", "left"),
@@ -472,8 +495,10 @@ def _wide_table(ranking: Ranking) -> Table:
             f"{p.useful_fraction:.1%}",
             f"{hazard.rate:.4f}",
             f"{hazard.low:.4f}–{hazard.high:.4f}",
+            "—" if p.hazard_prior is None else f"{p.hazard_prior:.4f}",
             origin + (f" {hazard.label}" if hazard.label else ""),
             f"{p.capacity:.2f}",
+            "—" if p.fleet is None else f"{p.fleet.capacity_before_errors:.2f}",
             p.capacity_basis + (f" {p.capacity_raw}" if p.capacity_raw else ""),
             "—" if p.zone_price_ratio is None else f"{p.zone_price_ratio:.3f}×",
             "—" if p.price_volatility is None else f"{p.price_volatility:.1%}",
