@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from collectors.events.parse import InstanceFact, Sighting
 from core.clock import as_utc
+from core.fleet_events.parse import InstanceFact, Sighting
 
 __all__ = ["Instances", "Mapped", "ZoneRow", "merge_fact", "resolve", "zone_id_for"]
 
