@@ -26,7 +26,15 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi
 from api.pool_cache import PoolIndexCache
 from api.recommend import Recommender
-from api.routes import collectors, instance_types, operations, outputs, pools, recommendations
+from api.routes import (
+    collectors,
+    events,
+    instance_types,
+    operations,
+    outputs,
+    pools,
+    recommendations,
+)
 from api.services import PoolIndexRefresher, Services
 from core.clock import utcnow
 from core.db import make_engine
@@ -119,7 +127,7 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (recommendations, pools, instance_types, collectors, operations):
+    for module in (recommendations, pools, instance_types, collectors, operations, events):
         app.include_router(module.router)
     # Generating manifests changes nothing on our side: the read scope is enough.
     app.include_router(outputs.router, dependencies=[Depends(require_read)])

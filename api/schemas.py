@@ -38,6 +38,7 @@ from selector.requirements import (
 __all__ = [
     "CollectorsResponse",
     "ErrorBody",
+    "EventsReport",
     "HealthResponse",
     "HistoryQuery",
     "InstanceTypeItem",
@@ -535,6 +536,25 @@ class SnapshotInfo(BaseModel):
     generation: int
     pools: int
     built_at: datetime
+
+
+class IndexedReason(BaseModel):
+    index: int = Field(description="position of the document in the flattened input")
+    reason: str
+
+
+class EventsReport(BaseModel):
+    """What one `POST /v1/events` did (see `core.fleet_events.IngestReport`)."""
+
+    accepted: int = Field(description="new events stored, mapped to a pool or kept unmapped")
+    duplicates: int = Field(description="events already stored under (source, external_id)")
+    unmapped: int = Field(description="new events not yet in a pool; kept and retried")
+    resolved: int = Field(description="earlier unmapped events this request placed")
+    instances: int = Field(description="fleet instances whose record changed")
+    rejected: list[IndexedReason]
+    ignored: list[IndexedReason] = Field(description="well-formed documents with no fleet signal")
+    unmapped_reasons: dict[str, int]
+    run_id: int | None = Field(description="the collection run recorded (none if nothing changed)")
 
 
 # --- query parameters ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from tests.api.conftest import KEYS
 
 METHODS = ("get", "post", "put", "patch", "delete")
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
-WRITE_OPERATIONS = {("post", "/v1/snapshot/refresh")}
+WRITE_OPERATIONS = {("post", "/v1/snapshot/refresh"), ("post", "/v1/events")}
 OPEN_OPERATIONS = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics")}
 
 
