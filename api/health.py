@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.pool_cache import PoolIndexCache
 from core.db import require_schema
 from core.errors import SpotselError
-from core.summary import SourceStatus, source_statuses
+from core.summary import SourceStatus, fleet_event_summary, source_statuses
 from core.tables import CollectionRun, CollectionRunRegion
 
 __all__ = ["Readiness", "collector_report", "readiness"]
@@ -95,6 +95,8 @@ class Readiness:
     ready: bool
     checks: list[dict[str, Any]]
     stale: list[dict[str, Any]]
+    # The user's own fleet events (counts per kind, the newest one's age): reported, never a check.
+    fleet_events: dict[str, Any] | None = None
 
 
 def readiness(
@@ -114,6 +116,7 @@ def readiness(
     checks.append({"name": "database", "ok": True, "detail": "reachable, schema present"})
     with Session(engine) as session:
         statuses = source_statuses(session)
+        fleet = fleet_event_summary(session, now=now).to_dict()
     for status in statuses:
         age = _age(status, now)
         if age is None or age > max_age_seconds:
@@ -122,7 +125,7 @@ def readiness(
                  "data_age_seconds": age, "max_age_seconds": max_age_seconds}
             )  # fmt: skip
     checks.append(_snapshot_check(snapshots, collected=bool(statuses)))
-    return Readiness(all(c["ok"] for c in checks), checks, stale)
+    return Readiness(all(c["ok"] for c in checks), checks, stale, fleet)
 
 
 def _snapshot_check(snapshots: PoolIndexCache, *, collected: bool) -> dict[str, Any]:

@@ -524,12 +524,29 @@ class StaleSource(BaseModel):
     max_age_seconds: float
 
 
+class FleetEventsSummary(BaseModel):
+    """The user's own fleet events in the store: counts per kind and the newest one's age."""
+
+    total: int
+    by_kind: dict[str, int]
+    pools: int = Field(description="pools with at least one event")
+    newest_at: datetime | None
+    newest_age_seconds: float | None
+    capacity_errors_remembered: int = Field(
+        description="insufficient-capacity errors still lowering capacity (within the memory)"
+    )
+    capacity_error_memory_hours: float
+
+
 class ReadinessResponse(BaseModel):
     """Ready = database reachable, schema present, pool index loaded; stale sources are listed."""
 
     ready: bool
     checks: list[Check]
     stale: list[StaleSource]
+    fleet_events: FleetEventsSummary | None = Field(
+        None, description="null when the database is not reachable"
+    )
 
 
 class SnapshotInfo(BaseModel):

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from sqlalchemy import Integer, distinct, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import parse_utc
 from core.store import count_rows
-from core.tables import CollectionRun, CollectionRunRegion, InstanceType, Offering
+from core.tables import CollectionRun, CollectionRunRegion, FleetEvent, InstanceType, Offering
+from selector.capacity import ICE_TTL_HOURS
 
-__all__ = ["CloudSummary", "SourceStatus", "cloud_summaries", "source_statuses", "store_totals"]
+__all__ = [
+    "FLEET_EVENT_KINDS",
+    "CloudSummary",
+    "FleetEventSummary",
+    "SourceStatus",
+    "cloud_summaries",
+    "fleet_event_summary",
+    "source_statuses",
+    "store_totals",
+]
+
+# The kinds a fleet event can be (core/tables.FleetEvent), reported even when none is stored.
+FLEET_EVENT_KINDS: Final = ("interruption", "rebalance", "insufficient-capacity", "usage")
+ICE_KIND: Final = "insufficient-capacity"
 
 # Totals reported by `spotsel status`, in display order: label -> table.
 TOTAL_TABLES: tuple[tuple[str, str], ...] = (
@@ -152,3 +166,71 @@ def cloud_summaries(session: Session) -> list[CloudSummary]:
         )
         for cloud in clouds
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetEventSummary:
+    """What the user's own fleet has reported, for `spotsel status` and `/readyz`."""
+
+    by_kind: dict[str, int]  # every FLEET_EVENT_KINDS key, plus any other kind stored
+    newest_at: datetime | None  # the newest event's occurred_at (None: no events)
+    newest_age_seconds: float | None
+    # Insufficient-capacity errors still lowering capacity (within ICE_TTL_HOURS of now).
+    capacity_errors_remembered: int
+    pools: int  # pools with at least one event
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_kind.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "by_kind": dict(self.by_kind),
+            "pools": self.pools,
+            "newest_at": self.newest_at.isoformat() if self.newest_at else None,
+            "newest_age_seconds": self.newest_age_seconds,
+            "capacity_errors_remembered": self.capacity_errors_remembered,
+            "capacity_error_memory_hours": ICE_TTL_HOURS,
+        }
+
+
+def fleet_event_summary(session: Session, *, now: datetime) -> FleetEventSummary:
+    """Counts per kind of the events at or before ``now``, the newest one and its age."""
+    at = FleetEvent.occurred_at
+    counts = dict.fromkeys(FLEET_EVENT_KINDS, 0)
+    newest: datetime | None = None
+    rows: list[Any] = list(
+        session.execute(
+            select(FleetEvent.kind, func.count(), func.max(at))
+            .where(at <= now)
+            .group_by(FleetEvent.kind)
+        ).all()
+    )
+    for kind, n, latest in rows:
+        counts[str(kind)] = int(n)
+        seen = parse_utc(latest)
+        if seen is not None and (newest is None or seen > newest):
+            newest = seen
+    remembered = session.scalar(
+        select(func.count())
+        .select_from(FleetEvent)
+        .where(FleetEvent.kind == ICE_KIND, at <= now, at >= now - timedelta(hours=ICE_TTL_HOURS))
+    )
+    pools = session.scalar(
+        select(func.count()).select_from(
+            select(
+                FleetEvent.cloud, FleetEvent.region, FleetEvent.zone_id, FleetEvent.instance_type
+            )
+            .where(at <= now)
+            .distinct()
+            .subquery()
+        )
+    )
+    return FleetEventSummary(
+        by_kind=counts,
+        newest_at=newest,
+        newest_age_seconds=None if newest is None else max((now - newest).total_seconds(), 0.0),
+        capacity_errors_remembered=int(remembered or 0),
+        pools=int(pools or 0),
+    )

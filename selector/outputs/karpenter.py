@@ -26,6 +26,14 @@ under a Savings Plan it would think spot cheaper than it is. With overlays on, e
 on-demand fallback that has a discount gets a NodeOverlay lowering its price by that percentage
 (`priceAdjustment: "-20%"`), so Karpenter's own comparisons see what on-demand really costs.
 
+Fleet evidence: the user's own interruptions raise a pool's λ (Gamma-Poisson), so its risk and
+its overlay's adjustment rise with them. Recent insufficient-capacity errors add an ICE
+adjustment on top, price × (1/f − 1) with f the capacity factor the errors still apply
+(`selector.capacity.ice_weight`): a launch whose odds the errors cut to f costs price / f per node
+obtained. It fades with the errors and is gone after ICE_TTL_HOURS, where Karpenter's own
+unavailable-offerings cache forgets an ICE after 3 minutes. Overlays of pools with fleet evidence
+say what it moved (`spotsel.io/fleet-evidence`, the prior λ, the ICE part in $/h).
+
 Every NodePool and NodeOverlay built from simulated data carries the `spotsel.io/simulated`
 annotation (`selector.outputs.provenance`).
 """
@@ -36,6 +44,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from selector.capacity import ICE_PENALTY_PER_EVENT
 from selector.outputs.errors import OutputError
 from selector.outputs.labels import (
     CRITICAL_LABEL,
@@ -61,6 +70,7 @@ __all__ = [
     "KarpenterDocuments",
     "critical_addons_nodepool",
     "discount_adjustment",
+    "ice_adjustment",
     "karpenter_documents",
     "node_overlays",
     "on_demand_nodepool",
@@ -352,8 +362,31 @@ def _arches(pools: Sequence[RankedPool]) -> list[str]:
 
 
 def _adjustment(pool: RankedPool) -> float:
-    """The pool's risk in $/h: effective cost - price (never negative)."""
-    return max(pool.effective_cost - pool.price, 0.0)
+    """What the overlay adds in $/h: the risk (effective cost - price, never negative) plus the
+    ICE adjustment."""
+    return max(pool.effective_cost - pool.price, 0.0) + ice_adjustment(pool)
+
+
+def ice_adjustment(pool: RankedPool) -> float:
+    """$/h for the pool's remembered insufficient-capacity errors: price × (1/f − 1), f the
+    capacity factor they still apply; 0 without errors or once they are past the TTL."""
+    if pool.fleet is None or pool.fleet.capacity_error_weight <= 0:
+        return 0.0
+    factor: float = ICE_PENALTY_PER_EVENT**pool.fleet.capacity_error_weight
+    return pool.price * (1.0 / factor - 1.0)
+
+
+def _fleet_annotations(pool: RankedPool) -> dict[str, str]:
+    """What the pool's own fleet evidence moved; nothing when it has none."""
+    if pool.fleet is None:
+        return {}
+    out = {"spotsel.io/fleet-evidence": "; ".join(pool.fleet.notes) or "none in effect"}
+    if pool.hazard_prior is not None:
+        out["spotsel.io/hazard-prior-per-hour"] = f"{pool.hazard_prior:.6g}"
+    ice = ice_adjustment(pool)
+    if ice > 0:
+        out["spotsel.io/capacity-error-adjustment"] = f"{ice:.{PRICE_DECIMALS}f}"
+    return out
 
 
 def discount_adjustment(discount: float) -> str | None:
@@ -425,6 +458,7 @@ def _overlay(
                 "spotsel.io/effective-cost": f"{pool.effective_cost:.{PRICE_DECIMALS}f}",
                 "spotsel.io/spot-price": f"{pool.price:.{PRICE_DECIMALS}f}",
                 "spotsel.io/hazard-per-hour": f"{pool.hazard.rate:.6g}",
+                **_fleet_annotations(pool),
             },
         },
         "spec": {

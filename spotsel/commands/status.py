@@ -14,13 +14,21 @@ from sqlalchemy.orm import Session
 from collectors import SOURCES
 from core.clock import utcnow
 from core.db import redact_url, require_schema
-from core.summary import cloud_summaries, source_statuses, store_totals
+from core.summary import (
+    FleetEventSummary,
+    cloud_summaries,
+    fleet_event_summary,
+    source_statuses,
+    store_totals,
+)
+from selector.capacity import ICE_TTL_HOURS
 from spotsel import render
 from spotsel.commands.common import OutputFormat
 from spotsel.consoles import out
+from spotsel.render import format_age
 from spotsel.state import app_state
 
-__all__ = ["print_store", "status"]
+__all__ = ["fleet_line", "print_store", "status"]
 
 
 def status(
@@ -35,6 +43,7 @@ def status(
         with Session(engine) as session:
             totals = store_totals(session)
             statuses = source_statuses(session)
+            fleet = fleet_event_summary(session, now=now)
         doc = render.status_document(
             database=redact_url(str(engine.url)),
             totals=totals,
@@ -42,6 +51,7 @@ def status(
             now=now,
             simulated={name: s.simulated for name, s in SOURCES.items()},
         )
+        doc["fleet_events"] = fleet.to_dict()
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     out.print(f"database: {redact_url(str(engine.url))}")
@@ -54,7 +64,22 @@ def print_store(engine: Engine, *, now: datetime) -> None:
         totals = store_totals(session)
         clouds = cloud_summaries(session)
         statuses = source_statuses(session)
+        fleet = fleet_event_summary(session, now=now)
     render.print_totals(out, totals)
     render.print_clouds(out, clouds)
     labels = {name: "(simulated)" for name, s in SOURCES.items() if s.simulated}
     render.print_sources(out, statuses, now=now, labels=labels)
+    out.print(fleet_line(fleet))
+
+
+def fleet_line(fleet: FleetEventSummary) -> str:
+    """``fleet events: 12 (interruption 3, …); newest 2h ago; 2 capacity errors remembered``."""
+    if not fleet.total:
+        return "fleet events: none (the ranking uses public signals only)"
+    kinds = ", ".join(f"{kind} {n:,}" for kind, n in fleet.by_kind.items())
+    age = "undated" if fleet.newest_age_seconds is None else format_age(fleet.newest_age_seconds)
+    return (
+        f"fleet events: {fleet.total:,} in {fleet.pools:,} pools ({kinds}); newest {age} ago; "
+        f"{fleet.capacity_errors_remembered:,} capacity errors within the last "
+        f"{ICE_TTL_HOURS:g} h lower capacity"
+    )
