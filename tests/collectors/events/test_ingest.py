@@ -91,9 +91,8 @@ def test_kubectl_describe_text_is_not_json() -> None:
 
 def _real_warning(instance: str, at: datetime, event_id: str) -> dict[str, Any]:
     """The documented interruption warning with its placeholders filled in."""
-    doc = json.loads(
-        (AWS_EXAMPLES / "eventbridge_ec2-spot-instance-interruption-warning.json").read_text()
-    )
+    path = AWS_EXAMPLES / "eventbridge_ec2-spot-instance-interruption-warning.json"
+    doc: dict[str, Any] = json.loads(path.read_text())
     doc["time"] = at.isoformat().replace("+00:00", "Z")
     doc["id"] = event_id
     doc["detail"] = {"instance-id": instance, "instance-action": "terminate"}
@@ -134,7 +133,7 @@ def test_the_same_twenty_events_twice_land_once(engine: Engine) -> None:
 
 def _nodeclaim(instance: str, *, deleted: datetime | None = None) -> dict[str, Any]:
     """The docs' annotated NodeClaim, with the metadata a live cluster adds."""
-    doc = _load(KARPENTER / "docs_nodeclaims_nodeclaim_annotated-example.yaml")
+    doc: dict[str, Any] = _load(KARPENTER / "docs_nodeclaims_nodeclaim_annotated-example.yaml")
     doc["metadata"]["uid"] = f"uid-{instance}"
     doc["metadata"]["creationTimestamp"] = "2026-11-28T02:00:00Z"
     if deleted is not None:
@@ -194,7 +193,7 @@ def test_exposure_is_counted_once_across_running_and_deleted_snapshots(engine: E
                            received_at=deleted)  # fmt: skip
     assert report.accepted == 1
     with Session(engine) as session:
-        hours = sorted(session.scalars(select(FleetEvent.instance_hours)))
+        hours = sorted(h or 0.0 for h in session.scalars(select(FleetEvent.instance_hours)))
     assert hours == pytest.approx([3.0, 10.0])  # 02:00→12:00, then 12:00→15:00 (13 h total)
 
 
