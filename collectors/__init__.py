@@ -6,6 +6,7 @@ Sources are listed in one plain registry: name → source object with a ``collec
 from __future__ import annotations
 
 from collectors.aws import AWS_ADVISOR_SOURCE, AWS_PUBLIC_SOURCE, AWS_SOURCE
+from collectors.aws.events_source import AWS_EVENTS_SOURCE
 from collectors.base import CollectContext, Source
 from collectors.sim.source import SIM_SOURCE
 from core.errors import UnknownSourceError
@@ -17,6 +18,7 @@ SOURCES: dict[str, Source] = {
     AWS_SOURCE.name: AWS_SOURCE,
     AWS_ADVISOR_SOURCE.name: AWS_ADVISOR_SOURCE,
     AWS_PUBLIC_SOURCE.name: AWS_PUBLIC_SOURCE,
+    AWS_EVENTS_SOURCE.name: AWS_EVENTS_SOURCE,
 }
 
 

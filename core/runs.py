@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "WRITE_ORDER",
     "CollectionResult",
+    "CommittedRows",
     "RegionError",
     "RunStatus",
     "TableRows",
@@ -73,6 +74,18 @@ class TableRows:
         return counts
 
 
+@dataclass(frozen=True, slots=True)
+class CommittedRows:
+    """Rows a source committed itself before its run is recorded: an ingest that must commit
+    before the source acknowledges its input (a queue deletes a message only once it is
+    stored). The run counts them; they are not written again. A source that reports them
+    ran to the end, so zero rows (an empty queue) is an ``ok`` run, not an empty fetch."""
+
+    written: int = 0
+    new: int = 0
+    observed_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class CollectionResult:
     """Everything one run of one source produced."""
@@ -85,6 +98,7 @@ class CollectionResult:
     errors: tuple[RegionError, ...] = ()
     # Rows that belong to no region (instance specs of a global catalog, say).
     global_tables: frozenset[str] = frozenset({"instance_types"})
+    committed: CommittedRows | None = None
 
     def region_rows(self) -> Mapping[str, int]:
         return self.rows.rows_per_region()
@@ -102,6 +116,8 @@ class CollectionResult:
     def status(self) -> RunStatus:
         failed = self.failed_regions()
         if not self.regions:
+            if self.committed is not None:
+                return RunStatus.PARTIAL if self.errors else RunStatus.OK
             return RunStatus.OK if self.rows.count() else RunStatus.FAILED
         if not failed:
             return RunStatus.OK

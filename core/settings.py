@@ -156,6 +156,15 @@ class Settings(BaseSettings):
     aws_placement_target_capacity: int = Field(default=1, ge=1, le=2_000_000)
     # AWS allows about 10 new placement-score configurations per account per 24 h.
     aws_placement_daily_config_limit: int = Field(default=10, ge=0, le=1_000)
+    # The `aws-events` source: an SQS queue an EventBridge rule feeds with the fleet's EC2 spot
+    # interruption warnings, rebalance recommendations and state changes (unset = not run).
+    aws_events_queue_url: str | None = None
+    # Where poison messages go, with their reason; unset = the store's fleet_events_rejected.
+    aws_events_dead_letter_url: str | None = None
+    # Most messages one run takes (the rest waits for the next run), and the long-polling wait
+    # of each receive (SQS allows 0-20 s; 20 s means fewest empty receives).
+    aws_events_max_messages: int = Field(default=1_000, ge=1, le=100_000)
+    aws_events_wait_seconds: int = Field(default=20, ge=0, le=20)
 
     # --- Scheduler (`spotsel scheduler`) ---
     # Minutes between runs per source. The simulated market is not scheduled by default;

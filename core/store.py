@@ -34,9 +34,12 @@ WHOLE_RUN = "*"
 # Columns an upsert must never change once a row exists.
 _KEEP_ON_UPDATE: dict[str, frozenset[str]] = {"offerings": frozenset({"first_seen"})}
 # Tables whose natural key is a unique constraint rather than the primary key.
-_NATURAL_KEYS: dict[str, tuple[str, ...]] = {"fleet_events": ("source", "external_id")}
-# fleet_events are facts: a re-delivered event is ignored, not rewritten.
-_INSERT_ONLY = frozenset({"fleet_events"})
+_NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "fleet_events": ("source", "external_id"),
+    "fleet_events_rejected": ("source", "external_id"),
+}
+# fleet_events are facts: a re-delivered event (or poison message) is ignored, not rewritten.
+_INSERT_ONLY = frozenset({"fleet_events", "fleet_events_rejected"})
 
 
 def _table(name: str) -> Table:
@@ -236,6 +239,14 @@ def persist_run(
                 session, name, to_write[name], batch_rows=batch_rows, progress=progress
             )
         new = sum(count_rows(session, name) - before[name] for name in tables)
+        data_as_of = _newest_observation(result, tables) if written else None
+        if result.committed is not None:  # written by the source's own, committed transaction
+            written += result.committed.written
+            new += result.committed.new
+            data_as_of = max(
+                (t for t in (data_as_of, result.committed.observed_at) if t is not None),
+                default=None,
+            )
         status = result.status
         first_error = next(iter(failed.values()), None)
         run = CollectionRun(
@@ -245,7 +256,7 @@ def persist_run(
             status=status.value,
             rows_written=written,
             rows_new=new,
-            data_as_of=_newest_observation(result, tables) if written else None,
+            data_as_of=data_as_of,
             error_class=_error_class(first_error.error_class) if first_error else None,
             error_message=(
                 storable(_failure_summary(failed, result.regions)) if first_error else None

@@ -37,6 +37,7 @@ __all__ = [
     "CollectionRun",
     "CollectionRunRegion",
     "FleetEvent",
+    "FleetEventRejected",
     "FleetEventUnmapped",
     "FleetInstance",
     "InstanceType",
@@ -263,6 +264,22 @@ class FleetEventUnmapped(Base):
     # The event as parsed (spotsel's normalised fields plus what it still lacks).
     event: Mapped[dict[str, Any]] = mapped_column(JSON)
     observed_at: Mapped[datetime]
+
+
+class FleetEventRejected(Base):
+    """A queued message no parser could use (poison), kept with its reason so it can leave its
+    queue without being lost; one row per message, so a redelivery is kept once."""
+
+    __tablename__ = "fleet_events_rejected"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(SOURCE)
+    external_id: Mapped[str] = mapped_column(String(128))  # the queue's message ID
+    origin: Mapped[str] = mapped_column(Text)  # the queue it came from
+    reason: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # as received
+    received_at: Mapped[datetime]
 
 
 class CollectionRun(Base):

@@ -47,6 +47,7 @@ def parse_as_of(value: str | None) -> datetime | None:
 def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -> CollectionRun:
     """Check the options against the source, run it with a progress bar, print one summary line."""
     from collectors.aws import FEED_DOCUMENTS, check_source_url
+    from collectors.aws.events_source import AWS_EVENTS_SOURCE, check_events_options
     from collectors.runner import run_source
     from spotsel.progress import RichProgress
 
@@ -62,6 +63,9 @@ def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -
             as_of=options.get("as_of"),
             what=FEED_DOCUMENTS.get(source.name, "feed"),
         )
+    if source.name == AWS_EVENTS_SOURCE.name:
+        # No queue, or a malformed queue URL, is the user's, not a failed run.
+        check_events_options(state.get_settings(), options)
     engine = state.engine()
     require_schema(engine)
     ctx = CollectContext(
@@ -108,6 +112,19 @@ def collect(
         str | None,
         typer.Option(help="Feed sources: URL to read instead of the public one (file:// works)."),
     ] = None,
+    queue_url: Annotated[
+        str | None,
+        typer.Option(
+            help="aws-events: the SQS queue URL to drain (default: SPOTSEL_AWS_EVENTS_QUEUE_URL)."
+        ),
+    ] = None,
+    dead_letter_url: Annotated[
+        str | None,
+        typer.Option(
+            help="aws-events: SQS queue URL poison messages are moved to, with their reason "
+            "(default: SPOTSEL_AWS_EVENTS_DEAD_LETTER_URL; none: kept in the store)."
+        ),
+    ] = None,
 ) -> None:
     """Run one collection now and store what it returns."""
     options = {
@@ -116,6 +133,8 @@ def collect(
         "as_of": parse_as_of(as_of),
         "regions": _csv(regions),
         "source_url": source_url,
+        "queue_url": queue_url,
+        "dead_letter_url": dead_letter_url,
     }
     run = run_collection(app_state(ctx), source, options)
     if run.status == "failed":

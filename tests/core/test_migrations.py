@@ -60,7 +60,7 @@ def test_downgrade_plan_counts_what_base_drops(bare_engine: Engine) -> None:
     migrate.upgrade(bare_engine)
     _fill(bare_engine)
     plan = migrate.downgrade_plan(bare_engine, "base")
-    assert (plan.current, plan.target, plan.undone) == ("0002", None, ("0002", "0001"))
+    assert (plan.current, plan.target, plan.undone) == ("0003", None, ("0003", "0002", "0001"))
     dropped = dict(plan.dropped_tables)
     assert set(dropped) == set(Base.metadata.tables), "base drops every table"
     assert dropped["offerings"] == 2
@@ -70,21 +70,22 @@ def test_downgrade_plan_counts_what_base_drops(bare_engine: Engine) -> None:
     assert dropped["fleet_events"] == 0
     assert dropped["fleet_instances"] == 0
     assert dropped["fleet_events_unmapped"] == 0
+    assert dropped["fleet_events_rejected"] == 0
     assert plan.rows == sum(dropped.values())
     line = plan.describe()
     assert "\n" not in line
     assert "offerings (2 rows)" in line
     assert "instance_types (1 row)" in line
-    assert migrate.current_revision(bare_engine) == "0002", "planning changes nothing"
+    assert migrate.current_revision(bare_engine) == "0003", "planning changes nothing"
 
 
 @pytest.mark.parametrize(
     ("target", "undone"),
     [
-        pytest.param("-1", ("0002",), id="relative to the current revision"),
-        pytest.param("0002-1", ("0002",), id="relative to a named revision"),
-        pytest.param("0001", ("0002",), id="the previous revision"),
-        pytest.param("0002", (), id="the current revision"),
+        pytest.param("-1", ("0003",), id="relative to the current revision"),
+        pytest.param("0003-1", ("0003",), id="relative to a named revision"),
+        pytest.param("0002", ("0003",), id="the previous revision"),
+        pytest.param("0003", (), id="the current revision"),
         pytest.param("head", (), id="a symbolic name"),
     ],
 )
@@ -96,7 +97,7 @@ def test_downgrade_plan_targets(bare_engine: Engine, target: str, undone: tuple[
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("-3", "goes below base"),
+        ("-99", "goes below base"),
         ("zzz", "unknown revision 'zzz'"),
         ("base-1", "goes below base"),  # once counted from the current revision instead
     ],
@@ -136,7 +137,7 @@ def test_downgrade_plan_counts_the_values_of_dropped_columns(
     ("revision", "shown"),
     [
         pytest.param("9999", "Can't locate revision", id="a revision that does not exist"),
-        pytest.param("+3", "Relative revision +3", id="past head"),
+        pytest.param("+99", "Relative revision +99", id="past head"),
         pytest.param("-1", "Relative revision -1", id="a relative step down is no upgrade"),
     ],
 )  # fmt: skip

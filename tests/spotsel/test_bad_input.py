@@ -56,10 +56,10 @@ CASES: list[Case] = [
          why="an output folder under a file: refused before the market is loaded"),
     # spotsel db upgrade / downgrade / current
     Case(("db", "upgrade", "--revision", "9999"), why="an unknown revision (was a traceback)"),
-    Case(("db", "upgrade", "--revision", "+2"), why="a relative step past head"),
+    Case(("db", "upgrade", "--revision", "+99"), why="a relative step past head"),
     Case(("db", "downgrade", "9999"), why="an unknown downgrade target"),
     Case(("db", "downgrade", "-1"), why="a downgrade without --yes and no terminal to ask"),
-    Case(("db", "downgrade", "-2", "--yes"), why="a relative step below base"),
+    Case(("db", "downgrade", "-99", "--yes"), why="a relative step below base"),
     Case(("db", "downgrade"), why="the revision is missing"),
     Case(("db", "current"), {"SPOTSEL_DATABASE_URL": "mysql://db/x"},
          why="a database URL of an unsupported engine"),
