@@ -40,6 +40,7 @@ PROFILES = str(REPO / "examples" / "profiles.yaml")
 # Replaced in argv and env by the case's workspace directory.
 WS = "<ws>"
 LT = "lt-0123456789abcdef0"
+SQS = "https://sqs.us-east-1.amazonaws.com/123456789012"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,16 @@ CASES: list[Case] = [
     Case(("collect", "aws-public", "--source-url", f"file://{WS}/missing.js",
           "--as-of", "2021-04-06"), why="a missing saved spot price feed"),
     Case(("collect", "aws-public", "--seed", "3"), why="a sim option given to the spot price feed"),
+    # spotsel collect aws-events
+    Case(("collect", "aws-events"), why="no queue to drain, neither flag nor setting"),
+    Case(("collect", "aws-events", "--queue-url", "arn:aws:sqs:us-east-1:123456789012:q"),
+         why="a queue ARN where its URL goes"),
+    Case(("collect", "aws-events"), {"SPOTSEL_AWS_EVENTS_QUEUE_URL": "https://example.com/1/q"},
+         why="a queue URL setting that names no AWS region"),
+    Case(("collect", "aws-events", "--queue-url", f"{SQS}/q", "--dead-letter-url", f"{SQS}/q"),
+         why="a dead-letter queue that is the queue itself"),
+    Case(("collect", "aws-events", "--source-url", "file:///x.json"),
+         why="a feed option given to the queue source"),
     Case(("rank", "--as-of", "2999-01-01"), why="a ranking time in the future"),
     # spotsel serve
     Case(("serve",), why="auth on and no key anywhere"),
