@@ -73,13 +73,14 @@ def print_store(engine: Engine, *, now: datetime) -> None:
 
 
 def fleet_line(fleet: FleetEventSummary) -> str:
-    """``fleet events: 12 (interruption 3, …); newest 2h ago; 2 capacity errors remembered``."""
+    """``fleet events: 12 in 3 pools (interruption 3, …); newest 2.0 h ago; capacity errors in
+    the last 12 h (lowering capacity): 2``."""
     if not fleet.total:
         return "fleet events: none (the ranking uses public signals only)"
     kinds = ", ".join(f"{kind} {n:,}" for kind, n in fleet.by_kind.items())
     age = "undated" if fleet.newest_age_seconds is None else format_age(fleet.newest_age_seconds)
     return (
         f"fleet events: {fleet.total:,} in {fleet.pools:,} pools ({kinds}); newest {age} ago; "
-        f"{fleet.capacity_errors_remembered:,} capacity errors within the last "
-        f"{ICE_TTL_HOURS:g} h lower capacity"
+        f"capacity errors in the last {ICE_TTL_HOURS:g} h (lowering capacity): "
+        f"{fleet.capacity_errors_remembered:,}"
     )
