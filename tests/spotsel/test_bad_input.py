@@ -40,6 +40,10 @@ PROFILES = str(REPO / "examples" / "profiles.yaml")
 # Replaced in argv and env by the case's workspace directory.
 WS = "<ws>"
 LT = "lt-0123456789abcdef0"
+EVENT_TEMPLATE = str(
+    REPO.parent / "shared" / "data" / "interruption-events" / "aws-docs-examples"
+    / "eventbridge_ec2-spot-instance-interruption-warning.json"
+)  # fmt: skip
 SQS = "https://sqs.us-east-1.amazonaws.com/123456789012"
 
 
@@ -142,6 +146,12 @@ CASES: list[Case] = [
          why="a launch template that is neither an ID nor a name"),
     Case(("fleet", "--profiles", PROFILES, "--profile", "gpu-trainer", "--target-capacity", "0",
           "--launch-template", LT, "--subnets", "subnet-a"), why="no capacity to launch"),
+    # spotsel events import
+    Case(("events", "import", f"{WS}/no-such.json"), why="a missing events file"),
+    Case(("events", "import", f"{WS}/a-file"), why="an empty file is not JSON"),
+    Case(("events", "import", f"{WS}/feed.json"), why="an object of no known event format"),
+    Case(("events", "import", EVENT_TEMPLATE),
+         why="the AWS docs' interruption warning: its time is a placeholder"),
 ]  # fmt: skip
 
 
