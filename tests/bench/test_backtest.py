@@ -16,6 +16,7 @@ from _backtest_replay import FleetLog, Job, ReplayPool, replay_fleet, replay_job
 from _backtest_strategies import STRATEGIES, Placement, place
 from _backtest_traces import load_scenarios, make_ranker, replay_requirements, run_fleets
 
+from core.pool_reader import CAPACITY_ERROR_WINDOW
 from selector import PoolIndex, PoolKey, PoolRecord, estimate_hazard, parse_requirements
 from selector.cost import lost_hours
 
@@ -267,19 +268,19 @@ def test_fleet_jobs_run_back_to_back_and_stop_at_the_last_start() -> None:
 def test_fleet_log_reads_only_the_past_and_sums_as_the_store_does() -> None:
     key = PoolKey("aws", "us-east-1", "us-east-1a", "p3.2xlarge")
     log = FleetLog([key])
-    day = 24 * 3600.0
+    window = CAPACITY_ERROR_WINDOW.total_seconds()
     log.capacity_error(key, 0.0)
     log.interruption(key, 100.0)
     log.usage(key, 100.0, 2.0)
-    log.capacity_error(key, day + 50.0)
-    log.usage(key, 2 * day, 5.0)
+    log.capacity_error(key, window + 50.0)
+    log.usage(key, 2 * window, 5.0)
     assert log.as_of(key, 99.0) == (0, 0.0, 1, 0.0)
     assert log.as_of(key, 100.0) == (1, 2.0, 1, 100.0)
-    # The error at 0 leaves the store's 24 h window; interruptions and hours never do.
-    assert log.as_of(key, day) == (1, 2.0, 1, 100.0)
-    assert log.as_of(key, day + 1.0) == (1, 2.0, 0, 100.0)
-    assert log.as_of(key, day + 50.0) == (1, 2.0, 1, day + 50.0)
-    assert log.as_of(key, 3 * day) == (1, 7.0, 0, 2 * day)
+    # The error at 0 leaves the store's window; interruptions and hours never do.
+    assert log.as_of(key, window) == (1, 2.0, 1, 100.0)
+    assert log.as_of(key, window + 1.0) == (1, 2.0, 0, 100.0)
+    assert log.as_of(key, window + 50.0) == (1, 2.0, 1, window + 50.0)
+    assert log.as_of(key, 3 * window) == (1, 7.0, 0, 2 * window)
     with pytest.raises(ValueError, match="time order"):
         log.interruption(key, 50.0)
 
