@@ -308,7 +308,7 @@ class AwsEventsSource:
         limit = ctx.settings.aws_events_max_messages
         drained = DrainReport()
         errors: list[RegionError] = []
-        ctx.progress.stage(f"draining {queue_url}", limit)
+        ctx.progress.stage(f"draining {queue_url}", None)  # its length is unknown up front
         try:
             while drained.received < limit:
                 batch = _receive(
