@@ -396,6 +396,12 @@ class AwsEventsSource:
         drained.poison += len(moved)
         drained.reasons += [r for m, r in poison if m in moved]
         for message, reason in poison:
+            if message not in moved:
+                log.warning(
+                    "aws-events poison message not moved aside; it stays in the queue",
+                    extra={"message_id": message.message_id, "reason": reason},
+                )
+                continue
             log.warning(
                 "aws-events poison message moved aside",
                 extra={
