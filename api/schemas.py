@@ -230,7 +230,7 @@ class FleetEvidenceModel(BaseModel):
     interruptions: int
     instance_hours: float
     capacity_errors: int = Field(description="insufficient-capacity errors still remembered")
-    newest_event_age_hours: float | None
+    newest_error_age_hours: float | None
     prior_rate_per_hour: float | None = Field(
         description="λ from the bucket alone; null = on-demand"
     )

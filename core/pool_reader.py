@@ -173,6 +173,7 @@ class _Fleet:
     capacity_errors: int
     at: datetime | None
     sources: frozenset[str]
+    capacity_error_at: datetime | None = None  # the newest insufficient-capacity event
 
 
 def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
@@ -194,14 +195,20 @@ def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
                 func.sum(func.coalesce(FleetEvent.instance_hours, 0.0)),
                 count_kind("insufficient-capacity", recent),
                 func.max(FleetEvent.occurred_at),
+                func.max(
+                    case((FleetEvent.kind == "insufficient-capacity", FleetEvent.occurred_at))
+                ),
             )
             .where(FleetEvent.occurred_at <= now)
             .group_by(*_pool_cols(FleetEvent), FleetEvent.source)
         ).all()
     )
     out: dict[Pool, _Fleet] = {}
-    for c, r, z, t, source, k, h, e, at in rows:
-        part = _Fleet(int(k or 0), float(h or 0.0), int(e or 0), parse_utc(at), frozenset({source}))
+    for c, r, z, t, source, k, h, e, at, ice_at in rows:
+        part = _Fleet(
+            int(k or 0), float(h or 0.0), int(e or 0), parse_utc(at), frozenset({source}),
+            parse_utc(ice_at),
+        )  # fmt: skip
         held = out.get((c, r, z, t))
         out[(c, r, z, t)] = part if held is None else _merge(held, part)
     return out
@@ -209,14 +216,18 @@ def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
 
 def _merge(a: _Fleet, b: _Fleet) -> _Fleet:
     """One pool's evidence from two sources, added up."""
-    newest = max((x for x in (a.at, b.at) if x is not None), default=None)
     return _Fleet(
         a.interruptions + b.interruptions,
         a.instance_hours + b.instance_hours,
         a.capacity_errors + b.capacity_errors,
-        newest,
+        _newest(a.at, b.at),
         a.sources | b.sources,
+        _newest(a.capacity_error_at, b.capacity_error_at),
     )
+
+
+def _newest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max((x for x in (a, b) if x is not None), default=None)
 
 
 def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
@@ -306,6 +317,7 @@ def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
                 fleet_instance_hours=seen.instance_hours if seen else 0.0,
                 fleet_capacity_errors=seen.capacity_errors if seen else 0,
                 fleet_at=seen.at if seen else None,
+                fleet_capacity_error_at=seen.capacity_error_at if seen else None,
                 sources=tuple(sorted(sources)),
                 simulated=not SIMULATED_SOURCES.isdisjoint(sources),
                 on_demand_source=od[2] if od else None,

@@ -37,7 +37,7 @@ class FleetEvidence:
     interruptions: int
     instance_hours: float
     capacity_errors: int  # insufficient-capacity errors within ICE_TTL_HOURS of the snapshot
-    newest_event_age_hours: float | None  # of any kind; None = undated
+    newest_error_age_hours: float | None  # the newest capacity error's; None = none dated
     # λ before (bucket only) and after the update; None for an on-demand offering (λ = 0).
     prior_rate: float | None
     rate: float | None
@@ -56,7 +56,7 @@ class FleetEvidence:
     @property
     def notes(self) -> tuple[str, ...]:
         """One line per signal the evidence touched, e.g. "3 interruptions in 41 instance-hours:
-        λ 0.07 → 0.11/h", "2 capacity errors in the last 12 h (newest fleet event 1.5 h ago):
+        λ 0.07 → 0.11/h", "2 capacity errors in the last 12 h (newest 1.5 h ago):
         capacity 0.80 → 0.39"."""
         out = []
         if self.moved_hazard and self.prior_rate is not None and self.rate is not None:
@@ -66,8 +66,8 @@ class FleetEvidence:
                 f"λ {format_rate(self.prior_rate)} → {format_rate(self.rate)}/h"
             )
         if self.capacity_errors > 0:
-            age = self.newest_event_age_hours
-            newest = "undated" if age is None else f"newest fleet event {format_hours(age)} h ago"
+            age = self.newest_error_age_hours
+            newest = "undated" if age is None else f"newest {format_hours(age)} h ago"
             head = (
                 f"{_plural(self.capacity_errors, 'capacity error')} in the last "
                 f"{ICE_TTL_HOURS:g} h ({newest})"
@@ -85,7 +85,7 @@ class FleetEvidence:
             "interruptions": self.interruptions,
             "instance_hours": self.instance_hours,
             "capacity_errors": self.capacity_errors,
-            "newest_event_age_hours": self.newest_event_age_hours,
+            "newest_error_age_hours": self.newest_error_age_hours,
             "prior_rate_per_hour": self.prior_rate,
             "rate_per_hour": self.rate,
             "capacity_before_errors": self.capacity_before_errors,

@@ -69,6 +69,7 @@ class PoolIndex:
     interruption_at: FloatArray
     capacity_at: FloatArray
     fleet_at: FloatArray
+    capacity_error_at: FloatArray  # the newest insufficient-capacity error
     hazard_rate: FloatArray
     hazard_low: FloatArray
     hazard_high: FloatArray
@@ -158,6 +159,9 @@ class PoolIndex:
             interruption_at=_times(rows, lambda r: r.interruption_at, "interruption_at"),
             capacity_at=_times(rows, lambda r: r.capacity_at, "capacity_at"),
             fleet_at=_times(rows, lambda r: r.fleet_at, "fleet_at"),
+            capacity_error_at=_times(
+                rows, lambda r: r.capacity_errors_dated, "fleet_capacity_error_at"
+            ),
             hazard_rate=_ro(rate),
             hazard_low=_ro(low),
             hazard_high=_ro(high),

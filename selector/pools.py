@@ -69,6 +69,16 @@ class PoolRecord:
     fleet_instance_hours: float = 0.0  # instance-hours observed in this pool
     fleet_capacity_errors: int = 0  # insufficient-capacity errors in the recent window
     fleet_at: datetime | None = None
+    # The newest insufficient-capacity error: what the capacity penalty's decay counts from (a
+    # later interruption or usage record must not make old errors look fresh). None with errors
+    # counted = not known apart: `fleet_at` stands in (see `capacity_errors_dated`).
+    fleet_capacity_error_at: datetime | None = None
+
+    @property
+    def capacity_errors_dated(self) -> datetime | None:
+        """When the newest counted capacity error happened, as well as it is known."""
+        return self.fleet_capacity_error_at or self.fleet_at
+
     # Provenance: the sources of the rows behind this record (offering, spot and on-demand
     # price, interruption signal, placement score, fleet events), and whether any is
     # simulated. A simulated pool is labelled wherever its numbers travel.

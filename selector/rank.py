@@ -143,7 +143,7 @@ def _capacity_step(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[Floa
         snap.capacity_zonal[rows],
         (now_ts - snap.capacity_at[rows]) / 3600.0,
         snap.ice_errors[rows],
-        (now_ts - snap.fleet_at[rows]) / 3600.0,
+        (now_ts - snap.capacity_error_at[rows]) / 3600.0,
         zone_penalty=snap.zone_penalty[rows],
     )
 
@@ -265,21 +265,22 @@ def _explain(
                 simulated=rec.simulated,
                 flags=_flags(snap, req, cand, i, rec.key.cloud, ages, is_spot),
                 hazard_prior=prior,
-                fleet=_fleet_evidence(rec, ages, prior, hazard.rate, float(cand.capacity[i])),
+                fleet=_fleet_evidence(rec, now_ts, prior, hazard.rate, float(cand.capacity[i])),
             )
         )
     return tuple(out)
 
 
 def _fleet_evidence(
-    rec: PoolRecord, ages: SignalAges, prior: float | None, rate: float, capacity: float
+    rec: PoolRecord, now_ts: float, prior: float | None, rate: float, capacity: float
 ) -> FleetEvidence | None:
     """What the pool's own fleet evidence moved: λ from `prior` to `rate`, and c down to
     `capacity` (the ICE penalty undone for the "before")."""
     evidence = (rec.fleet_interruptions, rec.fleet_instance_hours, rec.fleet_capacity_errors)
     if not any(x > 0 for x in evidence):
         return None
-    age = None if ages.fleet is None else ages.fleet / 3600.0
+    error_at = rec.capacity_errors_dated
+    age = None if error_at is None else max(now_ts - error_at.timestamp(), 0.0) / 3600.0
     weight = float(
         cap.ice_weight(
             np.array([float(rec.fleet_capacity_errors)]),
@@ -291,7 +292,7 @@ def _fleet_evidence(
         interruptions=rec.fleet_interruptions,
         instance_hours=rec.fleet_instance_hours,
         capacity_errors=rec.fleet_capacity_errors,
-        newest_event_age_hours=age,
+        newest_error_age_hours=age,
         prior_rate=prior,
         rate=None if prior is None else rate,
         capacity_before_errors=min(capacity / factor, 1.0),

@@ -145,6 +145,8 @@ def test_fleet_evidence_is_aggregated_per_pool(engine: Engine) -> None:
     assert pool.fleet_instance_hours == 120.0
     assert pool.fleet_capacity_errors == 1
     assert pool.fleet_at == NOW - timedelta(hours=1)
+    # The ICE decay counts from the newest capacity error, not from the later usage record.
+    assert pool.fleet_capacity_error_at == NOW - timedelta(hours=3)
 
 
 def test_pools_without_specs_or_not_yet_seen_are_left_out(engine: Engine) -> None:

@@ -95,8 +95,8 @@ def test_on_demand_offering_has_no_prior() -> None:
 
 
 def _ice_pool(errors: int, *, at: datetime) -> RankedPool:
-    """A pool with `errors` ICE, its newest fleet event at T0, ranked at `at` (its price
-    refreshed then, as the collectors do)."""
+    """A pool with `errors` ICE, the newest at T0, ranked at `at` (its price refreshed then,
+    as the collectors do)."""
     record = make_pool(
         spot_price_at=at,
         capacity_score=SCORE,
@@ -104,6 +104,7 @@ def _ice_pool(errors: int, *, at: datetime) -> RankedPool:
         capacity_at=T0,
         fleet_capacity_errors=errors,
         fleet_at=T0,
+        fleet_capacity_error_at=T0,
     )
     return _only([record], now=at)
 
@@ -128,7 +129,7 @@ def test_ice_lowers_capacity_less_at_half_the_ttl_and_not_after_it() -> None:
     assert at_t.fleet is not None
     assert after.fleet is not None
     assert at_t.fleet.notes == (
-        f"{errors} capacity errors in the last {ICE_TTL_HOURS:g} h (newest fleet event 0 h ago): "
+        f"{errors} capacity errors in the last {ICE_TTL_HOURS:g} h (newest 0 h ago): "
         f"capacity {SCORE:.2f} → {SCORE * ICE_PENALTY_PER_EVENT**errors:.2f}",
     )
     assert "capacity unchanged" in after.fleet.notes[0]
