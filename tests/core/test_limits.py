@@ -63,6 +63,23 @@ STRING_COLUMNS: dict[tuple[str, str], int] = {
     ("collection_runs", "error_class"): 128,
     ("collection_run_regions", "status"): 16,
     ("collection_run_regions", "error_class"): 128,
+    ("fleet_instances", "cloud"): 16,
+    ("fleet_instances", "region"): 64,
+    ("fleet_instances", "zone_id"): 64,
+    ("fleet_instances", "zone_name"): 64,
+    ("fleet_instances", "account"): 64,
+    ("fleet_instances", "instance_id"): 64,
+    ("fleet_instances", "instance_type"): 128,
+    ("fleet_instances", "capacity_type"): 16,
+    ("fleet_instances", "source"): 64,
+    ("fleet_instances", "nodeclaim"): 253,  # a Kubernetes object name (DNS subdomain)
+    ("fleet_instances", "node_name"): 253,
+    ("fleet_events_unmapped", "instance_id"): 64,
+    ("fleet_events_unmapped", "kind"): 32,
+    ("fleet_events_unmapped", "source"): 64,
+    ("fleet_events_unmapped", "external_id"): 128,
+    ("fleet_events_rejected", "source"): 64,
+    ("fleet_events_rejected", "external_id"): 128,
 }  # fmt: skip
 
 

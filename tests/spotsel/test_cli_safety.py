@@ -105,7 +105,7 @@ def test_downgrade_without_yes_refuses_and_keeps_every_row(
     assert "offerings (2 rows)" in message, "it says what it would drop"
     assert "spot_prices (2 rows)" in message
     assert _counts(filled) == before, "every row left in place"
-    assert migrate.current_revision(filled) == "0001"
+    assert migrate.current_revision(filled) == migrate.head_revision()
 
 
 def test_downgrade_with_yes_drops_and_says_what_it_dropped(
@@ -125,9 +125,9 @@ def test_downgrade_asks_at_a_terminal(
     monkeypatch.setattr(db, "_can_ask", lambda: True)
     before = _counts(filled)
     with pytest.raises(ConfigError, match="not confirmed; nothing done"):
-        _invoke(settings, "db", "downgrade", "-1", input="n\n")
+        _invoke(settings, "db", "downgrade", "base", input="n\n")
     assert _counts(filled) == before
-    result = _invoke(settings, "db", "downgrade", "-1", input="y\n")
+    result = _invoke(settings, "db", "downgrade", "base", input="y\n")
     assert result.exit_code == 0, result.output
     assert _counts(filled) == {}
 
@@ -136,7 +136,7 @@ def test_a_downgrade_that_undoes_nothing_needs_no_confirmation(
     filled: Engine, settings: Settings
 ) -> None:
     before = _counts(filled)
-    result = _invoke(settings, "db", "downgrade", "0001")
+    result = _invoke(settings, "db", "downgrade", str(migrate.head_revision()))
     assert result.exit_code == 0, result.output
     assert _counts(filled) == before
 
