@@ -6,12 +6,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from core.tables import CollectionRun, FleetEvent
+from selector.evidence import format_hours, format_rate
 from tests.api.conftest import API_NOW, KEYS, READ_KEY, WRITE_KEY, auth, build_app, load_sim
 from tests.outputs.helpers import REPO
 
@@ -79,6 +81,12 @@ def test_twenty_interruptions_raise_the_top_pools_hazard_and_move_it_down(
         assert keys.index(_key(top)) > 0, "the interrupted pool is no longer first"
         moved = after[keys.index(_key(top))]
         assert moved["hazard"]["fleet_updated"] is True
+        # The answer says why: the evidence and what it did to λ, prior to posterior.
+        assert moved["hazard_prior"] == pytest.approx(top["hazard"]["rate_per_hour"])
+        [why] = [n for n in moved["fleet"]["notes"] if "λ" in n]
+        hours = format_hours(20 * HOURS_PER_INSTANCE)
+        assert why.startswith(f"20 interruptions in {hours} instance-hours: λ ")
+        assert format_rate(moved["hazard"]["rate_per_hour"]) in why
         assert moved["hazard"]["rate_per_hour"] > top["hazard"]["rate_per_hour"]
         assert moved["effective_cost"] > top["effective_cost"]
         with Session(engine) as session:
