@@ -11,6 +11,11 @@
   each is moved aside with its reason, to the dead-letter queue when one is configured (the
   reason rides along as a message attribute), else into the store's ``fleet_events_rejected``
   table, and only then deleted from the source queue. The run counts them and is ``partial``.
+- Events kept unmapped because nothing said where their instance runs (an interruption warning
+  names only the instance) are looked up with ``ec2:DescribeInstances`` after each batch, in the
+  event's region, and the answers go back through the ingest as instance documents, whose
+  re-resolution places them (:mod:`collectors.aws.instance_lookup`). A failing lookup leaves the
+  events unmapped and makes the run ``partial``; it never stops the drain.
 - Bodies are EventBridge events, raw or wrapped by SNS (``{"Type": "Notification", "Message":
   "<the event as a JSON string>"}``) when the rule targets a topic the queue subscribes to.
 """
@@ -30,9 +35,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from collectors.aws.clients import aws_client_factory, error_code, one_line, raise_if_credentials
+from collectors.aws.clients import (
+    AUTH_ERROR_CODES,
+    aws_client_factory,
+    error_code,
+    one_line,
+    raise_if_credentials,
+)
+from collectors.aws.instance_lookup import LOOKUP_WINDOW, describe, pending_instances
 from collectors.base import CollectContext
-from collectors.events.ingest import IngestReport, ingest_events
+from collectors.events.ingest import MAX_EVENTS_PER_CALL, IngestReport, ingest_events
 from core.clock import utcnow
 from core.errors import ConfigError, SourceDataError, SpotselError
 from core.limits import shorten, storable
@@ -222,6 +234,10 @@ class DrainReport:
     poison: int = 0
     dead_lettered: int = 0
     kept: int = 0
+    # Instances described by EC2, ids it does not know, and unmapped events placed this run.
+    described: int = 0
+    unknown: int = 0
+    resolved: int = 0
     reasons: list[str] = field(default_factory=list)
     undeleted: list[str] = field(default_factory=list)
 
@@ -229,6 +245,7 @@ class DrainReport:
         self.accepted += report.accepted
         self.duplicates += report.duplicates
         self.unmapped += report.unmapped
+        self.resolved += report.resolved
 
     def committed(self, observed_at: datetime | None) -> CommittedRows:
         # Accepted events are new ones (mapped or kept unmapped); duplicates were stored before.
@@ -308,6 +325,9 @@ class AwsEventsSource:
         limit = ctx.settings.aws_events_max_messages
         drained = DrainReport()
         errors: list[RegionError] = []
+        # Ids described this run (each at most once) and regions whose lookup failed.
+        looked_up: set[str] = set()
+        lookup_errors: dict[str, RegionError] = {}
         ctx.progress.stage(f"draining {queue_url}", None)  # its length is unknown up front
         try:
             while drained.received < limit:
@@ -322,6 +342,7 @@ class AwsEventsSource:
                     break
                 drained.received += len(batch)
                 self._handle(ctx.engine, sqs, dead, queue_url, dead_url, batch, drained, ctx.now)
+                self._look_up(ctx.engine, factory, drained, looked_up, lookup_errors, ctx.now)
                 ctx.progress.advance(len(batch))
         except (ClientError, BotoCoreError) as exc:
             raise_if_credentials(exc, where="sqs")
@@ -338,6 +359,8 @@ class AwsEventsSource:
                     f"{error_code(exc)}: {one_line(exc)} (the rest waits for the next run)",
                 )
             )
+        # Also after an empty drain: events kept unmapped by an earlier run are asked again.
+        self._look_up(ctx.engine, factory, drained, looked_up, lookup_errors, ctx.now)
         log.info(
             "aws-events drained",
             extra={
@@ -347,6 +370,9 @@ class AwsEventsSource:
                 "duplicates": drained.duplicates,
                 "unmapped": drained.unmapped,
                 "poison": drained.poison,
+                "described": drained.described,
+                "unknown_instances": drained.unknown,
+                "resolved": drained.resolved,
             },
         )
         return CollectionResult(
@@ -355,9 +381,56 @@ class AwsEventsSource:
             finished_at=utcnow(),
             regions=(),
             rows=TableRows(),
-            errors=(*drained.errors(dead_url), *errors),
+            errors=(*drained.errors(dead_url), *errors, *lookup_errors.values()),
             committed=drained.committed(ctx.now),
         )
+
+    def _look_up(
+        self,
+        engine: Engine,
+        factory: Callable[[str, str], Any],
+        drained: DrainReport,
+        looked_up: set[str],
+        failed: dict[str, RegionError],
+        now: datetime,
+    ) -> None:
+        """Describe the instances of this source's unmapped events not yet asked about this
+        run, per region, and ingest what EC2 says so the ingest places the pending events."""
+        pending = pending_instances(engine, source=SOURCE, since=now - LOOKUP_WINDOW)
+        for region, ids in pending.items():
+            ask = [i for i in ids if i not in looked_up]
+            if region in failed or not ask:
+                continue
+            looked_up.update(ask)
+            try:
+                found = describe(factory("ec2", region), ask, region=region)
+            except (ClientError, BotoCoreError) as exc:
+                grant = (
+                    " (grant ec2:DescribeInstances)" if error_code(exc) in AUTH_ERROR_CODES else ""
+                )
+                failed[region] = RegionError(
+                    region,
+                    error_code(exc),
+                    f"ec2:DescribeInstances failed{grant}: {error_code(exc)}: {one_line(exc)}; "
+                    f"events of {len(ask)} instance(s) stay unmapped until a later run",
+                )
+                continue
+            drained.described += len(found.documents)
+            drained.unknown += len(found.unknown)
+            if found.unknown:
+                log.info(
+                    "aws-events instances unknown to EC2 (ended over an hour ago?) stay unmapped",
+                    extra={"region": region, "instances": found.unknown[:10]},
+                )
+            for start in range(0, len(found.documents), MAX_EVENTS_PER_CALL):
+                chunk = found.documents[start : start + MAX_EVENTS_PER_CALL]
+                report = self.ingest(engine, chunk, source=SOURCE, received_at=now)
+                drained.resolved += report.resolved
+                for index, reason in report.rejected:
+                    log.warning(
+                        "aws-events instance document refused",
+                        extra={"instance": chunk[index].get("instance_id"), "reason": reason},
+                    )
 
     def _handle(
         self,

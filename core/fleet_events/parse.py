@@ -8,7 +8,8 @@ carries no fleet signal), or is refused with :class:`EventDataError` naming the 
 
 Formats: EventBridge EC2 events, the IMDS ``spot/instance-action`` body, Karpenter's
 Kubernetes Events (``kubectl get events -o json``), NodeClaims (``kubectl get nodeclaims -o
-json``), Karpenter's "launched nodeclaim" log line, and spotsel's normalised form (README).
+json``), Karpenter's "launched nodeclaim" log line, and spotsel's normalised event and instance
+forms (README).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 from core.errors import SourceDataError
 
 __all__ = [
+    "CAPACITY_TYPES",
+    "INSTANCE_KIND",
     "KINDS",
     "EventDataError",
     "Ignored",
@@ -452,6 +455,47 @@ def _normalised(doc: Mapping[str, Any]) -> Parsed:
     )
 
 
+# spotsel's instance form: what an instance is and where it runs (the ``aws-events`` collector
+# writes it from ec2:DescribeInstances), so events naming only the instance can be placed.
+INSTANCE_KIND = "instance"
+INSTANCE_FIELDS = frozenset(
+    {"kind", "cloud", "instance_id", "region", "zone_id", "zone_name", "account",
+     "instance_type", "capacity_type", "launched_at"}
+)  # fmt: skip
+# Karpenter's karpenter.sh/capacity-type values (EC2 capacity blocks are its "reserved").
+CAPACITY_TYPES = frozenset({"spot", "on-demand", "reserved"})
+
+
+def _instance(doc: Mapping[str, Any]) -> Parsed:
+    unknown = sorted(set(doc) - INSTANCE_FIELDS)
+    if unknown:
+        raise EventDataError(f"unknown field {unknown[0]!r} in an instance document")
+    instance = _str(doc, "instance_id", where="")
+    cloud = _str(doc, "cloud", where="")
+    assert instance is not None
+    assert cloud is not None
+    text = {k: _str(doc, k, where="", required=False) for k in ("region", "zone_id",
+            "zone_name", "account", "instance_type", "capacity_type")}  # fmt: skip
+    if text["capacity_type"] is not None and text["capacity_type"] not in CAPACITY_TYPES:
+        raise EventDataError(
+            f"capacity_type {text['capacity_type']!r} is not one of "
+            f"{', '.join(sorted(CAPACITY_TYPES))}"
+        )
+    launched = doc.get("launched_at")
+    fact = InstanceFact(
+        instance_id=instance,
+        cloud=cloud,
+        region=text["region"],
+        zone_id=text["zone_id"],
+        zone_name=text["zone_name"],
+        account=text["account"],
+        instance_type=text["instance_type"],
+        capacity_type=text["capacity_type"],
+        launched_at=parse_time(launched, field_name="launched_at") if launched else None,
+    )
+    return Parsed(facts=(fact,))
+
+
 def parse_document(doc: Any, *, received_at: datetime) -> Parsed:
     """Parse one document (not a list); raises :class:`EventDataError` naming the field."""
     if not isinstance(doc, Mapping):
@@ -463,6 +507,8 @@ def parse_document(doc: Any, *, received_at: datetime) -> Parsed:
         return _k8s_event(doc)
     if kind == "NodeClaim":
         return _nodeclaim(doc, received_at)
+    if kind == INSTANCE_KIND:
+        return _instance(doc)
     if "occurred_at" in doc:
         return _normalised(doc)
     if "action" in doc and "time" in doc:
