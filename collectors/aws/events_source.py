@@ -4,7 +4,7 @@
   comes back empty, or after ``settings.aws_events_max_messages`` messages (so a flooded queue
   cannot hold a scheduled run forever; the rest waits for the next run).
 - At least once, counted once: each batch is ingested in one transaction
-  (:func:`collectors.events.ingest.ingest_events`), and its messages are deleted only after that
+  (:func:`core.fleet_events.ingest_events`), and its messages are deleted only after that
   transaction commits. A crash in between redelivers them after the visibility timeout, and the
   ingest's de-duplication per (source, EventBridge ``id``) makes the replay harmless.
 - Poison messages (not JSON, not a JSON object, or refused by the parser) never block the queue:
@@ -44,9 +44,9 @@ from collectors.aws.clients import (
 )
 from collectors.aws.instance_lookup import LOOKUP_WINDOW, describe, pending_instances
 from collectors.base import CollectContext
-from collectors.events.ingest import MAX_EVENTS_PER_CALL, IngestReport, ingest_events
 from core.clock import utcnow
 from core.errors import ConfigError, SourceDataError, SpotselError
+from core.fleet_events import MAX_EVENTS_PER_CALL, IngestReport, ingest_events
 from core.limits import shorten, storable
 from core.runs import CollectionResult, CommittedRows, RegionError, TableRows
 from core.settings import Settings

@@ -1,8 +1,8 @@
 """The user's own fleet events: parse EventBridge, IMDS, Karpenter and NodeClaim documents, map
 each instance to its pool, and ingest them into ``fleet_events`` (see :mod:`.ingest`).
 
-It lives in ``core`` because two interfaces write through it: the REST API (which never imports
-``collectors``) and the collectors (``collectors.events``: the CLI import and queue consumers).
+It lives in ``core`` because every interface writes through it: the REST API (which never
+imports ``collectors``), ``spotsel events import`` and the ``aws-events`` queue collector.
 """
 
 from __future__ import annotations

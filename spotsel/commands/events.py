@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from collectors.events import DEFAULT_SOURCE, EventDataError, ingest_events, refuse_unusable
 from core.clock import utcnow
 from core.db import require_schema
+from core.fleet_events import DEFAULT_SOURCE, EventDataError, ingest_events, refuse_unusable
 from spotsel.commands.common import OutputFormat
 from spotsel.consoles import out
 from spotsel.state import app_state

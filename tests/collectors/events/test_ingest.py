@@ -13,8 +13,7 @@ import yaml
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from collectors.events.ingest import MAX_EVENTS_PER_CALL, ingest_events, refuse_unusable
-from core.fleet_events import EventDataError
+from core.fleet_events import MAX_EVENTS_PER_CALL, EventDataError, ingest_events, refuse_unusable
 from core.tables import CollectionRun, FleetEvent, FleetEventUnmapped, FleetInstance, Zone
 from tests.outputs.helpers import REPO
 

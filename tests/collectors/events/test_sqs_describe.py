@@ -27,7 +27,7 @@ from collectors.aws.instance_lookup import (
     describe,
     instance_document,
 )
-from collectors.events.ingest import ingest_events
+from core.fleet_events import ingest_events
 from core.fleet_events.parse import EventDataError, InstanceFact, parse_document
 from core.settings import Settings
 from core.tables import FleetEvent, FleetEventUnmapped, FleetInstance, Zone
