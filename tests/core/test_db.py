@@ -91,4 +91,5 @@ def test_temporary_schema_is_dropped_even_when_the_body_fails(postgres_admin: En
         use_then_fail()
     [schema] = seen
     assert schema.startswith("probe_")
-    assert schemas() == before
+    # Its own schema only: other test workers create and drop theirs meanwhile.
+    assert schema not in schemas()
