@@ -13,6 +13,7 @@ __all__ = [
     "CredentialsError",
     "DatabaseError",
     "DatabaseUnavailableError",
+    "PriceModelError",
     "SchemaNotReadyError",
     "SourceDataError",
     "SpotselError",
@@ -50,3 +51,9 @@ class SourceDataError(SpotselError):
     """A source delivered something that is not what it documents (malformed feed, bad URL)."""
 
     code = "invalid_source_data"
+
+
+class PriceModelError(SourceDataError):
+    """Unit prices do not add up to a machine price (missing rate, too few or collinear sizes)."""
+
+    code = "invalid_price_model"
