@@ -4,6 +4,10 @@ The one path the CLI (`spotsel nodepools generate`, `spotsel fleet`) and the RES
 Nothing is returned that did not pass validation; builder refusals (no pool matches, a launch
 template for a missing architecture) become `OutputUnavailableError`, validation failures
 `InvalidOutputError`.
+
+A profile serves one cloud (`OutputProfile.cloud`): AWS profiles become Karpenter NodePools and
+EC2 Fleet / ASG requests, GCP profiles GKE spot node pools (`generate_gke`); asking for the other
+cloud's output is refused with `OutputUnavailableError`.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from selector import PoolIndex, Ranking, rank
 from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts, with_default_discounts
 from selector.outputs import (
     FleetOptions,
+    GkeNodePools,
     KarpenterDocuments,
     OutputError,
     OutputProfile,
     Provenance,
     asg_request,
     create_fleet_request,
+    gke_node_pools,
     karpenter_documents,
     wants_fallback,
 )
@@ -36,6 +42,7 @@ __all__ = [
     "FleetOutput",
     "build_fleet_output",
     "check_apply_allowed",
+    "generate_gke",
     "generate_karpenter",
     "rank_profile",
     "region_zones",
@@ -83,6 +90,14 @@ def _unavailable(exc: OutputError) -> OutputUnavailableError:
     return OutputUnavailableError(str(exc))
 
 
+def _require_cloud(profile: OutputProfile, cloud: str, what: str) -> None:
+    if profile.cloud != cloud:
+        raise OutputUnavailableError(
+            f"profile {profile.name}: {what} are {cloud.upper()} outputs; the profile ranks "
+            f"{profile.cloud}"
+        )
+
+
 def generate_karpenter(
     snapshot: PoolIndex,
     profiles: Sequence[OutputProfile],
@@ -95,6 +110,7 @@ def generate_karpenter(
     out = []
     zones_of: dict[str, frozenset[str]] = {}
     for profile in profiles:
+        _require_cloud(profile, "aws", "Karpenter NodePools")
         [region] = profile.requirements.regions  # the profile loader requires exactly one
         if region not in zones_of:
             zones_of[region] = region_zones(snapshot, region)
@@ -113,6 +129,25 @@ def generate_karpenter(
         validate_manifests(docs.manifests, crds)
         validate_workload(docs.workload, profile=profile.name)
         out.append(docs)
+    return out
+
+
+def generate_gke(
+    snapshot: PoolIndex,
+    profiles: Sequence[OutputProfile],
+    *,
+    now: datetime,
+    discounts: OnDemandDiscounts = NO_DISCOUNTS,
+) -> list[GkeNodePools]:
+    """GKE spot node pools of every profile (all GCP profiles: `_require_cloud`)."""
+    out = []
+    for profile in profiles:
+        _require_cloud(profile, "gcp", "GKE node pools")
+        spot = rank_profile(snapshot, profile, capacity_type="spot", now=now, discounts=discounts)
+        try:
+            out.append(gke_node_pools(profile, spot))
+        except OutputError as exc:
+            raise _unavailable(exc) from exc
     return out
 
 
@@ -140,6 +175,7 @@ def build_fleet_output(
     discounts: OnDemandDiscounts = NO_DISCOUNTS,
 ) -> FleetOutput:
     """A validated CreateFleet input (`fleet`) or CreateAutoScalingGroup input (`asg`)."""
+    _require_cloud(profile, "aws", "EC2 Fleet and ASG requests")
     spot = rank_profile(snapshot, profile, capacity_type="spot", now=now, discounts=discounts)
     try:
         if fmt == "asg":

@@ -22,9 +22,10 @@ Format (see examples/profiles.yaml)::
 
 `requirements` uses the ranking vocabulary (`selector.parse_requirements`), including
 `on_demand_discounts` (Savings Plan / RI rates; laid over SPOTSEL_ON_DEMAND_DISCOUNTS rule by
-rule when the outputs are ranked, `outputs.generate.rank_profile`). NodePools and
-Fleet requests serve one cluster / one region of AWS, so `regions` must name exactly one
-region, `clouds` may only be `[aws]`, and `capacity_types` is set per output (not allowed here).
+rule when the outputs are ranked, `outputs.generate.rank_profile`). NodePools, Fleet requests
+and GKE node pools serve one cluster / one region, so `regions` must name exactly one region,
+`clouds` may only be `[aws]` (the default) or `[gcp]` (GKE spot node pools), and
+`capacity_types` is set per output (not allowed here).
 With a `checkpoint_command`, `requirements.final_checkpoint_seconds` must fit the grace period
 minus the exit margin (`selector.outputs.workload`): a hook killed mid-write tears the checkpoint.
 Every error names the file, the profile and the field, and quotes values cut short.
@@ -97,6 +98,9 @@ _KEYS: Final = frozenset(
 MAX_NODEPOOL_NAME: Final = 63 - len("-critical-addons")
 BUDGET_REASONS: Final = ("Underutilized", "Empty", "Drifted")
 WEIGHT_RANGE: Final = (1, 100)  # NodePool spec.weight bounds in the CRD
+# One cluster, one cloud: AWS profiles become Karpenter NodePools and Fleet requests, GCP
+# profiles GKE spot node pools (`selector.outputs.gke`).
+PROFILE_CLOUDS: Final = ("aws", "gcp")
 
 
 class _Ctx:
@@ -273,15 +277,20 @@ def _requirements(ctx: _Ctx, value: object) -> Any:
             "requirements.capacity_types", "set per output (spot pool, on-demand fallback)"
         )
     clouds = value.get("clouds")
-    if clouds is not None and clouds not in (["aws"], "aws"):
-        raise ctx.fail("requirements.clouds", "Karpenter and EC2 Fleet outputs are AWS only")
+    if isinstance(clouds, list) and len(clouds) == 1:
+        clouds = clouds[0]
+    if clouds is not None and clouds not in PROFILE_CLOUDS:
+        raise ctx.fail(
+            "requirements.clouds",
+            "one of aws (Karpenter NodePools, EC2 Fleet) or gcp (GKE spot node pools)",
+        )
     regions = value.get("regions")
     if isinstance(regions, str):
         regions = [r for r in regions.split(",") if r.strip()]
     if not isinstance(regions, list) or len(regions) != 1:
         raise ctx.fail("requirements.regions", "name exactly one region (the cluster's)")
     try:
-        return parse_requirements({**value, "clouds": ["aws"]})
+        return parse_requirements({**value, "clouds": [clouds or "aws"]})
     except RequirementsError as exc:
         raise ctx.fail(f"requirements.{exc.field}", exc.reason) from None
 

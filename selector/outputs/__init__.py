@@ -1,5 +1,6 @@
 """Pure output builders: Karpenter NodePools / NodeOverlays, a workload snippet, EC2 Fleet and
-ASG requests — plain dicts from a `Ranking` and an `OutputProfile`, serialised at the edge.
+ASG requests, GKE spot node pools — plain dicts from a `Ranking` and an `OutputProfile`,
+serialised at the edge.
 
 Like the rest of `selector`: no I/O, no clock, no botocore / jsonschema / yaml.
 """
@@ -16,6 +17,7 @@ from selector.outputs.fleet import (
     create_fleet_request,
     ranked_types,
 )
+from selector.outputs.gke import GkeNodePool, GkeNodePools, gke_node_pools
 from selector.outputs.karpenter import (
     OVERLAY_POOL_WEIGHT,
     OVERLAY_TYPE_WEIGHT,
@@ -88,6 +90,8 @@ __all__ = [
     "Budget",
     "Disruption",
     "FleetOptions",
+    "GkeNodePool",
+    "GkeNodePools",
     "KarpenterDocuments",
     "LaunchTemplate",
     "LaunchTemplates",
@@ -101,6 +105,7 @@ __all__ = [
     "checkpoint_deadline",
     "create_fleet_request",
     "critical_addons_nodepool",
+    "gke_node_pools",
     "grace_seconds",
     "karpenter_documents",
     "launch_templates",

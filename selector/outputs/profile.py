@@ -95,8 +95,9 @@ class OutputProfile:
 
     @property
     def cloud(self) -> str:
-        """Karpenter and EC2 Fleet outputs are AWS outputs."""
-        return "aws"
+        """The profile's one cloud: "aws" (Karpenter, EC2 Fleet) unless it names `gcp` (GKE)."""
+        clouds = self.requirements.clouds
+        return clouds[0] if len(clouds) == 1 else "aws"
 
 
 def notice_seconds(cloud: str) -> int:

@@ -10,6 +10,10 @@ Manifests and workload snippets go to two directories (`--out`, `--workloads-out
 `kubectl apply -f <--out>` applies only NodePools and NodeOverlays. Outputs built from simulated
 data are labelled (annotations, tags, a file comment), said so on stderr, and `--apply` refuses
 them unless `--allow-simulated` is given.
+
+Profiles on GCP get GKE spot node pools instead: `<profile>.gke-nodepools.json` (REST bodies and
+gcloud argument lists) in `--gke-out` (default `<out>-gke`), never in `--out`, which kubectl
+applies whole.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from selector.outputs import (
     FLEET_STRATEGIES,
     FLEET_TYPES,
     FleetOptions,
+    GkeNodePools,
     KarpenterDocuments,
     OutputProfile,
     Provenance,
@@ -57,6 +62,9 @@ DEMO_LAUNCH_TEMPLATES: Final = ("x86_64=lt-0123456789abcdef0", "arm64=lt-0fedcba
 # Default workloads directory: beside --out, named after it (never inside it, where a recursive
 # `kubectl apply -R` or a GitOps tool would try to apply the snippets).
 WORKLOADS_SUFFIX: Final = "-workloads"
+# Default GKE directory, beside --out for the same reason (JSON that is no Kubernetes object).
+GKE_SUFFIX: Final = "-gke"
+GKE_FILE_SUFFIX: Final = ".gke-nodepools.json"
 DEMO_SUBNETS: Final = ("subnet-aaaa1111", "subnet-bbbb2222")
 DEMO_TARGET_CAPACITY: Final = 8
 
@@ -108,10 +116,29 @@ def _note_simulated(provenance: Provenance, what: str) -> None:
         )
 
 
-def default_workloads_dir(out_dir: Path) -> Path:
-    """`<out>-workloads` beside the manifests directory."""
+def default_workloads_dir(out_dir: Path, suffix: str = WORKLOADS_SUFFIX) -> Path:
+    """`<out>-workloads` (or another suffix) beside the manifests directory."""
     resolved = out_dir.resolve()
-    return resolved.parent / f"{resolved.name}{WORKLOADS_SUFFIX}"
+    return resolved.parent / f"{resolved.name}{suffix}"
+
+
+def render_gke(generated: list[GkeNodePools]) -> dict[str, str]:
+    """`<profile>.gke-nodepools.json` -> JSON text for every GCP profile (deterministic)."""
+    return {
+        f"{g.profile}{GKE_FILE_SUFFIX}": json.dumps(g.to_dict(), indent=2) + "\n" for g in generated
+    }
+
+
+def diff_gke(directory: Path, files: dict[str, str]) -> list[str]:
+    """Which GKE files would be added or changed (whole-file comparison)."""
+    changes = []
+    for name, text in sorted(files.items()):
+        path = directory / name
+        if not path.is_file():
+            changes.append(f"GKE node pools {name}: added")
+        elif path.read_text(encoding="utf-8") != text:
+            changes.append(f"GKE node pools {name}: changed")
+    return changes
 
 
 @nodepools_app.command("generate")
@@ -129,6 +156,14 @@ def nodepools_generate(
         typer.Option(
             "--workloads-out",
             help="Directory for the workload snippets (created). [default: <out>-workloads]",
+        ),
+    ] = None,
+    gke_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--gke-out",
+            help="Directory for the GKE spot node pools of GCP profiles (created). "
+            "[default: <out>-gke]",
         ),
     ] = None,
     crds: Annotated[
@@ -154,14 +189,17 @@ def nodepools_generate(
         ),
     ] = False,
 ) -> None:
-    """Write validated Karpenter NodePools (+ overlays) and workload snippets for every profile."""
+    """Write validated Karpenter NodePools (+ overlays) and workload snippets for every AWS
+    profile, GKE spot node pools for every GCP profile."""
     from outputs import (
         apply_manifests,
         check_apply_allowed,
         diff_files,
+        generate_gke,
         load_profiles,
         render_files,
         render_workloads,
+        write_atomic,
         write_files,
     )
     from outputs.kube import default_apply_client
@@ -173,15 +211,25 @@ def nodepools_generate(
     snippets_dir = workloads_dir or default_workloads_dir(out_dir)
     if snippets_dir.resolve() == out_dir.resolve():
         raise ConfigError("--workloads-out must differ from --out (kubectl applies all of --out)")
+    gke_out = gke_dir or default_workloads_dir(out_dir, GKE_SUFFIX)
+    if gke_out.resolve() == out_dir.resolve():
+        raise ConfigError("--gke-out must differ from --out (kubectl applies all of --out)")
     state = app_state(ctx)
     loaded = load_profiles(profiles)
+    on_aws = tuple(p for p in loaded if p.cloud == "aws")
+    on_gcp = tuple(p for p in loaded if p.cloud == "gcp")
     # Find the cluster before anything is written: no kubeconfig = nothing done.
-    client = default_apply_client() if apply else None
+    client = default_apply_client() if apply and on_aws else None
     pools = load_pools(state)
-    generated, source, builtin = _generate(state, pools, loaded, crds)
+    generated, source, builtin = (
+        _generate(state, pools, on_aws, crds) if on_aws else ([], "no Karpenter profile", False)
+    )
+    gke = generate_gke(pools.index, on_gcp, now=pools.now, discounts=state.get_settings().discounts)
+    gke_files = render_gke(gke)
     if apply:  # refused before anything is written: simulated NodePools never half-arrive
         check_apply_allowed(generated, allow_simulated=allow_simulated)
     _note_simulated(Provenance.combine(g.provenance for g in generated), "NodePools")
+    _note_simulated(Provenance.combine(g.provenance for g in gke), "GKE node pools")
     if builtin:
         err.print(
             "spotsel: note: validated with the built-in structural check only; pass --crds DIR "
@@ -189,18 +237,31 @@ def nodepools_generate(
             markup=False,
             soft_wrap=True,
         )
-    targets = ((out_dir, render_files(generated)), (snippets_dir, render_workloads(generated)))
-    changes = (
+    targets = (
+        ((out_dir, render_files(generated)), (snippets_dir, render_workloads(generated)))
+        if on_aws
+        else ()
+    )
+    changes: list[object] = (
         [c for directory, files in targets for c in diff_files(directory, files)] if diff else []
     )
+    if diff:
+        changes += diff_gke(gke_out, gke_files)
     # With --diff and nothing changed, leave the files alone: a rewrite would only move the
     # generation timestamp and show up as noise in a GitOps repository.
     if write and not (diff and not changes):
         for directory, files in targets:
             for path in write_files(directory, files):
                 out.print(f"wrote {path}", markup=False)
+        if gke_files:
+            for path in write_atomic(gke_out, gke_files):
+                out.print(f"wrote {path}", markup=False)
     manifests = [dict(m) for g in generated for m in g.manifests]
-    out.print(f"{len(manifests)} manifests validated against {source}", markup=False)
+    if on_aws:
+        out.print(f"{len(manifests)} manifests validated against {source}", markup=False)
+    if gke:
+        count = sum(len(g.pools) for g in gke)
+        out.print(f"{count} GKE spot node pools for {len(gke)} GCP profiles", markup=False)
     if client is not None:
         mode = "dry-run" if dry_run else "applied"
         for name in apply_manifests(manifests, dry_run=dry_run, client_factory=lambda: client):
@@ -210,7 +271,8 @@ def nodepools_generate(
             out.print(f"changed: {change}", markup=False)
         if changes:
             raise typer.Exit(DIFF_EXIT_CODE)
-        out.print(f"no changes against {out_dir} and {snippets_dir}", markup=False)
+        checked = [str(d) for d, _ in targets] + ([str(gke_out)] if gke_files else [])
+        out.print(f"no changes against {' and '.join(checked)}", markup=False)
 
 
 def _profile(path: Path, name: str) -> OutputProfile:
