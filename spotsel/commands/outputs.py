@@ -261,7 +261,8 @@ def nodepools_generate(
         out.print(f"{len(manifests)} manifests validated against {source}", markup=False)
     if gke:
         count = sum(len(g.pools) for g in gke)
-        out.print(f"{count} GKE spot node pools for {len(gke)} GCP profiles", markup=False)
+        profiles_word = "profile" if len(gke) == 1 else "profiles"
+        out.print(f"{count} GKE spot node pools for {len(gke)} GCP {profiles_word}", markup=False)
     if client is not None:
         mode = "dry-run" if dry_run else "applied"
         for name in apply_manifests(manifests, dry_run=dry_run, client_factory=lambda: client):
