@@ -8,6 +8,7 @@ from __future__ import annotations
 from collectors.aws import AWS_ADVISOR_SOURCE, AWS_PUBLIC_SOURCE, AWS_SOURCE
 from collectors.aws.events_source import AWS_EVENTS_SOURCE
 from collectors.base import CollectContext, Source
+from collectors.gcp import GCP_SOURCE
 from collectors.sim.source import SIM_SOURCE
 from core.errors import UnknownSourceError
 
@@ -19,6 +20,7 @@ SOURCES: dict[str, Source] = {
     AWS_ADVISOR_SOURCE.name: AWS_ADVISOR_SOURCE,
     AWS_PUBLIC_SOURCE.name: AWS_PUBLIC_SOURCE,
     AWS_EVENTS_SOURCE.name: AWS_EVENTS_SOURCE,
+    GCP_SOURCE.name: GCP_SOURCE,
 }
 
 

@@ -48,6 +48,7 @@ def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -
     """Check the options against the source, run it with a progress bar, print one summary line."""
     from collectors.aws import FEED_DOCUMENTS, check_source_url
     from collectors.aws.events_source import AWS_EVENTS_SOURCE, check_events_options
+    from collectors.gcp import GCP_SOURCE, check_gcp_options
     from collectors.runner import run_source
     from spotsel.progress import RichProgress
 
@@ -66,6 +67,9 @@ def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -
     if source.name == AWS_EVENTS_SOURCE.name:
         # No queue, or a malformed queue URL, is the user's, not a failed run.
         check_events_options(state.get_settings(), options)
+    if source.name == GCP_SOURCE.name:
+        # A malformed project ID or region list is the user's, not a failed run.
+        check_gcp_options(options)
     engine = state.engine()
     require_schema(engine)
     ctx = CollectContext(
@@ -112,6 +116,10 @@ def collect(
         str | None,
         typer.Option(help="Feed sources: URL to read instead of the public one (file:// works)."),
     ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(help="gcp: the project whose machine types to list (default: the ADC one)."),
+    ] = None,
     queue_url: Annotated[
         str | None,
         typer.Option(
@@ -133,6 +141,7 @@ def collect(
         "as_of": parse_as_of(as_of),
         "regions": _csv(regions),
         "source_url": source_url,
+        "project": project,
         "queue_url": queue_url,
         "dead_letter_url": dead_letter_url,
     }

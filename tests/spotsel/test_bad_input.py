@@ -93,6 +93,10 @@ CASES: list[Case] = [
     Case(("collect", "aws", "--seed", "3"), why="an option of the simulated market"),
     Case(("collect", "aws"), {"SPOTSEL_AWS_REGIONS": '["us-east-1",'},
          why="malformed JSON regions, refused before any call to AWS"),
+    # spotsel collect gcp
+    Case(("collect", "gcp", "--project", "Not_A_Project!"),
+         why="a malformed GCP project ID, refused before a run is recorded"),
+    Case(("collect", "gcp", "--seed", "3"), why="a sim option given to the GCP source"),
     # spotsel collect aws-advisor
     Case(("collect", "aws-advisor", "--source-url", "ftp://example.com/feed.json"),
          why="a scheme the feed is not served by"),
