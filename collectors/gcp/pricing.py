@@ -26,8 +26,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from collectors.gcp.inventory import Inventory, MachineType, region_of
+from collectors.gcp.price_model import UnitRates, billed_vcpus, machine_price, pricing_family
 from collectors.parsing import refuses_malformed
-from core.errors import SourceDataError
+from core.errors import PriceModelError, SourceDataError
 from core.limits import check_rows, shorten
 from core.tables import SpotPrice
 
@@ -166,25 +167,21 @@ def parse_skus(skus: Iterable[Mapping[str, Any]]) -> Rates:
     return rates
 
 
-def _series(machine: str) -> str:
-    return machine.split("-", 1)[0]
-
-
 def _machine_price(mt: MachineType, rates: Rates, *, region: str, capacity: str) -> float | None:
-    """``vCPUs × core + GiB × RAM (+ GPUs × GPU)`` in ``region``; None when a rate is missing."""
-    if mt.shared_core:
-        return None  # shared-core types bill a fraction of a vCPU: not a per-vCPU product
-    key = (_series(mt.machine), region, capacity)
-    core, ram = rates.core.get(key), rates.ram.get(key)
-    if core is None or ram is None:
+    """The unit-rate price of ``mt`` in ``region`` (``price_model.machine_price``, checked on
+    real published prices; shared-core E2 types at their billed vCPU fraction); None when a
+    rate is missing or the type bills by a flat SKU of its own (f1-micro, g1-small)."""
+    try:
+        vcpus = billed_vcpus(mt.machine, mt.vcpus)
+        family = pricing_family(mt.machine)
+    except PriceModelError:
         return None
-    price = mt.vcpus * core + mt.memory_gib * ram
-    if mt.gpu_count:
-        gpu = rates.gpu.get((str(mt.gpu_type), region, capacity))
-        if gpu is None:
-            return None
-        price += mt.gpu_count * gpu
-    return price
+    key = (family, region, capacity)
+    core, ram = rates.core.get(key), rates.ram.get(key)
+    gpu = rates.gpu.get((str(mt.gpu_type), region, capacity)) if mt.gpu_count else None
+    if core is None or ram is None or (mt.gpu_count and gpu is None):
+        return None
+    return machine_price(UnitRates(core, ram, gpu), vcpus, mt.memory_gib, mt.gpu_count)
 
 
 def price_rows(

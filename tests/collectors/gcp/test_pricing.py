@@ -162,3 +162,19 @@ def test_spot_rows_are_written_only_when_the_price_changed(now: datetime) -> Non
     changed = spot_changes(spot, moved)
     assert [(r["region"], r["zone_id"], r["instance_type"]) for r in changed] == [key]
     assert len(spot_changes(spot, {})) == len(spot)
+
+
+def test_shared_core_e2_bills_its_vcpu_fraction_and_flat_types_stay_unpriced() -> None:
+    """e2-micro is billed 0.25 vCPU at the E2 rates (as GCP's published prices show); f1-micro
+    has a flat SKU of its own that no unit rate prices."""
+    from collectors.gcp.inventory import MachineType
+    from collectors.gcp.pricing import Rates, _machine_price
+
+    key = ("e2", "us-central1", "on-demand")
+    rates = Rates(core={key: 0.02}, ram={key: 0.003})
+    micro = MachineType("e2-micro", "e2", 2, 1.0, True, None, 0, "e2-micro")
+    assert _machine_price(micro, rates, region="us-central1", capacity="on-demand") == (
+        pytest.approx(0.25 * 0.02 + 1.0 * 0.003)
+    )
+    flat = MachineType("f1-micro", "f1", 1, 0.6, True, None, 0, "f1-micro")
+    assert _machine_price(flat, rates, region="us-central1", capacity="on-demand") is None
