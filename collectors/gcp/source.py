@@ -17,6 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import CollectContext
+from collectors.gcp.advice import (
+    MAX_ADVICE_CALLS_PER_RUN,
+    advice_history,
+    advice_targets,
+    collect_advice,
+    plan_advice,
+)
 from collectors.gcp.inventory import (
     fetch_accelerator_types,
     fetch_machine_types,
@@ -103,6 +110,7 @@ class GcpClients:
     catalog: Any
     project: str
     retry: Retry
+    advice: Any = None  # AdviceClient; None = no capacity advice this run
 
 
 def gcp_clients(
@@ -143,6 +151,7 @@ def gcp_clients(
         machine_types=compute_v1.MachineTypesClient(**common),
         accelerator_types=compute_v1.AcceleratorTypesClient(**common),
         catalog=billing_v1.CloudCatalogClient(**common),
+        advice=compute_v1.AdviceClient(**common),
         project=project,
         retry=retry or default_retry(),
     )
@@ -185,10 +194,13 @@ class GcpSource:
     """
 
     name: str = "gcp"
-    description: str = "GCP: machine types, zonal offerings, on-demand and Spot prices"
+    description: str = (
+        "GCP: machine types, zonal offerings, on-demand and Spot prices, capacity advice"
+    )
     simulated: bool = False
     option_names: frozenset[str] = frozenset({"regions", "project"})
     client_factory: Callable[[str | None], GcpClients] | None = None
+    advice_call_limit: int = MAX_ADVICE_CALLS_PER_RUN
 
     def collect(self, ctx: CollectContext) -> CollectionResult:
         wanted = _regions(ctx.options)
@@ -231,6 +243,7 @@ class GcpSource:
         )
         rows = TableRows()
         errors: list[RegionError] = []
+        spot_types: dict[str, set[str]] = {}  # region → its Spot-priced types (advice asks these)
         ctx.progress.stage("gcp regions", len(regions))
         for region in regions:
             try:
@@ -255,7 +268,29 @@ class GcpSource:
             rows.add("offerings", offerings)
             rows.add("on_demand_prices", on_demand)
             rows.add("spot_prices", spot_changes(spot, latest))
+            spot_types[region] = {row["instance_type"] for row in spot}
             ctx.progress.advance()
+        if clients.advice is not None and spot_types:
+            targets = plan_advice(
+                advice_targets(inventory, spot_types),
+                history=advice_history(ctx.engine, now=ctx.now),
+                limit=self.advice_call_limit,
+            )
+            ctx.progress.stage("gcp capacity advice", 1)
+            advice = collect_advice(
+                clients.advice,
+                project=clients.project,
+                retry=clients.retry,
+                targets=targets,
+                observed_at=ctx.now,
+            )
+            ctx.progress.advance()
+            rows.add("placement_scores", advice.placement)
+            rows.add("interruption_rates", advice.interruptions)
+            if advice.error is not None:
+                errors.append(advice.error)
+                log.warning("gcp capacity advice", extra={"error": advice.error.message})
+            log.info("gcp capacity advice", extra={"calls": advice.calls, "types": len(targets)})
         return CollectionResult(
             source=self.name,
             started_at=started,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,6 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 MACHINE_TYPES = "/compute/v1/projects/{project}/aggregated/machineTypes"
 ACCELERATOR_TYPES = "/compute/v1/projects/{project}/aggregated/acceleratorTypes"
 SKUS = "/v1/services/6F81-5844-456A/skus"
+# AdviceClient's REST paths (POST; the request is the body).
+ADVICE_CAPACITY = "/compute/v1/projects/{project}/regions/{region}/advice/capacity"
+ADVICE_HISTORY = "/compute/v1/projects/{project}/regions/{region}/advice/capacityHistory"
 
 
 @dataclass
@@ -27,6 +30,10 @@ class FakeGoogle:
     pages: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[int]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    # POST routes: path → answer(body) (a JSON body for 200); bodies are kept in ``posted``.
+    # An advice path without a route answers an empty advice.
+    routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
+    posted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = 0
 
     @property
@@ -60,11 +67,33 @@ class FakeGoogle:
             return 404, {"error": {"code": 404, "message": f"no page {url.path} {token!r}"}}
         return 200, page
 
+    def answer_post(self, raw_path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.requests.append(raw_path)
+        path = urlsplit(raw_path).path
+        self.posted.append((path, body))
+        queued = self.failures.get(path)
+        if queued:
+            status = queued.pop(0)
+            return status, {"error": {"code": status, "message": f"fake {status}"}}
+        route = self.routes.get(path)
+        if route is not None:
+            return 200, route(body)
+        if "/advice/" in path:
+            return 200, {}  # advice nobody set up: an answer with no recommendations
+        return 404, {"error": {"code": 404, "message": f"no route {path}"}}
+
 
 def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, body = fake.answer(self.path)
+            self._send(*fake.answer(self.path))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = json.loads(self.rfile.read(length) or b"{}")
+            self._send(*fake.answer_post(self.path, sent))
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
