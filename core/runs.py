@@ -121,6 +121,8 @@ class CollectionResult:
             return RunStatus.OK if self.rows.count() else RunStatus.FAILED
         if not failed:
             return RunStatus.OK
-        if len(failed) >= len(self.regions):
+        # An error that names no collected region (e.g. a source-wide extra such as GCP advice,
+        # region "*") spoils the run only partly: the regions' own rows stand.
+        if len(set(failed) & set(self.regions)) >= len(self.regions):
             return RunStatus.FAILED
         return RunStatus.PARTIAL

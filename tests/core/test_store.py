@@ -121,6 +121,8 @@ def test_empty_region_is_a_failure_and_other_regions_still_land(engine: Engine) 
         pytest.param(("a",), (RegionError("a", "X", "boom"),), RunStatus.FAILED,
                      id="the only region failed"),
         pytest.param(("a", "c"), (), RunStatus.PARTIAL, id="a region returned nothing"),
+        pytest.param(("a",), (RegionError("*", "X", "advice refused"),), RunStatus.PARTIAL,
+                     id="a source-wide extra failed, the only region delivered"),
     ],
 )  # fmt: skip
 def test_run_status_rules(
