@@ -35,6 +35,9 @@ CONFIG_ENV = "SPOTSEL_CONFIG"
 # API key scopes; write implies read.
 API_SCOPES = ("read", "write")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# GCP project IDs: 6-30 lowercase letters, digits and hyphens, starting with a letter (GCP
+# docs); older projects may carry a "domain:" prefix.
+GCP_PROJECT_RE = re.compile(r"^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 # Bounds of one SPOTSEL_SCHEDULE interval, in minutes. Under a second is a typo, not a schedule
 # (0 once ran a source back to back); over a week is a unit mistake (the schedule is in minutes),
 # and data that old is no use to a ranking anyway.
@@ -48,6 +51,8 @@ JSON_SETTINGS: dict[str, str] = {
     "aws_regions": 'a JSON list such as ["us-east-1", "eu-west-1"] or us-east-1,eu-west-1',
     "aws_placement_type_sets": 'a JSON list of lists such as [["g5.xlarge", "g6.xlarge", '
     '"g4dn.xlarge"]]',
+    "gcp_regions": 'a JSON list such as ["us-central1", "europe-west4"] or '
+    "us-central1,europe-west4",
     "schedule": 'a JSON object of minutes per source such as {"aws": 60, "aws-advisor": 720}',
     "on_demand_discounts": 'a JSON object such as {"aws": 0.2, "aws/p5": 0.45} or '
     "aws=0.2,aws/p5=0.45",
@@ -166,12 +171,30 @@ class Settings(BaseSettings):
     aws_events_max_messages: int = Field(default=1_000, ge=1, le=100_000)
     aws_events_wait_seconds: int = Field(default=20, ge=0, le=20)
 
+    # --- GCP collector (`gcp`; credentials: Application Default Credentials) ---
+    # Project whose machine-type lists are read; unset = the ADC project.
+    gcp_project: str | None = None
+    # Regions collected when a run names none. Default: the ten regions offering the most NVIDIA
+    # GPU types (gcp-pricing/tools_acceleratortyperegion.csv, 2026-08; us-west4 ties
+    # asia-south1), where a GPU ranking has pools to choose from. Empty = every region the
+    # project sees (the lists are read globally either way; regions only bound what is stored).
+    gcp_regions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "us-central1", "europe-west4", "us-east1", "us-east4", "us-west1",
+            "asia-southeast1", "europe-west1", "asia-east1", "asia-northeast1", "us-west4",
+        ]
+    )  # fmt: skip
+
     # --- Scheduler (`spotsel scheduler`) ---
     # Minutes between runs per source. The simulated market is not scheduled by default;
-    # SPOTSEL_SCHEDULE='{"sim": 60}' schedules it (JSON object).
+    # SPOTSEL_SCHEDULE='{"sim": 60}' schedules it (JSON object). gcp every 6 h: GCP changes a
+    # Spot price at most once every 30 days (Compute Engine Spot VM pricing) and machine types
+    # rarely: 6 h shows a change the same day, for four runs a day of three list calls each.
     schedule: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"aws": 60.0, "aws-advisor": 720.0, "aws-public": 60.0}
-    )
+        default_factory=lambda: {
+            "aws": 60.0, "aws-advisor": 720.0, "aws-public": 60.0, "gcp": 360.0,
+        }
+    )  # fmt: skip
     # A standby scheduler retries the leader lock this often; the leader confirms it still holds
     # the lock this often (and before every run).
     scheduler_standby_seconds: float = Field(default=30.0, gt=0, le=3_600)
@@ -243,7 +266,7 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value  # from the config file or an override: already structured
         text = value.strip()
-        if info.field_name == "aws_regions" and not text.startswith("["):
+        if info.field_name in ("aws_regions", "gcp_regions") and not text.startswith("["):
             return [part.strip() for part in text.split(",") if part.strip()]
         if info.field_name == "on_demand_discounts" and not text.startswith("{"):
             return _discount_rules(text)
@@ -251,6 +274,15 @@ class Settings(BaseSettings):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+
+    @field_validator("gcp_project")
+    @classmethod
+    def _gcp_project_id(cls, value: str | None) -> str | None:
+        if value is not None and not GCP_PROJECT_RE.match(value):
+            raise ValueError(
+                f"{value[:64]!r} is not a GCP project ID (6-30 lowercase letters, digits, hyphens)"
+            )
+        return value
 
     @field_validator("schedule")
     @classmethod

@@ -116,3 +116,36 @@ def test_settings_in_a_dotenv_file_reach_every_spotsel_service(tmp_path: Path) -
         assert env["SPOTSEL_SCHEDULE"] == '{"sim": 60}', name
         assert ":pw@postgres:" in env["SPOTSEL_DATABASE_URL"], name
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pw"
+
+
+def _scheduler_gcp(tmp_path: Path, dotenv: str) -> tuple[str, dict[str, Any]]:
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    (tmp_path / ".env").write_text(dotenv)
+    scheduler = _resolved(tmp_path / "docker-compose.yml")["services"]["scheduler"]
+    [mount] = [v for v in scheduler["volumes"] if v["target"].startswith("/run/secrets/")]
+    return scheduler["environment"]["GOOGLE_APPLICATION_CREDENTIALS"], mount
+
+
+def test_a_gcp_key_file_reaches_the_scheduler_as_adc(tmp_path: Path) -> None:
+    key = tmp_path / "gcp-key.json"
+    adc, mount = _scheduler_gcp(tmp_path, f"GCP_CREDENTIALS_FILE={key}\n")
+    assert adc == mount["target"], "ADC reads the file where the key is mounted"
+    assert mount["source"] == str(key)
+    assert mount["read_only"]
+    # Compose leaves create_host_path out when false.
+    assert not mount.get("bind", {}).get("create_host_path"), "a mistyped path must fail"
+
+
+def test_without_a_gcp_key_adc_falls_back_to_its_other_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from google.auth import _default
+
+    adc, mount = _scheduler_gcp(tmp_path, "")
+    assert adc == ""
+    assert mount["source"] == "/dev/null"
+    # The real ADC chain skips an empty variable (a path would be a missing file: an error).
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", adc)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    found = _default._get_explicit_environ_credentials()  # type: ignore[no-untyped-call]
+    assert found == (None, None)

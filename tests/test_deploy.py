@@ -154,3 +154,21 @@ def test_api_and_scheduler_migrate_before_they_start() -> None:
         [init] = pod["initContainers"]
         assert init["args"] == ["db", "upgrade"], name
         assert _db_env(init) == {"name": "spotsel-db", "key": "database-url"}
+
+
+def test_the_scheduler_mounts_the_optional_gcp_key_as_adc() -> None:
+    """GCP credentials: an optional Secret (AWS-only pods still start), read through ADC."""
+    scheduler = _objects()[("Deployment", "spotsel-scheduler")]
+    pod = _pod_spec(scheduler)
+    assert pod is not None
+    container = _container(scheduler)
+    [volume] = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "spotsel-gcp"]
+    assert volume["secret"]["optional"] is True
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    [adc] = [e for e in container["env"] if e["name"] == "GOOGLE_APPLICATION_CREDENTIALS"]
+    directory, _, key = adc["value"].rpartition("/")
+    assert directory == mount["mountPath"]
+    readme = (DEPLOY / "README.md").read_text()
+    assert "create secret generic spotsel-gcp" in readme
+    assert f"--from-file={key}=" in readme, "the README creates the key ADC reads"

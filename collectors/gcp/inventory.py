@@ -27,11 +27,13 @@ __all__ = [
     "ATTACHABLE_GPUS",
     "GPUS",
     "SOURCE",
+    "SPOT_OR_FLEX_START_ONLY",
     "GpuSpec",
     "MachineType",
     "fetch_accelerator_types",
     "fetch_machine_types",
     "machine_types_of_page",
+    "on_demand_offered",
     "parse_accelerator_zones",
     "parse_machine_types",
     "region_of",
@@ -51,6 +53,10 @@ _ARM_FAMILIES = frozenset({"t2a", "c4a", "n4a"})
 _GENERATION_RE = re.compile(r"^[a-z]+(\d+)")
 # N1 families that take attached GPUs (predefined shapes only; custom N1 is not a type).
 _N1_FAMILIES = frozenset({"n1-standard", "n1-highmem", "n1-highcpu"})
+# Machine types GCP sells only as Spot or flex-start VMs, never on demand: A3 High with fewer
+# than 8 GPUs (Compute Engine docs, "GPU machine types", A3 High table). The Billing Catalog
+# still prices their vCPUs and GPUs at on-demand rates, so only this list says so.
+SPOT_OR_FLEX_START_ONLY = frozenset({"a3-highgpu-1g", "a3-highgpu-2g", "a3-highgpu-4g"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +291,11 @@ def _spec_row(
     }
 
 
+def on_demand_offered(name: str) -> bool:
+    """Whether GCP sells ``name`` (or the machine of an N1 + GPU pairing) on demand."""
+    return name.split("+", 1)[0] not in SPOT_OR_FLEX_START_ONLY
+
+
 def rows_of(
     inventory: Inventory, *, region: str, observed_at: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -295,9 +306,10 @@ def rows_of(
             "region": region,
             "zone_id": zone,
             "instance_type": name,
-            # Every predefined machine type is sold both ways; Spot is a provisioning model.
+            # Spot is a provisioning model of every predefined machine type; on demand is
+            # too, except for the few sold only as Spot / flex-start.
             "spot": True,
-            "on_demand": True,
+            "on_demand": on_demand_offered(name),
             "source": SOURCE,
             "first_seen": observed_at,
             "last_seen": observed_at,

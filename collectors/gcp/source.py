@@ -11,7 +11,6 @@ missing or refused ones are one line.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ from core.clock import utcnow
 from core.errors import ConfigError, CredentialsError, SourceDataError, SpotselError
 from core.limits import column_limits, shorten, value_problem
 from core.runs import CollectionResult, RegionError, TableRows
+from core.settings import GCP_PROJECT_RE
 
 if TYPE_CHECKING:
     from google.api_core.retry import Retry
@@ -74,9 +74,6 @@ _RETRYABLE = (
 RETRY_INITIAL_S = 1.0
 RETRY_MAXIMUM_S = 32.0
 RETRY_TIMEOUT_S = 300.0
-# Project IDs: 6–30 lowercase letters, digits and hyphens, starting with a letter (GCP docs);
-# older projects may carry a "domain:" prefix.
-_PROJECT_RE = re.compile(r"^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 # Messages are cut to this many characters: one line fit for a terminal and a run record.
 _MESSAGE_CHARS = 200
 # Answers that mean "who you are may not do this": the credential's fault, not the run's.
@@ -189,8 +186,9 @@ def _call(what: str, fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str
 class GcpSource:
     """Real Compute Engine data through Application Default Credentials.
 
-    Options: ``regions`` (default: every region the project sees), ``project`` (default: the
-    ADC project). ``client_factory(project) -> GcpClients`` replaces the production clients.
+    Options: ``regions`` (default ``settings.gcp_regions``; an empty list means every region
+    the project sees), ``project`` (default ``settings.gcp_project``, else the ADC project).
+    ``client_factory(project) -> GcpClients`` replaces the production clients.
     """
 
     name: str = "gcp"
@@ -203,8 +201,8 @@ class GcpSource:
     advice_call_limit: int = MAX_ADVICE_CALLS_PER_RUN
 
     def collect(self, ctx: CollectContext) -> CollectionResult:
-        wanted = _regions(ctx.options)
-        project = _project(ctx.options)
+        wanted = _regions(ctx.options, default=ctx.settings.gcp_regions)
+        project = _project(ctx.options, default=ctx.settings.gcp_project)
         started = utcnow()
         factory = self.client_factory or (lambda p: gcp_clients(project=p))
         clients = factory(project)
@@ -307,8 +305,8 @@ def check_gcp_options(options: dict[str, Any]) -> None:
     _project(options)
 
 
-def _regions(options: dict[str, Any]) -> list[str]:
-    value = options.get("regions") or []
+def _regions(options: dict[str, Any], *, default: list[str] | None = None) -> list[str]:
+    value = options.get("regions") or default or []
     if isinstance(value, str) or not all(isinstance(r, str) and r.strip() for r in value):
         raise ConfigError(
             "regions must be a list of GCP region names, e.g. us-central1,europe-west4"
@@ -322,11 +320,11 @@ def _regions(options: dict[str, Any]) -> list[str]:
     return regions
 
 
-def _project(options: dict[str, Any]) -> str | None:
-    project = options.get("project")
+def _project(options: dict[str, Any], *, default: str | None = None) -> str | None:
+    project = options.get("project") or default
     if project is None:
         return None
-    if not isinstance(project, str) or not _PROJECT_RE.match(project):
+    if not isinstance(project, str) or not GCP_PROJECT_RE.match(project):
         raise ConfigError(
             f"--project must be a GCP project ID (6-30 lowercase letters, digits, hyphens), "
             f"got {shorten(project)}"

@@ -254,3 +254,85 @@ def test_create_api_keys_file_never_overwrites(tmp_path: Path) -> None:
     assert read_api_keys_file(keys) == [_entry("first", "write")]
     assert create_api_keys_file(keys, _entry("second")) is False
     assert read_api_keys_file(keys) == [_entry("first", "write")], "the first file stands"
+
+
+def test_gcp_regions_take_a_comma_list_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.setenv("SPOTSEL_GCP_REGIONS", " us-central1, europe-west4 ,")
+    assert load_settings().gcp_regions == ["us-central1", "europe-west4"]
+    monkeypatch.setenv("SPOTSEL_GCP_REGIONS", '["asia-east1"]')
+    assert load_settings().gcp_regions == ["asia-east1"]
+    # Empty: every region the project sees.
+    monkeypatch.setenv("SPOTSEL_GCP_REGIONS", "")
+    assert load_settings().gcp_regions == []
+
+
+def test_default_gcp_regions_are_live_and_richest_in_gpus(
+    monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    """The default list is the regions with the most NVIDIA GPU types (real gcloud exports)."""
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.delenv("SPOTSEL_GCP_REGIONS", raising=False)
+    regions = load_settings().gcp_regions
+    folder = shared_data / "gcp-pricing"
+    up = {
+        name
+        for name, status, *_ in (
+            line.split(";") for line in _data_lines(folder / "tools_regions.csv")
+        )
+        if status == "UP"
+    }
+    gpus: dict[str, int] = {}
+    for name, region in (
+        line.split(";") for line in _data_lines(folder / "tools_acceleratortyperegion.csv")
+    ):
+        if name.startswith("nvidia-"):
+            gpus[region] = gpus.get(region, 0) + 1
+    assert regions
+    assert len(set(regions)) == len(regions)
+    assert set(regions) <= up
+    fewest_in = min(gpus.get(r, 0) for r in regions)
+    most_out = max(n for r, n in gpus.items() if r not in regions)
+    assert fewest_in >= most_out
+
+
+def _data_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines()[1:] if line.strip()]
+
+
+@pytest.mark.parametrize(
+    "project",
+    [
+        pytest.param("My_Project", id="upper case and underscore"),
+        pytest.param("abc", id="shorter than 6"),
+        pytest.param("1project", id="starts with a digit"),
+    ],
+)
+def test_a_malformed_gcp_project_is_one_line(project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.setenv("SPOTSEL_GCP_PROJECT", project)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("invalid setting SPOTSEL_GCP_PROJECT"), message
+    assert project in message
+    assert "\n" not in message
+
+
+def test_gcp_project_accepts_plain_and_domain_scoped_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.delenv("SPOTSEL_GCP_PROJECT", raising=False)
+    assert load_settings().gcp_project is None  # the ADC project
+    for project in ("spotsel-prod-1", "example.com:ml-team"):
+        monkeypatch.setenv("SPOTSEL_GCP_PROJECT", project)
+        assert load_settings().gcp_project == project
+
+
+def test_gcp_is_scheduled_less_often_than_its_prices_could_change_hourly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GCP Spot prices change at most monthly: no need to poll it as often as AWS's."""
+    monkeypatch.setenv("SPOTSEL_CONFIG", "")
+    monkeypatch.delenv("SPOTSEL_SCHEDULE", raising=False)
+    schedule = load_settings().schedule
+    assert schedule["aws"] < schedule["gcp"] <= 24 * 60

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from collectors.gcp.inventory import (
+    SPOT_OR_FLEX_START_ONLY,
     machine_types_of_page,
+    on_demand_offered,
     parse_accelerator_zones,
     parse_machine_types,
     rows_of,
@@ -118,3 +120,34 @@ def test_a_record_without_a_shape_refuses_the_list(now: datetime) -> None:
     del record["guestCpus"]
     with pytest.raises(SourceDataError, match=r"malformed machineTypes.*guestCpus"):
         parse_machine_types([record], accelerator_zones={}, regions=None, observed_at=now)
+
+
+@pytest.mark.parametrize(
+    ("name", "on_demand"),
+    [
+        pytest.param("a3-highgpu-1g", False, id="A3 High under 8 GPUs: Spot / flex-start only"),
+        pytest.param("a3-highgpu-4g", False, id="A3 High 4 GPUs: the same"),
+        pytest.param("a3-highgpu-8g", True, id="A3 High 8 GPUs: sold on demand"),
+        pytest.param("a2-highgpu-1g", True, id="A2 1 GPU: sold on demand"),
+        pytest.param("n1-standard-4+nvidia-tesla-t4", True, id="a pairing: its N1 machine's rule"),
+    ],
+)
+def test_spot_only_types_offer_no_on_demand(name: str, on_demand: bool, now: datetime) -> None:
+    machine = name.split("+", 1)[0]
+    gpus = {"a3": ("nvidia-h100-80gb", 1), "a2": ("nvidia-tesla-a100", 1)}.get(machine[:2])
+    records = [machine_type(machine, "us-central1-a", 4, 15.0, gpus=gpus)]
+    zones = parse_accelerator_zones([accelerator_type("nvidia-tesla-t4", "us-central1-a")])
+    inventory = parse_machine_types(records, accelerator_zones=zones, regions=None, observed_at=now)
+    _, offerings = rows_of(inventory, region="us-central1", observed_at=now)
+    [offering] = [o for o in offerings if o["instance_type"] == name]
+    assert offering["on_demand"] is on_demand
+    assert offering["spot"] is True
+
+
+def test_the_spot_only_list_names_real_machine_types(shared_data: Path) -> None:
+    """Each listed name is in the real machine-type export, so a typo cannot hide a type."""
+    path = shared_data / "gcp-pricing" / "tools_machinetypes.csv"
+    names = {line.split(";", 1)[0] for line in path.read_text().splitlines()[1:] if line}
+    assert names >= SPOT_OR_FLEX_START_ONLY
+    a3_high = {n for n in names if n.startswith("a3-highgpu-")}
+    assert {n for n in a3_high if on_demand_offered(n)} == {"a3-highgpu-8g"}
