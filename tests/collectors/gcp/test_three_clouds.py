@@ -4,8 +4,9 @@ AWS: the real store (tests/real_store.py: DescribeInstanceTypes specs, the 2022-
 DescribeSpotPriceHistory dump, the 2025-06-28 Spot Advisor) plus the dump's single-GPU pools
 (g4dn / g5 / p3 in us-east-1; their specs come from the advisor source). GCP: the ``gcp``
 source's real REST clients against the local fake API, GPU machine types with Billing Catalog
-prices. Everything is confirmed at one time, and the ranking runs at that time, so both
-clouds' prices are fresh and neither is ranked out for age.
+prices and capacity advice (obtainability, preemption history). Everything is confirmed at
+one time, and the ranking runs at that time, so both clouds' prices are fresh and neither is
+ranked out for age.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from spotsel.cli import app
 from spotsel.state import AppState
 from tests.collectors.gcp.fakes import (
     ACCELERATOR_TYPES,
+    ADVICE_CAPACITY,
+    ADVICE_HISTORY,
     MACHINE_TYPES,
     SKUS,
     FakeGoogle,
@@ -55,6 +58,9 @@ AWS_GPU_TYPES = frozenset(
     {"g4dn.xlarge", "g4dn.2xlarge", "g4dn.4xlarge", "g5.xlarge", "g5.2xlarge", "p3.2xlarge"}
 )
 GCP_ZONES = ("us-central1-a", "us-central1-b")
+# Capacity advice: Spot obtainability per zone, and the 30-day preempted fraction of every type.
+OBTAINABILITY = {"us-central1-a": 0.8, "us-central1-b": 0.4}
+PREEMPTED_FRACTION = 0.15
 # GPU machine types as the aggregated list returns them, plus an 8-GPU type the request excludes.
 GCP_TYPES = (
     ("g2-standard-4", 4, 16.0, ("nvidia-l4", 1)),
@@ -106,6 +112,35 @@ def _serve_gcp(fake: FakeGoogle) -> None:
     )
     skus = _gcp_catalog()
     fake.serve(SKUS, {"skus": skus[:10]}, {"skus": skus[10:]})
+    region = "us-central1"
+    fake.routes[ADVICE_CAPACITY.format(project=PROJECT, region=region)] = _capacity_answer
+    fake.routes[ADVICE_HISTORY.format(project=PROJECT, region=region)] = lambda body: {
+        "location": f"regions/{region}",
+        "machineType": body["instanceProperties"]["machineType"],
+        "preemptionHistory": [
+            {
+                "interval": {
+                    "startTime": (NOW - timedelta(days=30)).isoformat(),
+                    "endTime": NOW.isoformat(),
+                },
+                "preemptionRate": PREEMPTED_FRACTION,
+            }
+        ],
+    }
+
+
+def _capacity_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """One recommendation per zone asked, best first (advice.capacity's REST shape)."""
+    machine = body["instanceFlexibilityPolicy"]["instanceSelections"]["spot"]["machineTypes"][0]
+    zones = [z["zone"].rsplit("/", 1)[-1] for z in body["distributionPolicy"]["zones"]]
+    recs = [
+        {
+            "scores": {"obtainability": OBTAINABILITY[z], "estimatedUptime": "3600s"},
+            "shards": [{"zone": f"zones/{z}", "machineType": machine, "instanceCount": 1}],
+        }
+        for z in zones
+    ]
+    return {"recommendations": sorted(recs, key=lambda r: -r["scores"]["obtainability"])}
 
 
 def _gcp_source(fake: FakeGoogle) -> GcpSource:
@@ -156,7 +191,7 @@ def three_clouds(
     # No regions option: the source collects SPOTSEL_GCP_REGIONS.
     settings = settings.model_copy(update={"gcp_regions": ["us-central1"]})
     run = run_source(engine, _gcp_source(fake_google), CollectContext(settings, NOW))
-    assert run.status in ("ok", "partial"), run.error_message
+    assert run.status == "ok", run.error_message
     return settings
 
 
@@ -197,6 +232,11 @@ def test_one_ranking_holds_pools_of_both_clouds_in_one_unit(three_clouds: Settin
     gcp = {p["instance_type"] for p in pools if p["cloud"] == "gcp"}
     assert {"g2-standard-4", "n1-standard-4+nvidia-tesla-t4", "a3-highgpu-1g"} <= gcp
     assert "a3-highgpu-8g" not in gcp  # 8 GPUs: the request wants 1
+    # GCP's hazard from the capacity history, its capacity the zone's obtainability.
+    for pool in (p for p in pools if p["cloud"] == "gcp"):
+        assert pool["hazard"]["kind"] == "gcp-capacity-history", pool
+        assert pool["capacity"] == pytest.approx(OBTAINABILITY[pool["zone_id"]]), pool
+        assert pool["ages_seconds"]["interruption"] == 0.0, pool
     aws = [p for p in pools if p["cloud"] == "aws"]
     assert {p["instance_type"] for p in aws} <= AWS_GPU_TYPES
     # The advisor's bucket is the AWS hazard, an hour old (its file's date is an hour back).
@@ -226,7 +266,7 @@ def test_status_lists_the_gcp_source(three_clouds: Settings) -> None:
     sources = {s["source"]: s for s in status["sources"]}
     assert {"aws", "aws-advisor", "gcp"} <= set(sources)
     gcp = sources["gcp"]
-    assert gcp["last_run"]["status"] in ("ok", "partial")
-    assert "us-central1" not in gcp["last_run"]["failed_regions"]
+    assert gcp["last_run"]["status"] == "ok"
+    assert gcp["last_run"]["failed_regions"] == []
     assert gcp["data_as_of"] == NOW.isoformat()
     assert not gcp["simulated"]
