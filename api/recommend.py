@@ -19,7 +19,8 @@ from api.errors import NoDataError
 from api.pool_cache import PoolIndexCache
 from api.schemas import RecommendationResponse
 from selector import Requirements, parse_requirements, rank
-from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts, with_default_discounts
+from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts
+from selector.requirements import with_default_discounts
 
 __all__ = ["Answer", "Recommender"]
 

@@ -22,7 +22,7 @@ from outputs.crds import CrdSchemas, validate_manifests
 from outputs.errors import OutputUnavailableError, SimulatedDataError
 from outputs.kube import validate_workload
 from selector import PoolIndex, Ranking, rank
-from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts, with_default_discounts
+from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts
 from selector.outputs import (
     FleetOptions,
     GkeNodePools,
@@ -36,6 +36,7 @@ from selector.outputs import (
     karpenter_documents,
     wants_fallback,
 )
+from selector.requirements import with_default_discounts
 
 __all__ = [
     "FleetFormat",

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final
+from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +30,6 @@ import numpy.typing as npt
 from selector.errors import RequirementsError
 from selector.pool_index import PoolIndex
 from selector.pools import CLOUDS
-
-if TYPE_CHECKING:
-    from selector.requirements import Requirements
 
 __all__ = [
     "ANY",
@@ -42,7 +39,6 @@ __all__ = [
     "OnDemandDiscounts",
     "on_demand_discount_by_row",
     "parse_discounts",
-    "with_default_discounts",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -151,14 +147,6 @@ def parse_discounts(value: object, *, field: str = FIELD) -> OnDemandDiscounts:
             raise RequirementsError(field, f"{key!r} repeats the rule {rule.key!r}")
         rules[rule.key] = rule
     return OnDemandDiscounts(tuple(sorted(rules.values(), key=lambda r: r.key)))
-
-
-def with_default_discounts(req: Requirements, defaults: OnDemandDiscounts) -> Requirements:
-    """`req` with the deployment's default rules (SPOTSEL_ON_DEMAND_DISCOUNTS) under its own,
-    rule by rule (`OnDemandDiscounts.over`). The one place settings meet a request."""
-    if not defaults.rules:
-        return req
-    return replace(req, on_demand_discounts=req.on_demand_discounts.over(defaults))
 
 
 def on_demand_discount_by_row(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import reprlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
 from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts, parse_discounts
@@ -29,6 +29,7 @@ __all__ = [
     "Requirements",
     "parse_range",
     "parse_requirements",
+    "with_default_discounts",
 ]
 
 STRATEGIES: Final = ("effective-cost", "price", "capacity", "price-capacity")
@@ -408,3 +409,11 @@ def _gpu_models(m: Mapping[str, object]) -> tuple[str, ...]:
     if any(not model for model in models):
         raise RequirementsError("gpu_models", "empty model name")
     return models
+
+
+def with_default_discounts(req: Requirements, defaults: OnDemandDiscounts) -> Requirements:
+    """`req` with the deployment's default rules (SPOTSEL_ON_DEMAND_DISCOUNTS) under its own,
+    rule by rule (`OnDemandDiscounts.over`). The one place settings meet a request."""
+    if not defaults.rules:
+        return req
+    return replace(req, on_demand_discounts=req.on_demand_discounts.over(defaults))

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from selector import Requirements, parse_requirements, rank
-from selector.discounts import with_default_discounts
+from selector.requirements import with_default_discounts
 from spotsel import render_ranking
 from spotsel.commands.collect import parse_as_of
 from spotsel.commands.common import OutputFormat

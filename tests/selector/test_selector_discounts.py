@@ -19,8 +19,8 @@ from selector.discounts import (
     OnDemandDiscounts,
     on_demand_discount_by_row,
     parse_discounts,
-    with_default_discounts,
 )
+from selector.requirements import with_default_discounts
 from tests.selector import realdata
 from tests.selector.factories import NOW, cpu_pool, make_pool
 
