@@ -46,6 +46,7 @@ __all__ = [
     "OnDemandPrice",
     "PlacementScore",
     "SpotPrice",
+    "WeeklyReport",
     "Zone",
 ]
 
@@ -313,3 +314,17 @@ class CollectionRunRegion(Base):
     rows: Mapped[int] = mapped_column(Integer, default=0)
     error_class: Mapped[str | None] = mapped_column(String(128))
     error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class WeeklyReport(Base):
+    """One ISO week's report as it was generated: what next week's report compares against
+    (``recommendations``) and the documents served at ``/v1/reports/{week}``."""
+
+    __tablename__ = "weekly_reports"
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)  # "YYYY-Www"
+    generated_at: Mapped[datetime]
+    simulated: Mapped[bool] = mapped_column(Boolean)
+    recommendations: Mapped[dict[str, Any]] = mapped_column(JSON)
+    html: Mapped[str] = mapped_column(Text)
+    markdown: Mapped[str] = mapped_column(Text)

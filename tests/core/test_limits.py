@@ -80,6 +80,7 @@ STRING_COLUMNS: dict[tuple[str, str], int] = {
     ("fleet_events_unmapped", "external_id"): 128,
     ("fleet_events_rejected", "source"): 64,
     ("fleet_events_rejected", "external_id"): 128,
+    ("weekly_reports", "week"): 8,  # "YYYY-Www"
 }  # fmt: skip
 
 

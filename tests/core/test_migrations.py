@@ -60,7 +60,11 @@ def test_downgrade_plan_counts_what_base_drops(bare_engine: Engine) -> None:
     migrate.upgrade(bare_engine)
     _fill(bare_engine)
     plan = migrate.downgrade_plan(bare_engine, "base")
-    assert (plan.current, plan.target, plan.undone) == ("0003", None, ("0003", "0002", "0001"))
+    assert (plan.current, plan.target, plan.undone) == (
+        "0004",
+        None,
+        ("0004", "0003", "0002", "0001"),
+    )
     dropped = dict(plan.dropped_tables)
     assert set(dropped) == set(Base.metadata.tables), "base drops every table"
     assert dropped["offerings"] == 2
@@ -71,21 +75,22 @@ def test_downgrade_plan_counts_what_base_drops(bare_engine: Engine) -> None:
     assert dropped["fleet_instances"] == 0
     assert dropped["fleet_events_unmapped"] == 0
     assert dropped["fleet_events_rejected"] == 0
+    assert dropped["weekly_reports"] == 0
     assert plan.rows == sum(dropped.values())
     line = plan.describe()
     assert "\n" not in line
     assert "offerings (2 rows)" in line
     assert "instance_types (1 row)" in line
-    assert migrate.current_revision(bare_engine) == "0003", "planning changes nothing"
+    assert migrate.current_revision(bare_engine) == "0004", "planning changes nothing"
 
 
 @pytest.mark.parametrize(
     ("target", "undone"),
     [
-        pytest.param("-1", ("0003",), id="relative to the current revision"),
-        pytest.param("0003-1", ("0003",), id="relative to a named revision"),
-        pytest.param("0002", ("0003",), id="the previous revision"),
-        pytest.param("0003", (), id="the current revision"),
+        pytest.param("-1", ("0004",), id="relative to the current revision"),
+        pytest.param("0004-1", ("0004",), id="relative to a named revision"),
+        pytest.param("0003", ("0004",), id="the previous revision"),
+        pytest.param("0004", (), id="the current revision"),
         pytest.param("head", (), id="a symbolic name"),
     ],
 )
