@@ -121,9 +121,8 @@ def retail_item(
         "location": region,
         "effectiveStartDate": effective,
         "meterName": short + suffix,
-        "productName": f"Virtual Machines {short.split(' ')[0]} Series" + (
-            " Windows" if windows else ""
-        ),
+        "productName": f"Virtual Machines {short.split(' ')[0]} Series"
+        + (" Windows" if windows else ""),
         "skuName": short + suffix,
         "serviceName": "Virtual Machines",
         "serviceFamily": "Compute",

@@ -1,4 +1,4 @@
-"""Resource SKUs → VM size specs and zonal offerings (pure), on the real example and built records."""
+"""Resource SKUs → VM size specs and zonal offerings (pure): the real example, built records."""
 
 from __future__ import annotations
 
