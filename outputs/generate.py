@@ -6,8 +6,9 @@ template for a missing architecture) become `OutputUnavailableError`, validation
 `InvalidOutputError`.
 
 A profile serves one cloud (`OutputProfile.cloud`): AWS profiles become Karpenter NodePools and
-EC2 Fleet / ASG requests, GCP profiles GKE spot node pools (`generate_gke`); asking for the other
-cloud's output is refused with `OutputUnavailableError`.
+EC2 Fleet / ASG requests, GCP profiles GKE spot node pools (`generate_gke`), Azure profiles AKS
+spot node pools (`generate_aks`); asking for another cloud's output is refused with
+`OutputUnavailableError`.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from outputs.kube import validate_workload
 from selector import PoolIndex, Ranking, rank
 from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts
 from selector.outputs import (
+    AksNodePools,
     FleetOptions,
     GkeNodePools,
     KarpenterDocuments,
     OutputError,
     OutputProfile,
     Provenance,
+    aks_node_pools,
     asg_request,
     create_fleet_request,
     gke_node_pools,
@@ -43,6 +46,7 @@ __all__ = [
     "FleetOutput",
     "build_fleet_output",
     "check_apply_allowed",
+    "generate_aks",
     "generate_gke",
     "generate_karpenter",
     "rank_profile",
@@ -147,6 +151,31 @@ def generate_gke(
         spot = rank_profile(snapshot, profile, capacity_type="spot", now=now, discounts=discounts)
         try:
             out.append(gke_node_pools(profile, spot))
+        except OutputError as exc:
+            raise _unavailable(exc) from exc
+    return out
+
+
+def generate_aks(
+    snapshot: PoolIndex,
+    profiles: Sequence[OutputProfile],
+    *,
+    now: datetime,
+    discounts: OnDemandDiscounts = NO_DISCOUNTS,
+    resource_group: str | None = None,
+    cluster: str | None = None,
+) -> list[AksNodePools]:
+    """AKS spot node pools of every profile (all Azure profiles: `_require_cloud`); None =
+    the builder's placeholders."""
+    target = {
+        k: v for k, v in (("resource_group", resource_group), ("cluster", cluster)) if v is not None
+    }
+    out = []
+    for profile in profiles:
+        _require_cloud(profile, "azure", "AKS node pools")
+        spot = rank_profile(snapshot, profile, capacity_type="spot", now=now, discounts=discounts)
+        try:
+            out.append(aks_node_pools(profile, spot, **target))
         except OutputError as exc:
             raise _unavailable(exc) from exc
     return out

@@ -23,9 +23,9 @@ Format (see examples/profiles.yaml)::
 `requirements` uses the ranking vocabulary (`selector.parse_requirements`), including
 `on_demand_discounts` (Savings Plan / RI rates; laid over SPOTSEL_ON_DEMAND_DISCOUNTS rule by
 rule when the outputs are ranked, `outputs.generate.rank_profile`). NodePools, Fleet requests
-and GKE node pools serve one cluster / one region, so `regions` must name exactly one region,
-`clouds` may only be `[aws]` (the default) or `[gcp]` (GKE spot node pools), and
-`capacity_types` is set per output (not allowed here).
+and GKE / AKS node pools serve one cluster / one region, so `regions` must name exactly one
+region, `clouds` may only be `[aws]` (the default), `[gcp]` (GKE spot node pools) or `[azure]`
+(AKS spot node pools), and `capacity_types` is set per output (not allowed here).
 With a `checkpoint_command`, `requirements.final_checkpoint_seconds` must fit the grace period
 minus the exit margin (`selector.outputs.workload`): a hook killed mid-write tears the checkpoint.
 Every error names the file, the profile and the field, and quotes values cut short.
@@ -99,8 +99,9 @@ MAX_NODEPOOL_NAME: Final = 63 - len("-critical-addons")
 BUDGET_REASONS: Final = ("Underutilized", "Empty", "Drifted")
 WEIGHT_RANGE: Final = (1, 100)  # NodePool spec.weight bounds in the CRD
 # One cluster, one cloud: AWS profiles become Karpenter NodePools and Fleet requests, GCP
-# profiles GKE spot node pools (`selector.outputs.gke`).
-PROFILE_CLOUDS: Final = ("aws", "gcp")
+# profiles GKE spot node pools (`selector.outputs.gke`), Azure profiles AKS spot node pools
+# (`selector.outputs.aks`).
+PROFILE_CLOUDS: Final = ("aws", "gcp", "azure")
 
 
 class _Ctx:
@@ -282,7 +283,8 @@ def _requirements(ctx: _Ctx, value: object) -> Any:
     if clouds is not None and clouds not in PROFILE_CLOUDS:
         raise ctx.fail(
             "requirements.clouds",
-            "one of aws (Karpenter NodePools, EC2 Fleet) or gcp (GKE spot node pools)",
+            "one of aws (Karpenter NodePools, EC2 Fleet), gcp (GKE spot node pools) or azure "
+            "(AKS spot node pools)",
         )
     regions = value.get("regions")
     if isinstance(regions, str):

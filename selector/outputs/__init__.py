@@ -1,10 +1,11 @@
 """Pure output builders: Karpenter NodePools / NodeOverlays, a workload snippet, EC2 Fleet and
-ASG requests, GKE spot node pools — plain dicts from a `Ranking` and an `OutputProfile`,
+ASG requests, GKE and AKS spot node pools — plain dicts from a `Ranking` and an `OutputProfile`,
 serialised at the edge.
 
 Like the rest of `selector`: no I/O, no clock, no botocore / jsonschema / yaml.
 """
 
+from selector.outputs.aks import AksNodePool, AksNodePools, aks_node_pools
 from selector.outputs.errors import OutputError
 from selector.outputs.fleet import (
     ASG_MAX_INSTANCE_TYPES,
@@ -87,6 +88,8 @@ __all__ = [
     "SOURCES_KEY",
     "SPOT_TAINT",
     "ZONE_ID_KEY",
+    "AksNodePool",
+    "AksNodePools",
     "Budget",
     "Disruption",
     "FleetOptions",
@@ -98,6 +101,7 @@ __all__ = [
     "OutputError",
     "OutputProfile",
     "Provenance",
+    "aks_node_pools",
     "asg_request",
     "check_checkpoint_fits",
     "check_template_ref",

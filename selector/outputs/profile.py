@@ -95,7 +95,8 @@ class OutputProfile:
 
     @property
     def cloud(self) -> str:
-        """The profile's one cloud: "aws" (Karpenter, EC2 Fleet) unless it names `gcp` (GKE)."""
+        """The profile's one cloud: "aws" (Karpenter, EC2 Fleet) unless it names `gcp` (GKE) or
+        `azure` (AKS)."""
         clouds = self.requirements.clouds
         return clouds[0] if len(clouds) == 1 else "aws"
 

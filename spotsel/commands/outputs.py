@@ -13,7 +13,8 @@ them unless `--allow-simulated` is given.
 
 Profiles on GCP get GKE spot node pools instead: `<profile>.gke-nodepools.json` (REST bodies and
 gcloud argument lists) in `--gke-out` (default `<out>-gke`), never in `--out`, which kubectl
-applies whole.
+applies whole. Profiles on Azure get AKS spot node pools: `<profile>.aks-nodepools.sh` (`az aks
+nodepool add` lines) and `.json` (ARM agentPools bodies) in `--aks-out` (default `<out>-aks`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from selector.outputs import (
     ARCHES,
     FLEET_STRATEGIES,
     FLEET_TYPES,
+    AksNodePools,
     FleetOptions,
     GkeNodePools,
     KarpenterDocuments,
@@ -65,6 +67,7 @@ WORKLOADS_SUFFIX: Final = "-workloads"
 # Default GKE directory, beside --out for the same reason (JSON that is no Kubernetes object).
 GKE_SUFFIX: Final = "-gke"
 GKE_FILE_SUFFIX: Final = ".gke-nodepools.json"
+AKS_SUFFIX: Final = "-aks"
 DEMO_SUBNETS: Final = ("subnet-aaaa1111", "subnet-bbbb2222")
 DEMO_TARGET_CAPACITY: Final = 8
 
@@ -129,15 +132,15 @@ def render_gke(generated: list[GkeNodePools]) -> dict[str, str]:
     }
 
 
-def diff_gke(directory: Path, files: dict[str, str]) -> list[str]:
-    """Which GKE files would be added or changed (whole-file comparison)."""
+def diff_gke(directory: Path, files: dict[str, str], what: str = "GKE node pools") -> list[str]:
+    """Which GKE (or AKS: WHAT) files would be added or changed (whole-file comparison)."""
     changes = []
     for name, text in sorted(files.items()):
         path = directory / name
         if not path.is_file():
-            changes.append(f"GKE node pools {name}: added")
+            changes.append(f"{what} {name}: added")
         elif path.read_text(encoding="utf-8") != text:
-            changes.append(f"GKE node pools {name}: changed")
+            changes.append(f"{what} {name}: changed")
     return changes
 
 
@@ -166,6 +169,21 @@ def nodepools_generate(
             "[default: <out>-gke]",
         ),
     ] = None,
+    aks_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--aks-out",
+            help="Directory for the AKS spot node pools of Azure profiles (created). "
+            "[default: <out>-aks]",
+        ),
+    ] = None,
+    aks_resource_group: Annotated[
+        str | None,
+        typer.Option(help="AKS: the cluster's resource group. [default: RESOURCE_GROUP]"),
+    ] = None,
+    aks_cluster: Annotated[
+        str | None, typer.Option(help="AKS: the cluster's name. [default: CLUSTER]")
+    ] = None,
     crds: Annotated[
         Path | None,
         typer.Option(help="Directory of the cluster's Karpenter CRD YAMLs (validation)."),
@@ -190,7 +208,8 @@ def nodepools_generate(
     ] = False,
 ) -> None:
     """Write validated Karpenter NodePools (+ overlays) and workload snippets for every AWS
-    profile, GKE spot node pools for every GCP profile."""
+    profile, GKE spot node pools for every GCP profile, AKS spot node pools for every Azure
+    profile."""
     from outputs import (
         apply_manifests,
         check_apply_allowed,
@@ -202,6 +221,7 @@ def nodepools_generate(
         write_atomic,
         write_files,
     )
+    from outputs.aks_files import render_aks
     from outputs.kube import default_apply_client
 
     if not dry_run and not apply:
@@ -214,10 +234,14 @@ def nodepools_generate(
     gke_out = gke_dir or default_workloads_dir(out_dir, GKE_SUFFIX)
     if gke_out.resolve() == out_dir.resolve():
         raise ConfigError("--gke-out must differ from --out (kubectl applies all of --out)")
+    aks_out = aks_dir or default_workloads_dir(out_dir, AKS_SUFFIX)
+    if aks_out.resolve() == out_dir.resolve():
+        raise ConfigError("--aks-out must differ from --out (kubectl applies all of --out)")
     state = app_state(ctx)
     loaded = load_profiles(profiles)
     on_aws = tuple(p for p in loaded if p.cloud == "aws")
     on_gcp = tuple(p for p in loaded if p.cloud == "gcp")
+    on_azure = tuple(p for p in loaded if p.cloud == "azure")
     # Find the cluster before anything is written: no kubeconfig = nothing done.
     client = default_apply_client() if apply and on_aws else None
     pools = load_pools(state)
@@ -226,10 +250,13 @@ def nodepools_generate(
     )
     gke = generate_gke(pools.index, on_gcp, now=pools.now, discounts=state.get_settings().discounts)
     gke_files = render_gke(gke)
+    aks = _generate_aks(state, pools, on_azure, aks_resource_group, aks_cluster)
+    aks_files = render_aks(aks)
     if apply:  # refused before anything is written: simulated NodePools never half-arrive
         check_apply_allowed(generated, allow_simulated=allow_simulated)
     _note_simulated(Provenance.combine(g.provenance for g in generated), "NodePools")
     _note_simulated(Provenance.combine(g.provenance for g in gke), "GKE node pools")
+    _note_simulated(Provenance.combine(g.provenance for g in aks), "AKS node pools")
     if builtin:
         err.print(
             "spotsel: note: validated with the built-in structural check only; pass --crds DIR "
@@ -247,6 +274,7 @@ def nodepools_generate(
     )
     if diff:
         changes += diff_gke(gke_out, gke_files)
+        changes += diff_gke(aks_out, aks_files, "AKS node pools")
     # With --diff and nothing changed, leave the files alone: a rewrite would only move the
     # generation timestamp and show up as noise in a GitOps repository.
     if write and not (diff and not changes):
@@ -256,6 +284,9 @@ def nodepools_generate(
         if gke_files:
             for path in write_atomic(gke_out, gke_files):
                 out.print(f"wrote {path}", markup=False)
+        if aks_files:
+            for path in write_atomic(aks_out, aks_files):
+                out.print(f"wrote {path}", markup=False)
     manifests = [dict(m) for g in generated for m in g.manifests]
     if on_aws:
         out.print(f"{len(manifests)} manifests validated against {source}", markup=False)
@@ -263,6 +294,10 @@ def nodepools_generate(
         count = sum(len(g.pools) for g in gke)
         profiles_word = "profile" if len(gke) == 1 else "profiles"
         out.print(f"{count} GKE spot node pools for {len(gke)} GCP {profiles_word}", markup=False)
+    if aks:
+        count = sum(len(g.pools) for g in aks)
+        profiles_word = "profile" if len(aks) == 1 else "profiles"
+        out.print(f"{count} AKS spot node pools for {len(aks)} Azure {profiles_word}", markup=False)
     if client is not None:
         mode = "dry-run" if dry_run else "applied"
         for name in apply_manifests(manifests, dry_run=dry_run, client_factory=lambda: client):
@@ -272,8 +307,32 @@ def nodepools_generate(
             out.print(f"changed: {change}", markup=False)
         if changes:
             raise typer.Exit(DIFF_EXIT_CODE)
-        checked = [str(d) for d, _ in targets] + ([str(gke_out)] if gke_files else [])
+        checked = [str(d) for d, _ in targets] + [
+            str(d) for d, files in ((gke_out, gke_files), (aks_out, aks_files)) if files
+        ]
         out.print(f"no changes against {' and '.join(checked)}", markup=False)
+
+
+def _generate_aks(
+    state: AppState,
+    pools: LoadedPools,
+    profiles: tuple[OutputProfile, ...],
+    resource_group: str | None,
+    cluster: str | None,
+) -> list[AksNodePools]:
+    """The AKS node pools of every Azure profile (none: no ranking at all)."""
+    from outputs import generate_aks
+
+    if not profiles:
+        return []
+    return generate_aks(
+        pools.index,
+        profiles,
+        now=pools.now,
+        discounts=state.get_settings().discounts,
+        resource_group=resource_group,
+        cluster=cluster,
+    )
 
 
 def _profile(path: Path, name: str) -> OutputProfile:

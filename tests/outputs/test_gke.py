@@ -364,7 +364,8 @@ def test_each_output_keeps_to_its_cloud() -> None:
 @pytest.mark.parametrize(
     "clouds",
     [
-        ["azure"],  # why: no Azure output exists
+        ["oci"],  # why: no output exists for that cloud
+        ["gcp", "azure"],  # why: GKE and AKS are two clusters
         ["aws", "gcp"],  # why: one profile serves one cluster on one cloud
     ],
 )
