@@ -52,8 +52,14 @@ HOURS_PER_MONTH: Final = 365.0 * 24.0 / 12.0  # 730 h, the "trailing month" of t
 # 0.58 preemptions per instance-hour (90 % over traces 0.39-0.81), so
 # E = -ln(1 - 0.30) / 0.58 = 0.61 h (0.44-0.92 h). Lower buckets have no traces: they share E.
 BUCKET_EXPOSURE_HOURS: Final = 0.61
-# No Azure eviction data in ../shared/data to fit: assumed to mean what AWS's buckets mean.
-AZURE_EXPOSURE_HOURS: Final = BUCKET_EXPOSURE_HOURS
+# Azure states its period: "Eviction rates are quoted per hour. For example, an eviction rate of
+# 10% means a VM has a 10% chance of being evicted within the next hour, based on historical
+# eviction data of the last 28 days" (learn.microsoft.com/azure/virtual-machines/spot-vms,
+# "Pricing and eviction history"; added by MicrosoftDocs/azure-docs#108456, merged 2023-05-31,
+# from Microsoft's answer on Q&A 1193700). So a bucket's share accrues over one hour:
+# λ = -ln(1 - p) / 1 h. The bucket table itself stays AWS's (same bounds; the open top's point
+# and ceiling are conventions no Azure trace in ../shared/data can check).
+AZURE_EXPOSURE_HOURS: Final = 1.0
 # GCP capacityHistory gives the fraction preempted over a trailing 30 days. The data has GCP
 # preemption traces (c3-highcpu-88: 0.034/h) but no preempted fraction to pair them with, so
 # the exposure stays AWS's.

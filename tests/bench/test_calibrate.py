@@ -205,9 +205,18 @@ def test_the_check_fails_when_a_constant_drifts(
     monkeypatch.setattr(hazard, "BUCKET_EXPOSURE_HOURS", 2.0)
     assert [c.name for c in cal.checks(fit) if not c.ok] == [
         "BUCKET_EXPOSURE_HOURS",
-        "AZURE_EXPOSURE_HOURS (no data: = AWS)",
         "GCP_EXPOSURE_HOURS (no data: = AWS)",
         "UNKNOWN_EXPOSURE_HOURS (= AWS)",
+    ]
+
+
+@needs_data
+def test_the_check_holds_azure_to_its_documented_hour(
+    fit: cal.Calibration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hazard, "AZURE_EXPOSURE_HOURS", hazard.BUCKET_EXPOSURE_HOURS)
+    assert [c.name for c in cal.checks(fit) if not c.ok] == [
+        "AZURE_EXPOSURE_HOURS (documented: 1 h)"
     ]
 
 

@@ -11,6 +11,7 @@ from selector.cost import lost_hours
 from selector.hazard import (
     AWS_ADVISOR_BUCKETS,
     AZURE_EVICTION_BUCKETS,
+    AZURE_EXPOSURE_HOURS,
     BUCKET_EXPOSURE_HOURS,
     FINAL_CHECKPOINT_WINDOW_SECONDS,
     NOTICE_SECONDS,
@@ -40,12 +41,22 @@ def test_worse_bucket_means_higher_hazard(source: str, labels: list[str]) -> Non
     assert len(set(rates)) == len(rates)
 
 
-def test_azure_and_aws_buckets_agree_on_the_same_range() -> None:
-    # Same percentage range, same assumed period -> same hazard (one cross-cloud unit).
-    assert (
-        estimate_hazard("azure-eviction", "5-10").rate
-        == estimate_hazard("aws-advisor", "5-10%").rate
-    )
+def test_azure_bucket_is_a_chance_within_one_hour() -> None:
+    # Azure documents its eviction rate as the chance of eviction within the next hour
+    # (AZURE_EXPOSURE_HOURS): the same range over that period, not over AWS's fitted exposure.
+    h = estimate_hazard("azure-eviction", "5-10")
+    assert AZURE_EXPOSURE_HOURS == 1.0
+    assert h.rate == pytest.approx(-math.log(1 - 0.075))
+    assert h.low == pytest.approx(-math.log(1 - 0.05))
+    assert h.high == pytest.approx(-math.log(1 - 0.10))
+
+
+def test_azure_hour_is_milder_than_the_same_aws_range() -> None:
+    # An hourly 5-10 % accrues over longer than AWS's 0.61 h exposure, so it is a lower λ.
+    azure = estimate_hazard("azure-eviction", "5-10").rate
+    aws = estimate_hazard("aws-advisor", "5-10%").rate
+    assert azure == pytest.approx(aws * BUCKET_EXPOSURE_HOURS / AZURE_EXPOSURE_HOURS)
+    assert azure < aws
 
 
 def test_gcp_fraction_is_converted_with_relative_uncertainty() -> None:
