@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from collectors.base import CollectContext, Source
 from collectors.runner import SourceFailedError, error_summary, record_failure, run_source
+from collectors.tasks import ScheduledTask, cron_trigger, run_task
 from core.clock import parse_utc, utcnow
 from core.errors import ConfigError, SpotselError
 from core.settings import Settings
@@ -251,6 +252,8 @@ class CollectionScheduler:
     lock: LeaderLock
     # A new handle on the runs lock; default: the one beside ``engine``'s leader lock.
     runs_lock: Callable[[], LeaderLock] | None = None
+    # Calendar tasks beside the collections (the weekly report), by name.
+    tasks: Mapping[str, ScheduledTask] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     # Set when the current leadership ends: stopped, or the lock was lost.
     _term: threading.Event = field(default_factory=threading.Event, init=False)
@@ -345,7 +348,7 @@ class CollectionScheduler:
             self._term, self._lost = threading.Event(), None
             if self._stop.is_set():  # stop() came while the term began
                 self._term.set()
-            on_state("leader: scheduling " + ", ".join(sorted(self.settings.schedule)))
+            on_state("leader: scheduling " + ", ".join(self._scheduled_names()))
             try:
                 self._lead(on_state)
             except Exception as exc:  # e.g. the database went away while taking over
@@ -387,6 +390,19 @@ class CollectionScheduler:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            )
+        for name, task in sorted(self.tasks.items()):
+            # A firing missed while no scheduler led runs now, once; then the calendar rules.
+            catch_up = {"next_run_time": now} if task.missed(now) else {}
+            jobs.add_job(
+                self._scheduled_task,
+                cron_trigger(task.cron),
+                args=[name],
+                id=f"task:{name}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=MISFIRE_GRACE_SECONDS,
+                **catch_up,
             )
         self._jobs = jobs
         jobs.start()
@@ -448,6 +464,27 @@ class CollectionScheduler:
                 return
             if not self._term.is_set():
                 self.run_job(name)
+        finally:
+            gate.release()
+
+    def _scheduled_names(self) -> list[str]:
+        tasks = [f"{name} ({task.cron.text})" for name, task in sorted(self.tasks.items())]
+        return sorted(self.settings.schedule) + tasks
+
+    def _scheduled_task(self, name: str) -> None:
+        """One firing of a calendar task, run like a collection: as leader, under the runs
+        lock; its failure is logged (`run_task`), never raised into APScheduler."""
+        if self._term.is_set():
+            return
+        gate = self._new_runs_lock()
+        try:
+            if not gate.acquire(shared=True):
+                self._lose("a new leader is taking over")
+                return
+            if not self.lock.still_held():
+                self._lose("checked before a task: the lock is no longer held")
+                return
+            run_task(name, self.tasks[name], now=self.clock())
         finally:
             gate.release()
 

@@ -19,12 +19,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from core.clock import as_utc
 from core.db import session_scope
 from core.errors import ConfigError
-from core.tables import WeeklyReport
+from core.tables import CollectionRun, WeeklyReport
 from core.weeks import IsoWeek
 
 __all__ = [
     "ReportSummary",
     "StoredReport",
+    "collected_before",
     "count_weeks",
     "list_weeks",
     "load_week",
@@ -141,3 +142,13 @@ def count_weeks(engine: Engine) -> int:
     """How many weeks are stored (the total of a paginated list)."""
     with session_scope(engine) as session:
         return int(session.scalar(select(func.count()).select_from(WeeklyReport)) or 0)
+
+
+def collected_before(engine: Engine, moment: datetime) -> bool:
+    """Whether any collection wrote data observed before ``moment`` (its ``data_as_of``): a
+    week the store has no data of is not worth a catch-up report."""
+    with session_scope(engine) as session:
+        first = session.scalar(
+            select(CollectionRun.id).where(CollectionRun.data_as_of < moment).limit(1)
+        )
+        return first is not None

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
+from core.cron import parse_cron
 from core.errors import ConfigError
 from selector.discounts import OnDemandDiscounts, parse_discounts
 from selector.errors import RequirementsError
@@ -198,6 +199,15 @@ class Settings(BaseSettings):
     # A standby scheduler retries the leader lock this often; the leader confirms it still holds
     # the lock this often (and before every run).
     scheduler_standby_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    # The weekly report job: a crontab expression in UTC (checked by core.cron; empty = not
+    # scheduled). Monday 06:00: the ISO week has ended, the platform team's Monday not begun.
+    # Each firing reports the week that ended before it.
+    report_schedule: str = "0 6 * * 1"
+    # Profiles the scheduled report ranks; unset = the example profiles shipped with spotsel.
+    report_profiles: Path | None = None
+    # Where the scheduled report also writes <week>/report.html and report.md; unset = only
+    # the store (served at /v1/reports/{week}).
+    report_dir: Path | None = None
 
     # --- API (`spotsel serve`) ---
     # Keys as `name:scope:sha256-hex-of-key` (scope read or write; write implies read), so keys
@@ -294,6 +304,11 @@ class Settings(BaseSettings):
                     f"{MIN_SCHEDULE_MINUTES:.4f} (1 s) to {MAX_SCHEDULE_MINUTES} (7 days)"
                 )
         return value
+
+    @field_validator("report_schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        return parse_cron(value).text if value.strip() else ""
 
     @field_validator("on_demand_discounts")
     @classmethod

@@ -11,7 +11,18 @@ import typer
 
 from core.errors import ConfigError, SpotselError
 from selector import RequirementsError
-from spotsel.commands import collect, db, demo, events, outputs, rank, scheduler, serve, status
+from spotsel.commands import (
+    collect,
+    db,
+    demo,
+    events,
+    outputs,
+    rank,
+    report,
+    scheduler,
+    serve,
+    status,
+)
 from spotsel.consoles import err
 from spotsel.state import app_state
 
@@ -31,6 +42,7 @@ app.command(name="demo")(demo.demo)
 app.command(name="serve")(serve.serve_command)
 app.command(name="scheduler")(scheduler.scheduler)
 app.command(name="fleet")(outputs.fleet_command)
+app.command(name="report")(report.report_command)
 app.add_typer(db.app, name="db")
 app.add_typer(outputs.nodepools_app, name="nodepools")
 app.add_typer(serve.api_key_app, name="api-key")

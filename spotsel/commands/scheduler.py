@@ -1,5 +1,10 @@
 """`spotsel scheduler`: the scheduled collections in their own process, one leader per database.
 
+Beside the collections it runs the weekly report (SPOTSEL_REPORT_SCHEDULE, default Mondays 06:00
+UTC), which reports the ISO week that ended before it fires; a firing missed while no scheduler
+led is made up as soon as one leads. The report job is built here, the composition root, and
+handed to the scheduler as a callable (`collectors` may not import `outputs`).
+
 SIGTERM or Ctrl-C stops it after the collections that are running; a second Ctrl-C interrupts.
 """
 
@@ -7,25 +12,32 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import typer
 
 from core.clock import utcnow
-from core.db import require_schema
 from spotsel.consoles import err
 from spotsel.state import app_state
 
 if TYPE_CHECKING:
-    from collectors.scheduler import CollectionScheduler
+    from sqlalchemy import Engine
 
-__all__ = ["scheduler"]
+    from collectors.scheduler import CollectionScheduler
+    from collectors.tasks import ScheduledTask
+    from core.settings import Settings
+
+__all__ = ["REPORT_TASK", "report_task", "scheduler"]
+
+REPORT_TASK = "report"
 
 
 def scheduler(ctx: typer.Context) -> None:
     """Run the scheduled collections (SPOTSEL_SCHEDULE) until SIGTERM or Ctrl-C; one leader."""
     from collectors import SOURCES
     from collectors.scheduler import CollectionScheduler, leader_lock
+    from core.db import require_schema
 
     state = app_state(ctx)
     engine = state.engine()
@@ -36,9 +48,69 @@ def scheduler(ctx: typer.Context) -> None:
         sources=SOURCES,
         clock=utcnow,
         lock=leader_lock(engine),
+        tasks=_tasks(engine, state.get_settings()),
     )
     _serve_until_signalled(runner)
     err.print("scheduler: stopped")
+
+
+def _tasks(engine: Engine, settings: Settings) -> dict[str, ScheduledTask]:
+    task = report_task(engine, settings)
+    return {} if task is None else {REPORT_TASK: task}
+
+
+def report_task(engine: Engine, settings: Settings) -> ScheduledTask | None:
+    """The weekly report job of ``settings`` (None when SPOTSEL_REPORT_SCHEDULE is empty)."""
+    from collectors.tasks import ScheduledTask, first_firing_since
+    from core.cron import parse_cron
+    from core.reports import collected_before, load_week
+    from core.weeks import IsoWeek
+    from spotsel.commands.outputs import example_profiles
+    from spotsel.commands.report import produce_report
+
+    if not settings.report_schedule:
+        return None
+    cron = parse_cron(settings.report_schedule)
+
+    def run(now: datetime) -> str:
+        week = IsoWeek.containing(now).previous()  # the week that ended before this firing
+        out_dir = None if settings.report_dir is None else settings.report_dir / str(week)
+        if settings.report_profiles is not None:
+            written = produce_report(
+                engine,
+                week=week,
+                profiles_file=settings.report_profiles,
+                now=now,
+                out_dir=out_dir,
+                discounts=settings.discounts,
+            )
+        else:
+            with example_profiles() as bundled:
+                written = produce_report(
+                    engine,
+                    week=week,
+                    profiles_file=bundled,
+                    now=now,
+                    out_dir=out_dir,
+                    discounts=settings.discounts,
+                )
+        where = f", wrote {out_dir}" if out_dir is not None else ""
+        compared = written.compared_with or "nothing stored"
+        return f"week {week} recorded (compared with {compared}){where}"
+
+    def missed(now: datetime) -> bool:
+        """This week's firing has passed, the week before has no complete report, and the
+        store holds data of it (a fresh deployment does not start with an empty report)."""
+        this_week = IsoWeek.containing(now)
+        fired = first_firing_since(cron, this_week.start)
+        if fired is None or fired > now:
+            return False
+        stored = load_week(engine, week=str(this_week.previous()))
+        if stored is not None and stored.generated_at >= this_week.start:
+            return False
+        return collected_before(engine, this_week.start)
+
+    return ScheduledTask(cron=cron, run=run, missed=missed)
 
 
 def _serve_until_signalled(runner: CollectionScheduler) -> None:
