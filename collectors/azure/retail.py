@@ -155,7 +155,7 @@ def fetch_prices(
         params = None  # the next link carries the filter and its skip
         if link is None:
             return items
-    raise RetailFetchError(f"Retail Prices API: more than {max_pages} pages for {region}")
+    raise RetailFetchError(f"Retail Prices API: more than {max_pages} pages")
 
 
 # --- parse -------------------------------------------------------------------------------

@@ -152,10 +152,10 @@ def _sizes(clients: AzureClients, region: str, observed_at: Any) -> Sizes:
     except HttpResponseError as exc:
         if exc.status_code in _AUTH_STATUSES:
             raise _credentials_error(clients.subscription, exc) from exc
-        raise SourceDataError(f"resource SKUs of {region} failed: {_message(exc)}") from exc
+        raise SourceDataError(f"resource SKUs failed: {_message(exc)}") from exc
     except (AzureError, OSError) as exc:
         raise SourceDataError(
-            f"resource SKUs of {region} failed: {type(exc).__name__}: {_message(exc)}"
+            f"resource SKUs failed: {type(exc).__name__}: {_message(exc)}"
         ) from exc
     return parse_skus(records, region=region, observed_at=observed_at)
 
@@ -244,7 +244,7 @@ def _region_rows(
     ctx: CollectContext,
 ) -> dict[str, list[dict[str, Any]]]:
     if not sizes.offerings:
-        raise EmptyRegionError(f"{region} lists no VM sizes for this subscription")
+        raise EmptyRegionError("lists no VM sizes for this subscription")
     offered = {o["instance_type"] for o in sizes.offerings}
     zones: dict[str, list[str]] = {}
     for o in sizes.offerings:
@@ -253,7 +253,7 @@ def _region_rows(
     on_demand = on_demand_rows(prices, region=region, sizes=offered, observed_at=ctx.now)
     spot = spot_rows(prices, region=region, zones=zones, latest=latest, observed_at=ctx.now)
     if not on_demand and not spot:
-        raise EmptyRegionError(f"{region}: the Retail Prices API prices none of its sizes")
+        raise EmptyRegionError("the Retail Prices API prices none of its sizes")
     if sizes.restricted:
         log.info("azure sizes restricted", extra={"region": region, "sizes": sizes.restricted})
     return {"offerings": sizes.offerings, "on_demand_prices": on_demand, "spot_prices": spot}

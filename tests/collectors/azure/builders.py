@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -92,7 +92,8 @@ def serve_skus(fake: FakeArm, by_region: Mapping[str, Sequence[Mapping[str, Any]
         half = len(records) // 2
         if "page" in seen.query:
             return 200, {"value": records[half:]}, {}
-        next_link = f"{fake.url}{seen.path}?api-version=2021-07-01&page=2"
+        query = urlencode({"api-version": "2021-07-01", "$filter": f"location eq '{region}'"})
+        next_link = f"{fake.url}{seen.path}?{query}&page=2"
         return 200, {"value": records[:half], "nextLink": next_link}, {}
 
     fake.route("GET", SKUS, answer)
