@@ -51,7 +51,10 @@ AZURE_PLACEMENT: Final[dict[str, float | None]] = {
     "medium": 0.6,
     "low": 0.3,
     "datanotfoundorstale": None,  # Azure has no current estimate: treat as missing
-    "restrictedskunotavailable": None,  # not offered to this subscription: no capacity signal
+    # The size is restricted for this subscription there: a launch cannot succeed, so this is a
+    # signal of no capacity, not a missing one (it decays to neutral past the TTL like any score,
+    # and the size catalogue drops restricted offerings on its own).
+    "restrictedskunotavailable": 0.0,
 }
 # A missing or fully decayed signal: no better and no worse than a coin flip.
 NEUTRAL_CAPACITY: Final = 0.5
@@ -108,8 +111,8 @@ def normalise_placement(
     """Normalise a cloud's raw placement score to [0, 1]; None means "no signal".
 
     AWS 1-10 -> /10 (or /3 when the query held fewer than 3 instance types); Azure
-    High/Medium/Low -> named levels (DataNotFoundOrStale and RestrictedSkuNotAvailable ->
-    None); GCP obtainability 0-1 as is. Raises `SignalError` on anything else.
+    High/Medium/Low -> named levels (DataNotFoundOrStale -> None, RestrictedSkuNotAvailable ->
+    0); GCP obtainability 0-1 as is. Raises `SignalError` on anything else.
     """
     if cloud == "aws":
         score = _as_number(cloud, raw)

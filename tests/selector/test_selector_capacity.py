@@ -29,7 +29,8 @@ from selector.capacity import (
         pytest.param("azure", "High", AZURE_PLACEMENT["high"], id="azure level"),
         pytest.param("azure", "low", AZURE_PLACEMENT["low"], id="azure case-insensitive"),
         pytest.param("azure", "DataNotFoundOrStale", None, id="azure no data is missing"),
-        pytest.param("azure", "RestrictedSkuNotAvailable", None, id="azure restricted is missing"),
+        # Restricted for the subscription: no launch can succeed there, so no capacity.
+        pytest.param("azure", "RestrictedSkuNotAvailable", 0.0, id="azure restricted is none"),
         pytest.param("gcp", 0.83, 0.83, id="gcp obtainability as is"),
         pytest.param("gcp", "0", 0.0, id="gcp zero is a real score"),
     ],

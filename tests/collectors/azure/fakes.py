@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from azure.core.credentials import AccessToken, AccessTokenInfo
+from azure.core.exceptions import ClientAuthenticationError
 from azure.core.pipeline import PipelineRequest
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
@@ -218,7 +219,8 @@ def _handler(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
 def _serving(fake: FakeArm) -> Iterator[FakeArm]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits up to one interval.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake
@@ -366,6 +368,17 @@ class FakeCredential:
 
     def __exit__(self, *args: Any) -> None:
         pass
+
+
+class NoCredential:
+    """A credential chain that finds nothing (as ``DefaultAzureCredential`` on a bare
+    machine): every token request raises ``ClientAuthenticationError``."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
 
 
 class LoopbackBearerPolicy(ARMChallengeAuthenticationPolicy):

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from tests.collectors.azure.fakes import (
     GRAPH_BASIC_EXAMPLE,
     GRAPH_FIRST_PAGE_EXAMPLE,
     FakeArm,
+    NoCredential,
     Seen,
     eviction_row,
     example_body,
@@ -269,18 +269,8 @@ def test_refused_credentials_are_one_line_naming_the_role(
     assert "Reader role" in message
 
 
-class _NoCredential:
-    """A credential chain that finds nothing (as DefaultAzureCredential on a bare machine)."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
-
-    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
-
-
 def test_missing_credentials_are_one_line(fake_arm: FakeArm, now: datetime) -> None:
-    client = resource_graph_client(fake_arm, credential=_NoCredential())
+    client = resource_graph_client(fake_arm, credential=NoCredential())
     with pytest.raises(CredentialsError, match="failed to retrieve a token") as caught:
         collect_eviction(client, regions=REGIONS, observed_at=now)
     assert "\n" not in str(caught.value)
