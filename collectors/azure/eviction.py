@@ -167,7 +167,8 @@ def collect_eviction(
     ``client`` is an ``azure.mgmt.resourcegraph.ResourceGraphClient`` (its retry policy
     handles 429 and 5xx). ``subscriptions`` scopes the query (empty: every subscription the
     identity can read); ``sizes`` is the size catalogue, used only for the names' spelling.
-    Raises :class:`CredentialsError` or :class:`SourceDataError` as the module says.
+    Raises :class:`CredentialsError` or :class:`SourceDataError` as the module says, and
+    :class:`~core.errors.ConfigError` for a region that is not an ARM region name.
     """
     from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
