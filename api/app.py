@@ -34,6 +34,7 @@ from api.routes import (
     outputs,
     pools,
     recommendations,
+    reports,
 )
 from api.services import PoolIndexRefresher, Services
 from core.clock import utcnow
@@ -127,7 +128,7 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (recommendations, pools, instance_types, collectors, operations, events):
+    for module in (recommendations, pools, instance_types, collectors, operations, events, reports):
         app.include_router(module.router)
     # Generating manifests changes nothing on our side: the read scope is enough.
     app.include_router(outputs.router, dependencies=[Depends(require_read)])
