@@ -21,8 +21,6 @@ from selector import PoolIndex, PoolRecord, Ranking, parse_requirements, rank
 from selector.outputs import SIMULATED_KEY, OutputError, OutputProfile, aks_node_pools
 from selector.outputs.aks import (
     AKS_SPOT_TAINT,
-    MAX_NODES_PER_POOL,
-    MAX_SPOT_POOLS,
     check_pool_name,
     logical_zone,
     pool_name,
@@ -193,6 +191,41 @@ def test_one_pool_per_ranked_size_with_its_ranked_zones() -> None:
     assert AKS_SPOT_TAINT["key"] == "kubernetes.azure.com/scalesetpriority"
 
 
+def test_bodies_match_the_sdk_model() -> None:
+    """The AKS SDK's generated models (azure-mgmt-containerservice) know every field we write,
+    read each one back as the value meant, and spell the enums as we do."""
+    from azure.mgmt.containerservice import models as acs
+
+    profile = azure_profile()
+    built = aks_node_pools(profile, spot_ranking(profile, azure_market(simulated=True)))
+    # The generated model's field table (no public accessor): REST name and visibility per field.
+    fields = acs.ManagedClusterAgentPoolProfileProperties()._attr_to_rest_field
+    writable = {rf._rest_name for rf in fields.values() if "create" in (rf._visibility or ())}
+    assert "evictionPolicy" not in writable, "the check can fail: the az flag is no ARM field"
+    spelt = {  # exact spelling: the SDK's enums look values up ignoring case
+        "scaleSetPriority": [e.value for e in acs.ScaleSetPriority],
+        "scaleSetEvictionPolicy": [e.value for e in acs.ScaleSetEvictionPolicy],
+        "mode": [e.value for e in acs.AgentPoolMode],
+        "osType": [e.value for e in acs.OSType],
+    }
+    for pool in built.pools:
+        props = pool.body["properties"]
+        assert set(props) <= writable, set(props) - writable
+        for name, values in spelt.items():
+            assert props[name] in values, name
+        parsed = acs.AgentPool(pool.body).properties
+        assert parsed is not None
+        assert parsed.vm_size == props["vmSize"]
+        assert (parsed.scale_set_priority, parsed.scale_set_eviction_policy) == ("Spot", "Delete")
+        assert parsed.spot_max_price == -1.0
+        assert (parsed.mode, parsed.os_type) == ("User", "Linux")
+        assert parsed.node_taints == props["nodeTaints"]
+        assert parsed.node_labels == props["nodeLabels"]
+        assert parsed.availability_zones == props["availabilityZones"]
+        assert (parsed.enable_auto_scaling, parsed.min_count, parsed.count) == (True, 0, 0)
+        assert parsed.max_count == profile.requirements.nodes
+
+
 def test_az_arguments_state_the_rest_body() -> None:
     """Both forms of one pool must ask AKS for the same thing."""
     profile = azure_profile()
@@ -289,11 +322,16 @@ def _many_sizes(count: int) -> PoolIndex:
     )
 
 
+# Stated here, not read from the module: "Maximum node pools per cluster: 100"
+# (learn.microsoft.com/azure/aks/quotas-skus-regions), one of them the cluster's system pool.
+SPOT_POOLS_ALLOWED = 100 - 1
+
+
 @pytest.mark.parametrize(
     ("sizes", "kept"),
     [
-        (MAX_SPOT_POOLS, MAX_SPOT_POOLS),  # why: exactly at the limit, nothing left out
-        (MAX_SPOT_POOLS + 21, MAX_SPOT_POOLS),  # why: past it, the worst ranked sizes go
+        (SPOT_POOLS_ALLOWED, SPOT_POOLS_ALLOWED),  # why: exactly at the limit, nothing left out
+        (SPOT_POOLS_ALLOWED + 21, SPOT_POOLS_ALLOWED),  # why: past it, the worst ranked sizes go
     ],
 )
 def test_node_pool_limit(sizes: int, kept: int) -> None:
@@ -424,7 +462,8 @@ def test_bad_cluster_targets_are_refused(resource_group: str, cluster: str, subj
 def test_max_count_keeps_to_the_pool_limit() -> None:
     profile = azure_profile(nodes=5000)
     built = aks_node_pools(profile, spot_ranking(profile, azure_market()))
-    assert {p.body["properties"]["maxCount"] for p in built.pools} == {MAX_NODES_PER_POOL}
+    # "Maximum nodes per node pool (Virtual Machine Scale Sets node pools): 1000" (AKS quotas).
+    assert {p.body["properties"]["maxCount"] for p in built.pools} == {1000}
 
 
 def test_no_azure_pool_is_refused() -> None:
