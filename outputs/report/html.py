@@ -46,7 +46,7 @@ th { background: #f0f4f8; }
 .note { color: #555; font-style: italic; }
 .meta { color: #555; }
 svg.chart { display: block; margin: .6rem 0; max-width: 100%; height: auto; }
-svg.chart text { fill: #222; font-family: inherit; }
+svg.chart text { font-family: inherit; }
 """
 # Cells holding one formatted number ($1,234.56, 12.3 %, 0.041/h, 12.5 h) align right.
 _NUMBER: Final = re.compile(r"[−+]?\$?[\d,.]+(?: ?%|/h| h)?")

@@ -33,11 +33,16 @@ RAMP_STEPS: Final = 5
 _LOW_RGB: Final = (255, 255, 255)
 _HIGH_RGB: Final = (180, 30, 30)
 EMPTY_CELL: Final = "#e0e0e0"
+# Cell labels turn white past this share of the ramp, where black text on red gets hard to read.
+LIGHT_TEXT_FROM: Final = 0.6
 
 
-def _text(x: float, y: float, body: str, *, anchor: str = "start", size: int = 12) -> str:
+def _text(
+    x: float, y: float, body: str, *, anchor: str = "start", size: int = 12, light: bool = False
+) -> str:
+    fill = "#fff" if light else "#222"
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}">'
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}">'
         f"{escape(body)}</text>"
     )
 
@@ -152,6 +157,7 @@ def heat_map_svg(cells: Sequence[HeatCell], *, title: str) -> str:
                     fmt.hazard(value) if value is not None else "no pool",
                     anchor="middle",
                     size=11,
+                    light=value is not None and value / top > LIGHT_TEXT_FROM,
                 )
             )
     legend_y = header_h + CELL_H * len(types) + 12

@@ -232,12 +232,14 @@ def _changes(
         if removed:
             lines.append(f"{target}: remove {', '.join(removed)} from {what}")
 
-    if profile.cloud == "gcp":
+    managed = {"gcp": ("GKE", "node locations"), "azure": ("AKS", "availability zones")}
+    if profile.cloud in managed:  # one spot node pool per ranked type on GKE and AKS
+        service, where = managed[profile.cloud]
         for t in added_t:
-            lines.append(f"GKE: create the spot node pool for {t}")
+            lines.append(f"{service}: create the spot node pool for {t}")
         for t in removed_t:
-            lines.append(f"GKE: delete the spot node pool for {t}")
-        edit("GKE node pools", "node locations", added_z, removed_z)
+            lines.append(f"{service}: delete the spot node pool for {t}")
+        edit(f"{service} node pools", where, added_z, removed_z)
         return tuple(lines)
     nodepool = f"NodePool {profile.spot_pool_name}"
     edit(nodepool, "node.kubernetes.io/instance-type", added_t, removed_t)
