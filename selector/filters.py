@@ -9,9 +9,10 @@ and then under the filter its furthest-reaching offering failed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,11 +31,19 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+# A filter reads its columns through a `Take`: the whole column, or the rows still left.
+Take = Callable[[npt.NDArray[Any]], npt.NDArray[Any]]
+Keep = Callable[[Take], BoolArray]
 
 # On-demand list prices change a few times a year; a month-old list price is still good.
 ON_DEMAND_PRICE_TTL_HOURS: Final = 31 * 24.0
 # Exclusion code of the pools left out because they rest on simulated data.
 SIMULATED_EXCLUSION: Final = "simulated"
+# Filters test whole columns until fewer than 1 / this of the pools are left, then only the
+# rows left: a gather of a few rows beats streaming the whole column from there on.
+_SPARSE_FRACTION: Final = 16
+# Up to this many allowed codes of a categorical column are tested by equality, not a lookup.
+_FEW_CODES: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,31 +90,54 @@ def _allowed(table: tuple[str, ...], wanted: tuple[str, ...]) -> BoolArray:
     return np.array([v.lower() in wanted_set for v in table] + [False], dtype=bool)
 
 
-def _pool_filters(
-    snap: PoolIndex, req: Requirements
-) -> list[tuple[str, str, Callable[[IntArray], BoolArray]]]:
-    """(code, reason, keep(rows)) in attribution order; only the filters the request uses."""
-    out: list[tuple[str, str, Callable[[IntArray], BoolArray]]] = []
+def _code_in(codes: IntArray, allowed: BoolArray) -> BoolArray:
+    """`allowed[codes]` (code -1 hits the table's trailing False), as a few equality tests when
+    only a few codes are allowed: a comparison streams, a table lookup gathers."""
+    wanted = np.flatnonzero(allowed[:-1])
+    if wanted.size > _FEW_CODES:
+        kept: BoolArray = allowed[codes]
+        return kept
+    ok = np.zeros(codes.shape, dtype=bool)
+    for code in wanted.tolist():
+        ok |= codes == code
+    return ok
+
+
+def _pool_filters(snap: PoolIndex, req: Requirements) -> list[tuple[str, str, Keep]]:
+    """(code, reason, keep(take)) in attribution order; only the filters the request uses.
+
+    `keep` reads its columns through `take` (the whole column, or the rows still left)."""
+    out: list[tuple[str, str, Keep]] = []
     if req.clouds:
         ok = _allowed(snap.clouds, req.clouds)
-        out.append(("cloud", f"cloud not in {list(req.clouds)}", lambda r: ok[snap.cloud_code[r]]))
+        out.append(
+            (
+                "cloud",
+                f"cloud not in {list(req.clouds)}",
+                lambda t: _code_in(t(snap.cloud_code), ok),
+            )
+        )
     if req.regions:
         okr = _allowed(snap.regions, req.regions)
         out.append(
-            ("region", f"region not in {list(req.regions)}", lambda r: okr[snap.region_code[r]])
+            (
+                "region",
+                f"region not in {list(req.regions)}",
+                lambda t: _code_in(t(snap.region_code), okr),
+            )
         )
     if req.arch is not None:
         oka = _allowed(snap.arches, (req.arch,))
-        out.append(("arch", f"arch is not {req.arch}", lambda r: oka[snap.arch_code[r]]))
+        out.append(("arch", f"arch is not {req.arch}", lambda t: _code_in(t(snap.arch_code), oka)))
     if req.gpus == 0:
         out.append(("gpus", "has accelerators (CPU only requested)", _no_gpu(snap)))
     elif req.gpus is not None:
         n = req.gpus
         out.append(
-            ("gpus", f"gpu count != {n}", lambda r: snap.is_gpu[r] & (snap.gpu_count[r] == n))
+            ("gpus", f"gpu count != {n}", lambda t: t(snap.is_gpu) & (t(snap.gpu_count) == n))
         )
     elif req.wants_gpu:
-        out.append(("gpus", "no GPU", lambda r: snap.is_gpu[r] & (snap.gpu_count[r] >= 1)))
+        out.append(("gpus", "no GPU", lambda t: t(snap.is_gpu) & (t(snap.gpu_count) >= 1)))
     if req.gpu_models:
         okm = _allowed(snap.gpu_models, req.gpu_models)
         # code -1 (no model) indexes the trailing False of the lookup table.
@@ -113,21 +145,25 @@ def _pool_filters(
             (
                 "gpu_models",
                 f"gpu model not in {list(req.gpu_models)}",
-                lambda r: okm[snap.gpu_model_code[r]],
+                lambda t: _code_in(t(snap.gpu_model_code), okm),
             )
         )
     if req.gpu_memory_gib is not None:
         gm = req.gpu_memory_gib
         # NaN (unknown memory) compares False: an unknown card is not assumed big enough.
         out.append(
-            ("gpu_memory_gib", f"gpu memory < {gm:g} GiB", lambda r: snap.gpu_memory_gib[r] >= gm)
+            (
+                "gpu_memory_gib",
+                f"gpu memory < {gm:g} GiB",
+                lambda t: np.greater_equal(t(snap.gpu_memory_gib), gm),
+            )
         )
     if req.vcpus != Range():
         out.append(
             (
                 "vcpus",
                 f"vcpus outside {_fmt(req.vcpus)}",
-                lambda r: _in_range(snap.vcpus[r], req.vcpus),
+                lambda t: _in_range(t(snap.vcpus), req.vcpus),
             )
         )
     if req.memory_gib != Range():
@@ -135,7 +171,7 @@ def _pool_filters(
             (
                 "memory_gib",
                 f"memory outside {_fmt(req.memory_gib)} GiB",
-                lambda r: _in_range(snap.memory_gib[r], req.memory_gib),
+                lambda t: _in_range(t(snap.memory_gib), req.memory_gib),
             )
         )
     provenance = _data_filter(snap, req.data)
@@ -144,15 +180,13 @@ def _pool_filters(
     return out
 
 
-def _data_filter(
-    snap: PoolIndex, data: str
-) -> tuple[str, str, Callable[[IntArray], BoolArray]] | None:
+def _data_filter(snap: PoolIndex, data: str) -> tuple[str, str, Keep] | None:
     """Simulated and real pools never mix unless the request says ``data: any``.
 
     Last of the pool filters, so its count is of pools that matched everything else.
     """
     if data == "simulated":
-        return ("real", "rests on real data (data: simulated)", lambda r: snap.simulated[r])
+        return ("real", "rests on real data (data: simulated)", lambda t: t(snap.simulated))
     if data == "real" or (data == "auto" and not snap.simulated.all()):
         why = (
             "rests on simulated data; the store also holds real data "
@@ -160,18 +194,59 @@ def _data_filter(
             if data == "auto"
             else "rests on simulated data (data: real)"
         )
-        return (SIMULATED_EXCLUSION, why, lambda r: ~snap.simulated[r])
+        return (SIMULATED_EXCLUSION, why, lambda t: ~t(snap.simulated))
     return None  # data: any, or auto over a store that holds only simulated pools
 
 
-def _no_gpu(snap: PoolIndex) -> Callable[[IntArray], BoolArray]:
+def _no_gpu(snap: PoolIndex) -> Keep:
     # CPU only means no accelerator of any kind: an FPGA, media or Neuron type is not a CPU
     # type even when a source left its device count at zero.
-    def keep(rows: IntArray) -> BoolArray:
-        no_gpu: BoolArray = (snap.gpu_count[rows] == 0) & ~snap.accelerated[rows]
+    def keep(take: Take) -> BoolArray:
+        no_gpu: BoolArray = (take(snap.gpu_count) == 0) & ~take(snap.accelerated)
         return no_gpu
 
     return keep
+
+
+def _whole(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    return column
+
+
+def _at(column: npt.NDArray[Any], *, rows: IntArray) -> npt.NDArray[Any]:
+    return column[rows]
+
+
+def _spec_rows(snap: PoolIndex, req: Requirements) -> tuple[IntArray, list[Exclusion]]:
+    """Rows passing every pool filter, and the pools each filter dropped first.
+
+    While most pools are left, a filter tests whole columns (streaming comparisons, no gather)
+    and a mask keeps the survivors; once few are left it tests only their rows.
+    """
+    exclusions: list[Exclusion] = []
+    alive: BoolArray | None = None
+    left = snap.size
+    rows: IntArray | None = None
+    for code, reason, keep in _pool_filters(snap, req):
+        if rows is None:
+            mask = keep(_whole)
+            alive = mask.copy() if alive is None else alive & mask
+            kept = int(np.count_nonzero(alive))
+            if kept * _SPARSE_FRACTION < snap.size:
+                rows = np.flatnonzero(alive).astype(np.int64, copy=False)
+        else:
+            mask = keep(functools.partial(_at, rows=rows))
+            rows = rows[mask]
+            kept = int(rows.size)
+        if left - kept:
+            exclusions.append(Exclusion(code, reason, left - kept))
+        left = kept
+    if rows is None:
+        rows = (
+            np.arange(snap.size, dtype=np.int64)
+            if alive is None
+            else np.flatnonzero(alive).astype(np.int64, copy=False)
+        )
+    return rows, exclusions
 
 
 # Offering stages, in order; an offering's stage is the first it fails (len = eligible).
@@ -196,14 +271,7 @@ def _offer_stage(
 
 def apply_filters(snap: PoolIndex, req: Requirements, *, now_ts: float) -> FilterResult:
     """Run every filter, count exclusions by reason, and return the eligible rows."""
-    rows: IntArray = np.arange(snap.size, dtype=np.int64)
-    exclusions: list[Exclusion] = []
-    for code, reason, keep in _pool_filters(snap, req):
-        mask = keep(rows)
-        dropped = int(rows.size - np.count_nonzero(mask))
-        if dropped:
-            exclusions.append(Exclusion(code, reason, dropped))
-        rows = rows[mask]
+    rows, exclusions = _spec_rows(snap, req)
     spec_rows = rows
 
     spot_age = (now_ts - snap.spot_at[rows]) / 3600.0

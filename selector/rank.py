@@ -7,6 +7,7 @@ columns; Python only runs over the shortlisted candidates.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime
 from typing import Final
@@ -55,6 +56,9 @@ DERIVED_SOURCE_SUFFIX: Final = "-derived"
 # A stale interruption signal keeps its point estimate but its upper bound widens to the
 # unknown-signal ceiling: we no longer know it has not got worse.
 _STALE_HAZARD_HIGH: Final = -math.log1p(-UNKNOWN_PROBABILITY[2]) / _UNKNOWN_EXPOSURE
+# The class of a raw GPU model name, memoised: parsing the name is pure, and a snapshot holds a
+# few dozen distinct names against thousands of returned pools a minute.
+_gpu_class = functools.lru_cache(maxsize=1024)(gpu_class_of)
 
 
 def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> Ranking:
@@ -65,23 +69,22 @@ def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> R
     now_ts = now.timestamp()
     filt = apply_filters(snapshot, requirements, now_ts=now_ts)
     cand = _score(snapshot, requirements, filt.spot_rows, filt.on_demand_rows, now_ts)
+    types = snapshot.type_code[cand.rows]
+    families = snapshot.family_code[cand.rows]
+    zones = snapshot.zone_code[cand.rows]
     shortlist, score = order_candidates(
         requirements.strategy,
         cand,
         head=max(SHORTLIST_MIN, requirements.top * SHORTLIST_FACTOR),
-        groups=(
-            snapshot.type_code[cand.rows],
-            snapshot.family_code[cand.rows],
-            snapshot.zone_code[cand.rows],
-        ),
+        groups=(types, families, zones),
         tie_band=requirements.cost_tie_band,
     )
     selection = diversify(
-        snapshot.type_code[cand.rows[shortlist]].tolist(),
-        snapshot.family_code[cand.rows[shortlist]].tolist(),
-        snapshot.zone_code[cand.rows[shortlist]].tolist(),
+        types[shortlist].tolist(),
+        families[shortlist].tolist(),
+        zones[shortlist].tolist(),
         constraints_of(requirements),
-        market_types=int(np.count_nonzero(np.bincount(snapshot.type_code[cand.rows]))),
+        market_types=int(np.count_nonzero(np.bincount(types))),
     )
     pools = _explain(snapshot, requirements, cand, score, shortlist, selection, now_ts)
     return Ranking(
@@ -94,7 +97,9 @@ def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> R
         pools=pools,
         exclusions=filt.exclusions,
         unmet=selection.unmet,
-        verdict=_with_rank_one(_verdict(snapshot, requirements, filt, now_ts), requirements, pools),
+        verdict=_with_rank_one(
+            _verdict(snapshot, requirements, filt, cand, now_ts), requirements, pools
+        ),
         ordering=describe_ordering(requirements),
         notes=(selection.note,) if selection.note else (),
     )
@@ -127,12 +132,18 @@ def _cost_step(
     rate: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(price, L, u, effective cost) per offering; on-demand has u = 1 and is priced at
-    list × (1 − the request's discount), what the user really pays."""
-    lost_by_cloud = np.array([lost_hours(c, req) for c in snap.clouds] or [0.0])
-    lost = np.where(spot, lost_by_cloud[snap.cloud_code[rows]], 0.0)
-    discount = on_demand_discount_by_row(snap, rows[~spot], req.on_demand_discounts)
-    price = snap.spot_price[rows].copy()
-    price[~spot] = snap.on_demand_price[rows[~spot]] * (1.0 - discount)
+    list × (1 − the request's discount), what the user really pays. Spot offerings come first
+    in `rows` (as `_score` lays them out)."""
+    n_spot = int(np.count_nonzero(spot))
+    spot_rows, od_rows = rows[:n_spot], rows[n_spot:]
+    lost = np.zeros(rows.size)
+    price = np.empty(rows.size)
+    if n_spot:
+        lost_by_cloud = np.array([lost_hours(c, req) for c in snap.clouds] or [0.0])
+        lost[:n_spot] = lost_by_cloud[snap.cloud_code[spot_rows]]
+        price[:n_spot] = snap.spot_price[spot_rows]
+    discount = on_demand_discount_by_row(snap, od_rows, req.on_demand_discounts)
+    price[n_spot:] = snap.on_demand_price[od_rows] * (1.0 - discount)
     useful = useful_fraction(rate, lost)
     return price, lost, useful, price / useful
 
@@ -151,15 +162,23 @@ def _capacity_step(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[Floa
 def _score(
     snap: PoolIndex, req: Requirements, spot_rows: IntArray, od_rows: IntArray, now_ts: float
 ) -> Candidates:
+    """What orders every candidate: price, λ and the effective cost. The rest of the hazard
+    (its interval) and capacity are per-row functions of the snapshot, so they are computed
+    only for the candidates that are sorted or returned (`Candidates.capacity_of`, `_explain`)."""
     rows = np.concatenate([spot_rows, od_rows])
-    spot = np.concatenate([np.ones(spot_rows.size, bool), np.zeros(od_rows.size, bool)])
-    rate, low, high = _hazard_step(snap, rows, spot, now_ts)
+    spot = np.zeros(rows.size, dtype=bool)
+    spot[: spot_rows.size] = True
+    rate = np.zeros(rows.size)
+    rate[: spot_rows.size] = snap.hazard_rate[spot_rows]
     price, lost, useful, effective = _cost_step(snap, req, rows, spot, rate)
-    capacity, flags = _capacity_step(snap, rows, now_ts)
+
+    def capacity_of(idx: IntArray) -> FloatArray:
+        return _capacity_step(snap, rows[idx], now_ts)[0]
+
     return Candidates(
-        rows, spot, price, rate, low, high, lost, useful, effective, capacity, flags,
-        zone_price_ratio=snap.zone_price_ratio[rows],
-        volatility=snap.spot_volatility[rows],
+        rows, spot, price, rate, lost, useful, effective, capacity_of,
+        zone_price_ratio=snap.zone_price_ratio,
+        volatility=snap.spot_volatility,
     )  # fmt: skip
 
 
@@ -187,16 +206,38 @@ def _explain(
     selection: Selection,
     now_ts: float,
 ) -> tuple[RankedPool, ...]:
+    """The returned pools as RankedPool: the only step that builds Python objects per pool."""
+    positions = np.asarray(selection.chosen, dtype=np.int64)
+    chosen = shortlist[positions]
+    rows_c = cand.rows[chosen]
+    spot_c = cand.spot[chosen]
+    # λ's interval and capacity are needed for these rows only (`_score` leaves them out).
+    _, lows, highs = _hazard_step(snap, rows_c, spot_c, now_ts)
+    capacities, capacity_flags = _capacity_step(snap, rows_c, now_ts)
+    columns = zip(
+        selection.nodes,
+        rows_c.tolist(),
+        spot_c.tolist(),
+        cand.price[chosen].tolist(),
+        cand.rate[chosen].tolist(),
+        lows.tolist(),
+        highs.tolist(),
+        cand.lost[chosen].tolist(),
+        cand.useful[chosen].tolist(),
+        cand.effective[chosen].tolist(),
+        capacities.tolist(),
+        capacity_flags.tolist(),
+        score[positions].tolist(),
+        strict=True,
+    )
     out: list[RankedPool] = []
-    for rank_no, (pos, nodes) in enumerate(zip(selection.chosen, selection.nodes, strict=True), 1):
-        i = int(shortlist[pos])
-        row = int(cand.rows[i])
+    for rank_no, column in enumerate(columns, 1):
+        nodes, row, is_spot, price, rate, low, high, lost, useful, effective = column[:10]
+        capacity, bits, row_score = column[10:]
         rec = snap.records[row]
-        is_spot = bool(cand.spot[i])
         od_list = _opt(snap.on_demand_price[row])
         discount = req.on_demand_discounts.discount_for(rec.key.cloud, rec.key.region, rec.family)
         od = None if od_list is None else od_list * (1.0 - discount)
-        price = float(cand.price[i])
         ages = SignalAges(
             spot_price=_age(now_ts, snap.spot_at[row]),
             on_demand_price=_age(now_ts, snap.on_demand_at[row]),
@@ -208,9 +249,9 @@ def _explain(
         # advisor-style bucket converts like an advisor bucket but says "sim".
         defaulted = bool(snap.hazard_default[row])
         hazard = Hazard(
-            rate=float(cand.rate[i]),
-            low=float(cand.low[i]),
-            high=float(cand.high[i]),
+            rate=rate,
+            low=low,
+            high=high,
             source=(
                 ("default" if defaulted else rec.interruption_source or "default")
                 if is_spot
@@ -224,7 +265,7 @@ def _explain(
             label=rec.interruption_label if is_spot else None,
             fleet_updated=is_spot and rec.fleet_instance_hours > 0,
         )
-        missing_capacity = bool(cand.capacity_flags[i] & cap.FLAG_MISSING)
+        missing_capacity = bool(bits & cap.FLAG_MISSING)
         prior = float(snap.hazard_prior[row]) if is_spot else None
         out.append(
             RankedPool(
@@ -238,7 +279,7 @@ def _explain(
                 arch=rec.arch,
                 gpu_count=int(rec.gpu_count),
                 gpu_model=rec.gpu_model,
-                gpu_class=gpu_class_of(rec.gpu_model),
+                gpu_class=_gpu_class(rec.gpu_model),
                 gpu_memory_gib=_opt(snap.gpu_memory_gib[row]),
                 price=price,
                 spot_price=_opt(snap.spot_price[row]),
@@ -250,22 +291,22 @@ def _explain(
                     None if rec.spot_price_volatility is None else float(rec.spot_price_volatility)
                 ),
                 hazard=hazard,
-                lost_hours_per_interruption=float(cand.lost[i]),
-                useful_fraction=float(cand.useful[i]),
-                effective_cost=float(cand.effective[i]),
-                capacity=float(cand.capacity[i]),
+                lost_hours_per_interruption=lost,
+                useful_fraction=useful,
+                effective_cost=effective,
+                capacity=capacity,
                 capacity_basis="none"
                 if missing_capacity
                 else ("zonal" if rec.capacity_zonal else "regional"),
                 capacity_raw=rec.capacity_raw,
                 zone_price_ratio=_opt(snap.zone_price_ratio[row]),
-                score=float(score[i]),
+                score=row_score,
                 ages=ages,
                 sources=rec.sources,
                 simulated=rec.simulated,
-                flags=_flags(snap, req, cand, i, rec.key.cloud, ages, is_spot),
+                flags=_flags(snap, req, row, bits, rec, ages, is_spot),
                 hazard_prior=prior,
-                fleet=_fleet_evidence(rec, now_ts, prior, hazard.rate, float(cand.capacity[i])),
+                fleet=_fleet_evidence(rec, now_ts, prior, hazard.rate, capacity),
             )
         )
     return tuple(out)
@@ -304,36 +345,35 @@ def _fleet_evidence(
 def _flags(
     snap: PoolIndex,
     req: Requirements,
-    cand: Candidates,
-    i: int,
-    cloud: str,
+    row: int,
+    bits: int,
+    rec: PoolRecord,
     ages: SignalAges,
     is_spot: bool,
 ) -> tuple[str, ...]:
-    row = int(cand.rows[i])
+    """The flags of one returned offering; `bits` are its capacity flags (cap.FLAG_*)."""
     flags: list[str] = []
     if is_spot:
         if snap.hazard_default[row]:
             flags.append("no-interruption-signal")
         elif ages.interruption is None or ages.interruption > INTERRUPTION_TTL_HOURS * 3600:
             flags.append("stale-interruption")
-        if snap.records[row].fleet_instance_hours > 0:
+        if rec.fleet_instance_hours > 0:
             flags.append("fleet-evidence")
-        if lost_hours(cloud, req) > req.restart_overhead_minutes / 60.0:
+        if lost_hours(rec.key.cloud, req) > req.restart_overhead_minutes / 60.0:
             flags.append("final-checkpoint-misses-notice")
-        volatility = snap.records[row].spot_price_volatility
+        volatility = rec.spot_price_volatility
         if volatility is not None and volatility > VOLATILITY_FLAG_CV:
             flags.append("volatile-price")
         if math.isnan(snap.on_demand_price[row]):
             flags.append("no-on-demand-price")
     elif ages.on_demand_price is not None and ages.on_demand_price > req.max_price_age_hours * 3600:
         flags.append("old-on-demand-price")
-    od_source = snap.records[row].on_demand_source
+    od_source = rec.on_demand_source
     if od_source is not None and od_source.endswith(DERIVED_SOURCE_SUFFIX):
         flags.append("derived-on-demand-price")
-    if snap.records[row].key.zone_id == "":
+    if rec.key.zone_id == "":
         flags.append("regional-pool")  # priced per region: the zone is left open
-    bits = int(cand.capacity_flags[i])
     for bit, name in (
         (cap.FLAG_MISSING, "no-capacity-signal"),
         (cap.FLAG_STALE, "stale-capacity"),
@@ -370,14 +410,28 @@ def _with_rank_one(
     return with_rank_one_note(verdict, note)
 
 
-def _verdict(snap: PoolIndex, req: Requirements, filt: FilterResult, now_ts: float) -> SpotVerdict:
-    """Best spot effective cost vs best on-demand price over all matching pools."""
+def _verdict(
+    snap: PoolIndex, req: Requirements, filt: FilterResult, cand: Candidates, now_ts: float
+) -> SpotVerdict:
+    """Best spot effective cost vs best on-demand price over all matching pools.
+
+    The fresh rows hold the eligible ones (those under max_price, when the capacity type is
+    asked): when they are as many, they are the same rows and the candidates' costs serve."""
+    n_spot = int(filt.spot_rows.size)
     rows = filt.fresh_spot_rows
     best_spot = None
     if rows.size:
-        spot = np.ones(rows.size, dtype=bool)
-        rate, _, _ = _hazard_step(snap, rows, spot, now_ts)
-        price, lost, _, effective = _cost_step(snap, req, rows, spot, rate)
+        if rows.size == n_spot:
+            price, lost, effective = (
+                cand.price[:n_spot],
+                cand.lost[:n_spot],
+                cand.effective[:n_spot],
+            )
+            rate = cand.rate[:n_spot]
+        else:
+            spot = np.ones(rows.size, dtype=bool)
+            rate = np.array(snap.hazard_rate[rows], dtype=np.float64)
+            price, lost, _, effective = _cost_step(snap, req, rows, spot, rate)
         j = int(np.argmin(effective))  # first minimum = lowest key: deterministic
         best_spot = (
             snap.records[int(rows[j])].key,
@@ -391,7 +445,10 @@ def _verdict(snap: PoolIndex, req: Requirements, filt: FilterResult, now_ts: flo
     od_discount = 0.0
     if od_rows.size:
         discount = on_demand_discount_by_row(snap, od_rows, req.on_demand_discounts)
-        paid = snap.on_demand_price[od_rows] * (1.0 - discount)  # what on-demand really costs
+        if od_rows.size == filt.on_demand_rows.size:
+            paid = cand.price[n_spot:]  # the same rows, priced the same way in `_cost_step`
+        else:
+            paid = snap.on_demand_price[od_rows] * (1.0 - discount)  # what on-demand costs
         k = int(np.argmin(paid))
         best_od = (snap.records[int(od_rows[k])].key, float(paid[k]))
         od_discount = float(discount[k])

@@ -9,6 +9,7 @@ type fall back to their zone ID only when nothing zone-level tells them apart.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,21 +38,23 @@ PRICE_CAPACITY_THRESHOLD: Final = 0.6
 
 @dataclass(frozen=True, slots=True)
 class Candidates:
-    """Eligible offerings as parallel arrays (one entry per pool × capacity type)."""
+    """Eligible offerings as parallel arrays (one entry per pool × capacity type).
+
+    Only what orders every candidate is computed for all of them; capacity comes from
+    `capacity_of` (candidate positions -> c) for the few that are sorted or returned, unless
+    the strategy orders by it. The zone keys are snapshot columns, read at the same few rows.
+    """
 
     rows: IntArray
     spot: BoolArray
     price: FloatArray
     rate: FloatArray
-    low: FloatArray
-    high: FloatArray
     lost: FloatArray
     useful: FloatArray
     effective: FloatArray
-    capacity: FloatArray
-    capacity_flags: IntArray
-    zone_price_ratio: FloatArray | None = None  # NaN / None = no other zone to compare with
-    volatility: FloatArray | None = None  # 7-day coefficient of variation; NaN / None = unknown
+    capacity_of: Callable[[IntArray], FloatArray]
+    zone_price_ratio: FloatArray | None = None  # per snapshot row; NaN / None = no comparison
+    volatility: FloatArray | None = None  # per snapshot row, 7-day CV; NaN / None = unknown
 
     @property
     def size(self) -> int:
@@ -77,35 +80,62 @@ def _zone_keys(cand: Candidates, subset: IntArray) -> tuple[FloatArray, FloatArr
     """Zone price level (no comparison = at its type's median) and volatility (unknown = still,
     as the store records a pool without changes) of `subset`, lower first."""
     ratio, vol = cand.zone_price_ratio, cand.volatility
+    rows = cand.rows[subset]
     return (
-        np.ones(subset.size) if ratio is None else np.nan_to_num(ratio[subset], nan=1.0),
-        np.zeros(subset.size) if vol is None else np.nan_to_num(vol[subset], nan=0.0),
+        np.ones(subset.size) if ratio is None else np.nan_to_num(ratio[rows], nan=1.0),
+        np.zeros(subset.size) if vol is None else np.nan_to_num(vol[rows], nan=0.0),
     )
 
 
-def _keys(
-    strategy: str, cand: Candidates, tie_band: float
-) -> tuple[tuple[npt.NDArray[np.generic], ...], FloatArray]:
-    """The strategy's sort keys (most significant first; the first is a float "primary") and
-    scores. `order_candidates` adds the zone keys and the pool key after them."""
-    if strategy == "price":
-        return (cand.price,), cand.price.min() / cand.price
-    if strategy == "capacity":
-        return (-cand.capacity, cand.effective), cand.capacity.copy()
-    if strategy == "price-capacity":
-        qualified = cand.capacity >= PRICE_CAPACITY_THRESHOLD
-        best = cand.price[qualified].min() if qualified.any() else cand.price.min()
-        # Unqualified pools score lower in proportion to their capacity shortfall.
-        score = best / cand.price * np.minimum(cand.capacity / PRICE_CAPACITY_THRESHOLD, 1.0)
-        # Qualified pools first: shift unqualified prices above every qualified one.
-        primary = cand.price + np.where(qualified, 0.0, cand.price.max() + 1.0)
-        return (primary, -cand.capacity), score
-    if strategy == "effective-cost":
-        bands = cost_bands(cand.effective, tie_band).astype(np.float64)
+class _Keys:
+    """One strategy's sort keys: a float "primary" over every candidate (what the shortlist is
+    cut on), then `at(subset)`: every key (most significant first) and the score (1.0 = best) of
+    the candidates at `subset`. `order_candidates` adds the zone keys and the pool key after them.
+
+    Effective-cost without a tie band orders by the cost itself: its bands are then the cost's
+    dense ranks, a strictly increasing map of it, which orders, ties and cuts alike.
+    """
+
+    def __init__(self, strategy: str, cand: Candidates, tie_band: float) -> None:
+        self.strategy = strategy
+        self.cand = cand
+        self.capacity: FloatArray | None = None
+        if strategy == "price":
+            self.primary = cand.price
+        elif strategy == "capacity":
+            self.capacity = cand.capacity_of(np.arange(cand.size))
+            self.primary = -self.capacity
+        elif strategy == "price-capacity":
+            capacity = self.capacity = cand.capacity_of(np.arange(cand.size))
+            qualified = capacity >= PRICE_CAPACITY_THRESHOLD
+            self.best = cand.price[qualified].min() if qualified.any() else cand.price.min()
+            # Qualified pools first: shift unqualified prices above every qualified one.
+            self.primary = cand.price + np.where(qualified, 0.0, cand.price.max() + 1.0)
+        elif strategy == "effective-cost":
+            self.primary = (
+                cand.effective
+                if tie_band <= 0
+                else cost_bands(cand.effective, tie_band).astype(np.float64)
+            )
+        else:
+            raise ValueError(f"unknown strategy {strategy!r}")  # guarded by parse_requirements
+
+    def at(self, subset: IntArray) -> tuple[tuple[npt.NDArray[np.generic], ...], FloatArray]:
+        cand, strategy = self.cand, self.strategy
+        price = cand.price[subset]
+        if strategy == "price":
+            return (price,), cand.price.min() / price
+        capacity = cand.capacity_of(subset) if self.capacity is None else self.capacity[subset]
+        if strategy == "capacity":
+            return (-capacity, cand.effective[subset]), capacity.copy()
+        if strategy == "price-capacity":
+            # Unqualified pools score lower in proportion to their capacity shortfall.
+            score = self.best / price * np.minimum(capacity / PRICE_CAPACITY_THRESHOLD, 1.0)
+            return (self.primary[subset], -capacity), score
+        effective = cand.effective[subset]
         # Within a band (similar cost) and equal λ: capacity (zone-aware), then the exact cost.
-        keys = (bands, cand.rate, -cand.capacity, cand.effective)
-        return keys, cand.effective.min() / cand.effective
-    raise ValueError(f"unknown strategy {strategy!r}")  # guarded by parse_requirements
+        keys = (self.primary[subset], cand.rate[subset], -capacity, effective)
+        return keys, cand.effective.min() / effective
 
 
 def order_candidates(
@@ -116,7 +146,7 @@ def order_candidates(
     groups: tuple[IntArray, ...] = (),
     tie_band: float = SIMILAR_COST_TOLERANCE,
 ) -> tuple[IntArray, FloatArray]:
-    """The shortlist in strategy order, and every candidate's score (1.0 = best).
+    """The shortlist in strategy order, and the score (1.0 = best) of each shortlisted one.
 
     The shortlist is the best `head` candidates plus the best candidate of every value of
     each `groups` column (instance type, family, zone) so diversity stays reachable. Only
@@ -127,26 +157,26 @@ def order_candidates(
     """
     if cand.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    keys, score = _keys(strategy, cand, tie_band)
-    primary = np.asarray(keys[0], dtype=np.float64)
-    keep = np.zeros(cand.size, dtype=bool)
+    strategy_keys = _Keys(strategy, cand, tie_band)
+    primary = np.asarray(strategy_keys.primary, dtype=np.float64)
     if head >= cand.size:
-        keep[:] = True
+        keep = np.ones(cand.size, dtype=bool)
     else:
         threshold = np.partition(primary, head - 1)[head - 1]
-        keep |= primary <= threshold
+        keep = primary <= threshold
     for column in groups:
         best = np.full(int(column.max()) + 1, np.inf)
         np.minimum.at(best, column, primary)
         keep |= primary <= best[column]
     subset = np.flatnonzero(keep)
+    keys, score = strategy_keys.at(subset)
     # Ties end with the zone's price level and volatility (for zones of one type with one λ the
     # strategy's cost keys already follow the zone's price, so these decide exact ties), then
     # the pool key (row order) and spot before on-demand.
     tie = (*_zone_keys(cand, subset), cand.rows[subset], (~cand.spot[subset]).astype(np.int64))
-    sub_keys = tuple(np.asarray(k)[subset] for k in keys)
     # np.lexsort sorts by the last key first.
-    order = subset[np.lexsort((*reversed(tie), *reversed(sub_keys)))]
+    by = np.lexsort((*reversed(tie), *reversed(keys)))
+    order = subset[by]
     first = np.zeros(order.size, dtype=bool)
     first[: min(head, order.size)] = True
     for column in groups:
@@ -154,4 +184,4 @@ def order_candidates(
         _, idx = np.unique(values, return_index=True)
         first[idx] = True
     shortlist: IntArray = order[first].astype(np.int64)
-    return shortlist, np.asarray(score, dtype=np.float64)
+    return shortlist, np.asarray(score, dtype=np.float64)[by[first]]
