@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+
 from selector.flow import FlowGraph
 from selector.requirements import Requirements
 
@@ -40,6 +43,9 @@ __all__ = ["Constraints", "Selection", "UnmetConstraint", "constraints_of", "div
 _EPS = 1e-9
 # Distinct pools the first flow sees; doubled until the optimality check passes.
 PREFIX_START: Final = 32
+# Potentials are integers; float64 holds them exactly up to 2**53. Past this bound the
+# optimality check runs in Python integers instead (never at realistic sizes).
+_EXACT: Final = 2.0**52
 _TYPE, _FAMILY, _ZONE = 0, 1, 2
 _DIMS: Final = (
     ("max_share_per_type", "instance type"),
@@ -171,21 +177,24 @@ class _Problem:
     def __init__(
         self, cols: tuple[Sequence[int], ...], nodes: int, k_types: int, k_zones: int
     ) -> None:
-        types, families, zones = cols
+        types, families, _ = cols
         self.cols = cols
         self.nodes = nodes
         self.k_types = k_types
         self.k_zones = k_zones
-        family_of: dict[int, int] = {}
-        seen: set[tuple[int, int]] = set()
-        self.pools: list[int] = []  # the best position of each (zone, type), in order
-        for pos, (t, f, z) in enumerate(zip(types, families, zones, strict=True)):
-            if family_of.setdefault(t, f) != f:
-                raise ValueError(f"instance type code {t} has two families ({family_of[t]}, {f})")
-            if (z, t) not in seen:
-                seen.add((z, t))
-                self.pools.append(pos)
-        self.family_of = family_of
+        # Dense codes (0..k-1) of each column, for the vectorised optimality check.
+        (t_code, f_code, z_code), self.values = _dense(cols)
+        # The family of each type, as its first candidate says; one type, one family.
+        type_first = _first_positions(t_code)
+        self.family_of_code = f_code[type_first]
+        if np.any(self.family_of_code[t_code] != f_code):
+            _two_families(types, families)
+        self.family_of = {types[p]: families[p] for p in type_first.tolist()}
+        self.type_code, self.zone_code = t_code, z_code
+        # The best position of each (zone, type), in order.
+        pair = z_code * (int(t_code.max(initial=0)) + 1) + t_code
+        self.pool_positions = np.sort(_first_positions(pair))
+        self.pools: list[int] = self.pool_positions.tolist()
         # A reward above any rank sum: coverage first, then quality.
         self.reward = nodes * len(types) + 1
 
@@ -206,9 +215,42 @@ class _Problem:
             sent = net.graph.run(0, 1, self.nodes, net.order)
             if m >= len(self.pools):
                 return net.split()
-            if sent == self.nodes and net.certifies(self.pools[m:]):
+            if sent == self.nodes and net.certifies(self.pool_positions[m:]):
                 return net.split()
             m *= 2
+
+
+def _dense(
+    cols: tuple[Sequence[int], ...],
+) -> tuple[tuple[npt.NDArray[np.int64], ...], tuple[npt.NDArray[np.int64], ...]]:
+    """Each column as dense codes 0..k-1, and the values the codes stand for (sorted)."""
+    codes, values = [], []
+    for col in cols:
+        array = np.asarray(col, dtype=np.int64).reshape(-1)
+        uniq, inverse = np.unique(array, return_inverse=True)
+        codes.append(inverse.astype(np.int64).reshape(-1))
+        values.append(uniq)
+    return tuple(codes), tuple(values)
+
+
+def _first_positions(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The first position of each distinct code."""
+    first: npt.NDArray[np.int64] = np.unique(codes, return_index=True)[1].astype(np.int64)
+    return first
+
+
+def _magnitude(values: npt.NDArray[np.float64]) -> float:
+    """The largest finite magnitude in `values` (+inf compares exactly in floats too)."""
+    finite = values[np.isfinite(values) | (values < 0)]
+    return float(np.abs(finite).max(initial=0.0))
+
+
+def _two_families(types: Sequence[int], families: Sequence[int]) -> None:
+    """Raise on the first type seen with a second family (the caller found one)."""
+    family_of: dict[int, int] = {}
+    for t, f in zip(types, families, strict=True):
+        if family_of.setdefault(t, f) != f:
+            raise ValueError(f"instance type code {t} has two families ({family_of[t]}, {f})")
 
 
 class _Network:
@@ -265,16 +307,19 @@ class _Network:
     def split(self) -> dict[int, int]:
         return {p: k for p, e in self.arcs.items() if (k := self.graph.flow(e)) > 0}
 
-    def certifies(self, rest: Sequence[int]) -> bool:
-        """Whether no pool of `rest` could lower the cost: the flow is optimal over all pools.
+    def certifies(self, rest: npt.NDArray[np.int64]) -> bool:
+        """Whether no pool of `rest` (positions) could lower the cost: the flow is optimal over
+        all pools.
 
         With valid potentials π, adding the arc zone → type of cost p keeps every reduced
         cost >= 0 iff π(zone) + p >= π(type); then no cheaper flow of the same size exists.
         Zones are pushed up and types down as far as their residual arcs allow (still
-        valid) so the check rejects as few pools as it can.
+        valid) so the check rejects as few pools as it can. The test runs over every pool of
+        `rest` at once, on per-type and per-zone potentials (a type the prefix lacks takes
+        its potential from its family's arcs).
         """
         g, pot = self.graph, self.graph.potential
-        types, _, zones = self.problem.cols
+        problem = self.problem
         caps = self.caps
 
         def lowest(v: int) -> float:  # the least potential v's residual out-arcs allow
@@ -296,7 +341,32 @@ class _Network:
             pot[2] if self.zone_cov else math.inf,
         )
         sink = pot[1]
-        for p in rest:
+        types, _, zones = problem.values
+        # A new type's potential depends on its family only.
+        by_family = np.array([self._new_type_family(f, sink) for f in problem.values[1].tolist()])
+        type_level = by_family[problem.family_of_code]
+        if type_pot:
+            type_level[np.searchsorted(types, list(type_pot))] = list(type_pot.values())
+        zone_level = np.full(zones.size, new_zone, dtype=np.float64)
+        if zone_pot:
+            zone_level[np.searchsorted(zones, list(zone_pot))] = list(zone_pot.values())
+        levels = (type_level, zone_level, by_family)
+        if max(_magnitude(x) for x in levels) > _EXACT:
+            return self._certifies_exactly(rest, type_pot, zone_pot, new_zone, sink)
+        fails = zone_level[problem.zone_code[rest]] + rest < type_level[problem.type_code[rest]]
+        return not bool(fails.any())
+
+    def _certifies_exactly(
+        self,
+        rest: npt.NDArray[np.int64],
+        type_pot: dict[int, float],
+        zone_pot: dict[int, float],
+        new_zone: float,
+        sink: float,
+    ) -> bool:
+        """The check pool by pool in Python numbers, for potentials past float precision."""
+        types, _, zones = self.problem.cols
+        for p in rest.tolist():
             t, z = types[p], zones[p]
             tp = type_pot.get(t)
             if tp is None:
@@ -307,8 +377,11 @@ class _Network:
         return True
 
     def _new_type(self, t: int, sink: float) -> float:
+        return self._new_type_family(self.problem.family_of[t], sink)
+
+    def _new_type_family(self, f: int, sink: float) -> float:
+        """The potential a type of family `f` that no pool of the prefix has would take."""
         pot, caps = self.graph.potential, self.caps
-        f = self.problem.family_of[t]
         after = pot[self.family[f]] if f in self.family else sink
         if not self.type_cov:
             return after
