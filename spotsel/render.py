@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from core.summary import CloudSummary, SourceStatus
+if TYPE_CHECKING:  # the store's summaries (SQLAlchemy) load with the command that prints them
+    from core.summary import CloudSummary, SourceStatus
 
 __all__ = ["format_age", "print_clouds", "print_sources", "print_totals", "status_document"]
 

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
-from core.clock import parse_utc, utcnow
-from core.db import make_engine, require_schema
 from core.errors import SpotselError
-from core.pool_reader import load_pool_index
-from core.settings import Settings, load_settings
-from core.tables import InstanceType, InterruptionRate, Offering
-from selector import PoolIndex
+
+if TYPE_CHECKING:  # SQLAlchemy, the settings and the selector load when a command needs them
+    from sqlalchemy import Engine
+
+    from core.settings import Settings
+    from selector import PoolIndex
 
 __all__ = ["AppState", "LoadedPools", "app_state", "load_pools"]
 
@@ -33,12 +32,16 @@ class AppState:
 
     def get_settings(self) -> Settings:
         if self.settings is None:
+            from core.settings import load_settings
+
             overrides = {"database_url": self.database_url} if self.database_url else {}
             self.settings = load_settings(**overrides)
         return self.settings
 
     def engine(self) -> Engine:
         if self._engine is None:
+            from core.db import make_engine
+
             settings = self.get_settings()
             self._engine = make_engine(
                 settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
@@ -72,6 +75,12 @@ _FILL_ALL = (
 
 def _what_is_missing(engine: Engine, now: datetime) -> str:
     """Why the store yields no pool at ``now``, and the command that fills the gap."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from core.clock import parse_utc
+    from core.tables import InstanceType, InterruptionRate, Offering
+
     with Session(engine) as session:
         specs = int(session.scalar(select(func.count()).select_from(InstanceType)) or 0)
         offerings = int(session.scalar(select(func.count()).select_from(Offering)) or 0)
@@ -101,10 +110,20 @@ def _what_is_missing(engine: Engine, now: datetime) -> str:
     )
 
 
+def load_pool_index(engine: Engine, *, now: datetime) -> PoolIndex:
+    """`core.pool_reader.load_pool_index`, imported when a command first loads pools."""
+    from core import pool_reader
+
+    return pool_reader.load_pool_index(engine, now=now)
+
+
 def load_pools(state: AppState, *, as_of: datetime | None = None) -> LoadedPools:
     """Every pool's signals in force now (or at ``as_of``: the store as it stood then),
     loaded from the store; a store with nothing rankable is an error that says what it lacks.
     """
+    from core.clock import utcnow
+    from core.db import require_schema
+
     engine = state.engine()
     require_schema(engine)
     now = as_of or utcnow()

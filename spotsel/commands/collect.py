@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from collectors import SOURCES, CollectContext, get_source
+from collectors import SOURCE_NAMES
 from core.clock import as_utc, utcnow
-from core.db import require_schema
 from core.errors import ConfigError
-from core.limits import shorten
 from spotsel.consoles import err, out
 from spotsel.state import AppState, app_state
 
@@ -34,6 +32,8 @@ def parse_as_of(value: str | None) -> datetime | None:
     try:
         as_of = as_utc(datetime.fromisoformat(value))
     except ValueError:
+        from core.limits import shorten
+
         raise ConfigError(f"--as-of must be an ISO 8601 timestamp, got {shorten(value)}") from None
     now = utcnow()
     if as_of > now:
@@ -46,10 +46,13 @@ def parse_as_of(value: str | None) -> datetime | None:
 
 def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -> CollectionRun:
     """Check the options against the source, run it with a progress bar, print one summary line."""
+    from collectors import CollectContext, get_source
     from collectors.aws import FEED_DOCUMENTS, check_source_url
     from collectors.aws.events_source import AWS_EVENTS_SOURCE, check_events_options
+    from collectors.azure import AZURE_SOURCE, check_azure_options
     from collectors.gcp import GCP_SOURCE, check_gcp_options
     from collectors.runner import run_source
+    from core.db import require_schema
     from spotsel.progress import RichProgress
 
     source = get_source(source_name)
@@ -70,6 +73,9 @@ def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -
     if source.name == GCP_SOURCE.name:
         # A malformed project ID or region list is the user's, not a failed run.
         check_gcp_options(options)
+    if source.name == AZURE_SOURCE.name:
+        # A malformed subscription ID or region name is the user's, not a failed run.
+        check_azure_options(options)
     engine = state.engine()
     require_schema(engine)
     ctx = CollectContext(
@@ -93,7 +99,9 @@ def run_collection(state: AppState, source_name: str, options: dict[str, Any]) -
 
 def collect(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help=f"Source to run: {', '.join(sorted(SOURCES))}.")],
+    source: Annotated[
+        str, typer.Argument(help=f"Source to run: {', '.join(sorted(SOURCE_NAMES))}.")
+    ],
     seed: Annotated[int | None, typer.Option(help="sim: random seed.")] = None,
     scale: Annotated[
         int | None,
@@ -120,6 +128,13 @@ def collect(
         str | None,
         typer.Option(help="gcp: the project whose machine types to list (default: the ADC one)."),
     ] = None,
+    subscription: Annotated[
+        str | None,
+        typer.Option(
+            help="azure: the subscription ID whose VM sizes to list (default: "
+            "SPOTSEL_AZURE_SUBSCRIPTION, else AZURE_SUBSCRIPTION_ID)."
+        ),
+    ] = None,
     queue_url: Annotated[
         str | None,
         typer.Option(
@@ -142,6 +157,7 @@ def collect(
         "regions": _csv(regions),
         "source_url": source_url,
         "project": project,
+        "subscription": subscription,
         "queue_url": queue_url,
         "dead_letter_url": dead_letter_url,
     }

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from core.db import check_connection, redact_url
 from core.errors import ConfigError
 from spotsel.consoles import err, out
 from spotsel.state import app_state
@@ -28,6 +27,7 @@ def db_upgrade(
 ) -> None:
     """Create or upgrade the schema (idempotent)."""
     from core import migrate  # Alembic: only for the commands that migrate
+    from core.db import check_connection, redact_url
 
     engine = app_state(ctx).engine()
     check_connection(engine)
@@ -51,6 +51,7 @@ def db_downgrade(
 ) -> None:
     """Downgrade the schema to REVISION (``base`` drops every table); says what goes, asks first."""
     from core import migrate
+    from core.db import check_connection
 
     engine = app_state(ctx).engine()
     check_connection(engine)
@@ -77,6 +78,7 @@ def _can_ask() -> bool:
 def db_current(ctx: typer.Context) -> None:
     """Print the schema revision of the database and of the code."""
     from core import migrate
+    from core.db import check_connection
 
     engine = app_state(ctx).engine()
     check_connection(engine)

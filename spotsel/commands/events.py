@@ -11,8 +11,6 @@ from typing import Annotated, Any
 import typer
 
 from core.clock import utcnow
-from core.db import require_schema
-from core.fleet_events import DEFAULT_SOURCE, EventDataError, ingest_events, refuse_unusable
 from spotsel.commands.common import OutputFormat
 from spotsel.consoles import out
 from spotsel.state import app_state
@@ -21,9 +19,15 @@ __all__ = ["app"]
 
 app = typer.Typer(help="The user's own fleet events (interruptions, capacity errors, usage).")
 
+# core.fleet_events.DEFAULT_SOURCE, spelled here so that declaring the option does not load the
+# ingest and SQLAlchemy (tests/spotsel/test_startup.py asserts they are equal).
+DEFAULT_SOURCE = "fleet-events"
+
 
 def _read(file: str) -> Any:
     """The JSON value in ``file`` (``-`` is stdin)."""
+    from core.fleet_events import EventDataError
+
     try:
         text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except OSError as exc:
@@ -49,6 +53,9 @@ def import_command(
 ) -> None:
     """Import EventBridge events, Karpenter events or NodeClaims (kubectl -o json), or spotsel's
     normalised events; prints what was accepted, replayed, kept unmapped and refused."""
+    from core.db import require_schema
+    from core.fleet_events import ingest_events, refuse_unusable
+
     documents = _read(file)
     now = utcnow()
     refuse_unusable(documents, received_at=now)

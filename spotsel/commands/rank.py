@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from typing import Annotated, Any, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
-from selector import Requirements, parse_requirements, rank
-from selector.requirements import with_default_discounts
-from spotsel import render_ranking
+from selector import Requirements, parse_requirements
 from spotsel.commands.collect import parse_as_of
 from spotsel.commands.common import OutputFormat
 from spotsel.consoles import err, out
-from spotsel.price_age import stale_price_hint
 from spotsel.state import app_state, load_pools
+
+if TYPE_CHECKING:
+    from selector import PoolIndex, Ranking
 
 __all__ = ["FLAG_FIELDS", "NOT_REQUIREMENTS", "rank_command", "requirements_from_flags"]
 
@@ -51,6 +52,13 @@ def requirements_from_flags(params: Mapping[str, Any]) -> Requirements:
             if name not in NOT_REQUIREMENTS and value is not None
         }
     )
+
+
+def rank(index: PoolIndex, requirements: Requirements, *, now: datetime) -> Ranking:
+    """`selector.rank`, imported when a ranking is asked for, not to declare the flags."""
+    from selector import rank as rank_pools
+
+    return rank_pools(index, requirements, now=now)
 
 
 def rank_command(
@@ -197,6 +205,10 @@ def rank_command(
     An answer built from any simulated pool says so at the top (table: a banner; JSON:
     "simulated": true and the "sources").
     """
+    from selector.requirements import with_default_discounts
+    from spotsel import render_ranking
+    from spotsel.price_age import stale_price_hint
+
     # Every flag by name from the parsed parameters: a new flag cannot be declared and forgotten.
     requirements = with_default_discounts(
         requirements_from_flags(ctx.params), app_state(ctx).get_settings().discounts

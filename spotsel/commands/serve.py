@@ -15,17 +15,18 @@ the file and prints the key once, so a fresh deployment serves instead of refusi
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from api.auth import SCOPES, generate_key, key_entry
-from core.db import make_engine, redact_url, require_schema
 from core.errors import ConfigError
-from core.settings import Settings, create_api_keys_file, read_api_keys_file
 from spotsel.consoles import err, out
 from spotsel.state import app_state
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 __all__ = [
     "FIRST_KEY_NAME",
@@ -63,6 +64,7 @@ def run_serve(
     """Check the configuration and the store, say how to reach the API, then serve."""
     from api.app import NO_AUTH_WARNING
     from api.server import check_startup, is_loopback, serve
+    from core.db import make_engine, redact_url, require_schema
 
     if no_auth:
         settings = settings.model_copy(update={"api_auth": False})
@@ -142,6 +144,8 @@ def generate_first_key(settings: Settings, *, err: Console) -> Settings:
 
     When another process created the file first, its keys stand and nothing is printed.
     """
+    from core.settings import create_api_keys_file, read_api_keys_file
+
     path = settings.api_keys_file
     assert path is not None
     key = generate_key()

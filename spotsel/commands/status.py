@@ -5,28 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from collectors import SOURCES
+from collectors import SIMULATED_SOURCES, SOURCE_NAMES
 from core.clock import utcnow
-from core.db import redact_url, require_schema
-from core.summary import (
-    FleetEventSummary,
-    cloud_summaries,
-    fleet_event_summary,
-    source_statuses,
-    store_totals,
-)
-from selector.capacity import ICE_TTL_HOURS
 from spotsel import render
 from spotsel.commands.common import OutputFormat
 from spotsel.consoles import out
 from spotsel.render import format_age
 from spotsel.state import app_state
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from core.summary import FleetEventSummary
 
 __all__ = ["fleet_line", "print_store", "status"]
 
@@ -36,6 +30,11 @@ def status(
     output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
 ) -> None:
     """Per source: last run, status, rows and age of the newest data; store totals."""
+    from sqlalchemy.orm import Session
+
+    from core.db import redact_url, require_schema
+    from core.summary import fleet_event_summary, source_statuses, store_totals
+
     engine = app_state(ctx).engine()
     require_schema(engine)
     now = utcnow()
@@ -49,7 +48,7 @@ def status(
             totals=totals,
             statuses=statuses,
             now=now,
-            simulated={name: s.simulated for name, s in SOURCES.items()},
+            simulated={name: name in SIMULATED_SOURCES for name in SOURCE_NAMES},
         )
         doc["fleet_events"] = fleet.to_dict()
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -60,6 +59,10 @@ def status(
 
 def print_store(engine: Engine, *, now: datetime) -> None:
     """The store's totals, per cloud, and per source (``spotsel status`` and the demo)."""
+    from sqlalchemy.orm import Session
+
+    from core.summary import cloud_summaries, fleet_event_summary, source_statuses, store_totals
+
     with Session(engine) as session:
         totals = store_totals(session)
         clouds = cloud_summaries(session)
@@ -67,7 +70,7 @@ def print_store(engine: Engine, *, now: datetime) -> None:
         fleet = fleet_event_summary(session, now=now)
     render.print_totals(out, totals)
     render.print_clouds(out, clouds)
-    labels = {name: "(simulated)" for name, s in SOURCES.items() if s.simulated}
+    labels = {name: "(simulated)" for name in SOURCE_NAMES if name in SIMULATED_SOURCES}
     render.print_sources(out, statuses, now=now, labels=labels)
     out.print(fleet_line(fleet))
 
@@ -75,6 +78,8 @@ def print_store(engine: Engine, *, now: datetime) -> None:
 def fleet_line(fleet: FleetEventSummary) -> str:
     """``fleet events: 12 in 3 pools (interruption 3, …); newest 2.0 h ago; capacity errors in
     the last 12 h (lowering capacity): 2``."""
+    from selector.capacity import ICE_TTL_HOURS
+
     if not fleet.total:
         return "fleet events: none (the ranking uses public signals only)"
     kinds = ", ".join(f"{kind} {n:,}" for kind, n in fleet.by_kind.items())
