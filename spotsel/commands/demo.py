@@ -16,10 +16,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from core.clock import utcnow
-from core.db import check_connection, redact_url
 from core.errors import ConfigError
-from selector import parse_requirements, rank
-from spotsel import render_ranking
 from spotsel.commands.collect import run_collection
 from spotsel.commands.outputs import example_profiles, write_demo_outputs
 from spotsel.commands.serve import curl_example, ensure_port_free, run_serve
@@ -60,6 +57,9 @@ def demo(
 ) -> None:
     """The whole loop offline on the SIMULATED market: load, rank, generate, serve locally."""
     from core import migrate  # Alembic: loaded by the commands that migrate
+    from core.db import check_connection, redact_url
+    from selector import parse_requirements, rank
+    from spotsel import render_ranking
 
     state = app_state(ctx)
     folder = out_dir or state.get_settings().data_dir / "demo-output"
