@@ -20,6 +20,16 @@ from typing import Any
 
 import httpx
 
+from collectors.azure.eviction import collect_eviction
+from collectors.azure.placement import (
+    MAX_PLACEMENT_CALLS_PER_RUN,
+    collect_placement,
+    placement_budget,
+    placement_calls_spent,
+    placement_history,
+    placement_targets,
+    plan_placement,
+)
 from collectors.azure.retail import (
     HTTP_TIMEOUT_S,
     RetailFetchError,
@@ -170,12 +180,16 @@ class AzureSource:
     """
 
     name: str = "azure"
-    description: str = "Azure: VM sizes, zonal offerings, on-demand and Spot prices"
+    description: str = (
+        "Azure: VM sizes, zonal offerings, on-demand and Spot prices, eviction rates, "
+        "Spot placement scores"
+    )
     simulated: bool = False
     option_names: frozenset[str] = frozenset({"regions", "subscription"})
     client_factory: Callable[[str], AzureClients] | None = None
     # Waits between Retail Prices retries (tests make them instant).
     sleep: Callable[[float], None] | None = None
+    placement_call_limit: int = MAX_PLACEMENT_CALLS_PER_RUN
 
     def collect(self, ctx: CollectContext) -> CollectionResult:
         regions = _regions(ctx.options, default=ctx.settings.azure_regions)
@@ -226,6 +240,9 @@ class AzureSource:
             spot_sizes[region] = {r["instance_type"] for r in region_rows["spot_prices"]}
             ctx.progress.advance()
         rows.add("instance_types", specs.values())
+        extra = self._signals(clients, spot_sizes, set(specs), rows, ctx)
+        if extra is not None:
+            errors[extra.region] = extra
         return CollectionResult(
             source=self.name,
             started_at=started,
@@ -233,6 +250,69 @@ class AzureSource:
             regions=tuple(regions),
             rows=rows,
             errors=tuple(errors.values()),
+        )
+
+    def _signals(
+        self,
+        clients: AzureClients,
+        spot_sizes: dict[str, set[str]],
+        catalogue: set[str],
+        rows: TableRows,
+        ctx: CollectContext,
+    ) -> RegionError | None:
+        """Eviction buckets and placement scores of the regions collected, into ``rows``.
+
+        Both are extra signals: their failures are one run error on ``"*"`` (the run is partial
+        and the regions' prices and sizes stand), except refused or missing credentials and a
+        malformed answer, which stop the run as they do for the sizes.
+        """
+        errors: list[RegionError] = []
+        if not spot_sizes:
+            return None
+        if clients.resource_graph is not None:
+            ctx.progress.stage("azure eviction rates", 1)
+            eviction = collect_eviction(
+                clients.resource_graph,
+                regions=sorted(spot_sizes),
+                observed_at=ctx.now,
+                subscriptions=[clients.subscription],
+                sizes=catalogue,
+            )
+            rows.add("interruption_rates", eviction.rows)
+            if eviction.error is not None:
+                errors.append(eviction.error)
+            ctx.progress.advance()
+            log.info("azure eviction rates", extra={"rows": len(eviction.rows)})
+        if clients.recommender is not None:
+            spent = placement_calls_spent(ctx.engine, now=ctx.now)
+            batches = plan_placement(
+                placement_targets(spot_sizes),
+                history=placement_history(ctx.engine, now=ctx.now),
+                limit=placement_budget(spent, per_run=self.placement_call_limit),
+                now=ctx.now,
+            )
+            ctx.progress.stage("azure spot placement scores", 1)
+            placement = collect_placement(
+                clients.recommender,
+                subscription=clients.subscription,
+                batches=batches,
+                observed_at=ctx.now,
+            )
+            rows.add("placement_scores", placement.rows)
+            if placement.error is not None:
+                errors.append(placement.error)
+            ctx.progress.advance()
+            log.info(
+                "azure spot placement scores",
+                extra={"calls": placement.calls, "quota_short": placement.quota_short},
+            )
+        if len(errors) <= 1:
+            return errors[0] if errors else None
+        # One record per region name: both signals' reasons in one line.
+        return RegionError(
+            errors[0].region,
+            "+".join(e.error_class for e in errors),
+            "; ".join(e.message for e in errors),
         )
 
 
