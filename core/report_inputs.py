@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import as_utc, parse_utc
 from core.pool_reader import SIMULATED_SOURCES
-from core.tables import CollectionRun, FleetEvent, FleetInstance, SpotPrice
+from core.tables import CollectionRun, FleetEvent, FleetInstance, OnDemandPrice, SpotPrice
 from core.weeks import IsoWeek
 from selector import PoolKey
 from selector.outputs.report_model import (
@@ -31,7 +31,7 @@ from selector.outputs.report_model import (
     WeekInputs,
 )
 
-__all__ = ["PRICE_STEP", "load_price_series", "load_week_inputs"]
+__all__ = ["PRICE_STEP", "load_on_demand_prices", "load_price_series", "load_week_inputs"]
 
 # Price charts sample the price in force once an hour: collectors run hourly, so a finer step
 # shows nothing more, and 168 points a line keep a week's chart small.
@@ -240,3 +240,23 @@ def _sample(
             points.append(PricePoint(at, in_force))
         at += step
     return tuple(points)
+
+
+def load_on_demand_prices(
+    engine: Engine,
+) -> dict[tuple[str, str, str], tuple[float, datetime, str]]:
+    """Every stored Linux on-demand list price, (cloud, region, type) -> (price, observed at,
+    source). The table keeps the last known good price only (each collection moves its
+    ``observed_at``), so a report on a past week uses it where nothing older is stored."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                OnDemandPrice.cloud,
+                OnDemandPrice.region,
+                OnDemandPrice.instance_type,
+                OnDemandPrice.price_usd_per_hour,
+                OnDemandPrice.observed_at,
+                OnDemandPrice.source,
+            ).where(OnDemandPrice.os == "linux")
+        ).all()
+    return {(c, r, t): (float(p), as_utc(at), str(src)) for c, r, t, p, at, src in rows}

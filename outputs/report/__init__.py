@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from core.clock import as_utc
-from core.pool_reader import load_pool_index
-from core.report_inputs import load_price_series, load_week_inputs
+from core.pool_reader import SIMULATED_SOURCES, load_pool_index
+from core.report_inputs import load_on_demand_prices, load_price_series, load_week_inputs
 from core.weeks import IsoWeek
 from outputs.generate import rank_profile
 from outputs.report.html import render_html
@@ -82,8 +82,17 @@ def build_week_report(
     cut = min(week.end, now)
     inputs = load_week_inputs(engine, week=week, cut=cut)
     rankings: list[ProfileRankings] = []
+    notes: tuple[str, ...] = ()
     if inputs.has_data:
         at_end = load_pool_index(engine, now=cut)
+        if cut < now:
+            at_end, filled = _with_later_on_demand(at_end, load_on_demand_prices(engine))
+            if filled:
+                notes = (
+                    f"On-demand list prices of {filled:,} pools were first stored after the "
+                    "week's end; the prices stored now stand in for them (the store keeps the "
+                    "last known list price only).",
+                )
         at_start = load_pool_index(engine, now=week.start)
         rankings = [
             _rank(profile, at_start, at_end, start=week.start, cut=cut, discounts=discounts)
@@ -100,7 +109,41 @@ def build_week_report(
         inputs = replace(inputs, prices=prices)
     else:
         rankings = [ProfileRankings(profile, None) for profile in profiles]
-    return build_report(inputs, rankings, previous=previous, generated_at=now)
+    report = build_report(inputs, rankings, previous=previous, generated_at=now)
+    return replace(report, notes=report.notes + notes)
+
+
+def _with_later_on_demand(
+    index: PoolIndex, prices: Mapping[tuple[str, str, str], tuple[float, datetime, str]]
+) -> tuple[PoolIndex, int]:
+    """The index with on-demand prices that were stored only later filled in, and how many.
+
+    Each collection moves an on-demand row's ``observed_at`` forward, so a week in the past
+    may see none of them; list prices change seldom, so the current one is the best estimate.
+    """
+    records, filled = [], 0
+    for record in index.records:
+        key = (record.key.cloud, record.key.region, record.key.instance_type)
+        later = prices.get(key)
+        if record.on_demand_price is not None or not record.on_demand_offered or later is None:
+            records.append(record)
+            continue
+        price, at, source = later
+        sources = tuple(sorted({*record.sources, source}))
+        records.append(
+            replace(
+                record,
+                on_demand_price=price,
+                on_demand_at=at,
+                on_demand_source=source,
+                sources=sources,
+                simulated=record.simulated or source in SIMULATED_SOURCES,
+            )
+        )
+        filled += 1
+    if not filled:
+        return index, 0
+    return PoolIndex.build(records, built_at=index.built_at), filled
 
 
 def _rank(

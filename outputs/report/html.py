@@ -121,6 +121,7 @@ def render_html(report: Report) -> str:
     body = [f"<h1>{escape(title)}</h1>", _p(week_line(report), "meta")]
     if report.simulated:
         body.append(f'<div class="banner simulated" role="note">{escape(SIMULATED_BANNER)}</div>')
+    body.extend(_p(note, "note") for note in report.notes)
     if not report.has_data:
         body.append(f'<div class="banner empty" role="note">{escape(EMPTY_WEEK)}</div>')
     if report.profiles:

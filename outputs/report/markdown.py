@@ -80,6 +80,8 @@ def render_markdown(report: Report) -> str:
     out = [f"# spotsel weekly report {report.week}", "", week_line(report), ""]
     if report.simulated:
         out += [f"> **{SIMULATED_BANNER}**", ""]
+    for note in report.notes:
+        out += [f"_{note}_", ""]
     if not report.has_data:
         out += [f"> {EMPTY_WEEK}", ""]
     if report.profiles:

@@ -229,6 +229,7 @@ class Report:
     sources: tuple[SourceHealth, ...]
     compared_with: str | None  # the week last week's recommendation came from, if any
     recommendations: dict[str, Any]
+    notes: tuple[str, ...] = ()  # caveats about the data, shown under the title
 
     @property
     def complete(self) -> bool:

@@ -10,8 +10,10 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
+from core.tables import OnDemandPrice
 from core.weeks import IsoWeek
 from outputs.report import ReportDocuments, build_week_report, generate_report
 from outputs.report.sections import EMPTY_WEEK, NO_COMPARISON, SIMULATED_BANNER
@@ -203,3 +205,24 @@ def test_a_running_week_is_read_up_to_now(week_engine: Engine) -> None:
     hours = {a.capacity_type: a.hours for a in profile.fallback.accounts}
     assert hours["spot"] == pytest.approx((ds.MID - ds.START).total_seconds() / 3600)
     assert profile.fallback.fallback_hours == pytest.approx(ds.FALLBACK_HOURS)
+
+
+def test_on_demand_prices_stored_only_after_the_week_stand_in(week_engine: Engine) -> None:
+    # A later collection moves every on-demand row's observed_at past the week's end (the table
+    # keeps the last known list price only).
+    with Session(week_engine) as session, session.begin():
+        session.execute(update(OnDemandPrice).values(observed_at=ds.REPORT_NOW))
+    report = _report(week_engine)
+    [profile] = report.profiles
+    assert profile.cost is not None
+    assert profile.cost.on_demand == pytest.approx(4 * ds.TYPES["g4dn.xlarge"][4] * 168)
+    [note] = report.notes
+    assert "On-demand list prices of 9 pools were first stored after the week's end" in note
+    assert note in _docs(week_engine).markdown
+    # Read at the week's end itself, nothing later exists to stand in.
+    at_end = build_week_report(
+        week_engine, week=ds.WEEK, profiles=[ds.profile()], now=ds.END, previous=None
+    )
+    assert at_end.notes == ()
+    assert at_end.profiles[0].cost is not None
+    assert at_end.profiles[0].cost.on_demand is None
