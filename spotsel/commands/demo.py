@@ -1,9 +1,10 @@
 """`spotsel demo`: the whole loop offline on the simulated market.
 
-Migrate, load the market, show the store, rank the seed scenario, write NodePools and a Fleet
-request for the example profiles shipped with the package, then serve the API locally (only
-when run in a terminal, so scripts and CI never block). The pool index is loaded once, after
-the collection, and used for the ranking and both outputs.
+Migrate, load the market (last week's at a few market times, then now), show the store, rank
+the seed scenario, write NodePools and a Fleet request for the example profiles shipped with the
+package and the weekly reports of last week and this week (`demo_weeks`), then serve the API
+locally (only when run in a terminal, so scripts and CI never block). The pool index is loaded
+once, after the collection, and used for the ranking and both outputs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import typer
 from core.clock import utcnow
 from core.errors import ConfigError
 from spotsel.commands.collect import run_collection
+from spotsel.commands.demo_weeks import collect_last_week, write_demo_reports
 from spotsel.commands.outputs import example_profiles, write_demo_outputs
 from spotsel.commands.serve import curl_example, ensure_port_free, run_serve
 from spotsel.commands.status import print_store
@@ -75,6 +77,8 @@ def demo(
         f"(schema {migrate.current_revision(engine)})"
     )
     out.print("Loading the [bold]simulated[/] market: real instance types, simulated signals.")
+    out.print("Last week's market first (three market times), for two weeks of reports; then now.")
+    collect_last_week(state, seed=seed, scale=scale, now=utcnow())
     run_collection(state, "sim", {"seed": seed, "scale": scale})
     print_store(engine, now=utcnow())
     pools = load_pools(state)
@@ -88,6 +92,10 @@ def demo(
         out.print()
         out.print(f"[bold]Outputs[/] for the example profiles, validated, in {folder}:")
         for path in written:
+            out.print(f"  {path}")
+        reports = write_demo_reports(state, folder, profiles_file=profiles, now=utcnow())
+        out.print("[bold]Weekly reports[/] (simulated market; this week compared with last week):")
+        for path in reports:
             out.print(f"  {path}")
         out.print(
             "Next: `spotsel rank --gpus 1 --gpu-memory 16 --regions us-east-1`, "
