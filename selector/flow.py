@@ -31,10 +31,14 @@ class FlowGraph:
         """Add the arc u -> v and return its id (skipped arcs of capacity 0 return -1)."""
         if cap <= 0:
             return -1
-        e = len(self.head)
-        self.head += [v, u]
-        self.cap += [cap, 0]
-        self.cost += [cost, -cost]
+        head, caps, costs = self.head, self.cap, self.cost
+        e = len(head)
+        head.append(v)
+        head.append(u)
+        caps.append(cap)
+        caps.append(0)
+        costs.append(cost)
+        costs.append(-cost)
         self.out[u].append(e)
         self.out[v].append(e + 1)
         return e
@@ -61,46 +65,62 @@ class FlowGraph:
             for e in self.out[u]:
                 if self.cap[e] > 0 and pot[u] + self.cost[e] < pot[self.head[e]]:
                     pot[self.head[e]] = pot[u] + self.cost[e]
+        # Potentials are kept as `base[v] + shift`: an augmentation moves every node not settled
+        # before the sink by the sink's distance, which is one change of `shift`, and only the
+        # settled nodes by their own distance (reduced costs only see differences, so the search
+        # reads `base` directly).
+        base = list(pot)
+        shift: float = 0
+        cap, head = self.cap, self.head
         sent = 0
         while sent < limit:
-            dist, prev = self._dijkstra(source, sink)
+            dist, prev, settled = self._dijkstra(source, sink, base)
             if dist[sink] == _INF:
                 break
             reach = dist[sink]
-            # Nodes not settled before the sink move by its distance: still valid potentials.
-            pot = self.potential = [
-                p + (d if d < reach else reach) for p, d in zip(pot, dist, strict=True)
-            ]
+            shift += reach
+            for v in settled:
+                d = dist[v]
+                if d < reach:
+                    base[v] += d - reach
             push = limit - sent
             v = sink
             while v != source:
                 e = prev[v]
-                push = min(push, self.cap[e])
-                v = self.head[e ^ 1]
+                if cap[e] < push:
+                    push = cap[e]
+                v = head[e ^ 1]
             v = sink
             while v != source:
                 e = prev[v]
-                self.cap[e] -= push
-                self.cap[e ^ 1] += push
-                v = self.head[e ^ 1]
+                cap[e] -= push
+                cap[e ^ 1] += push
+                v = head[e ^ 1]
             sent += push
+        self.potential = [b + shift for b in base]
         return sent
 
-    def _dijkstra(self, source: int, sink: int) -> tuple[list[float], list[int]]:
-        """Reduced-cost distances, stopping once the sink is settled."""
-        pot, head, cap, cost = self.potential, self.head, self.cap, self.cost
+    def _dijkstra(
+        self, source: int, sink: int, pot: list[float]
+    ) -> tuple[list[float], list[int], list[int]]:
+        """Reduced-cost distances under `pot`, stopping once the sink is settled; and the nodes
+        settled before it."""
+        head, cap, cost, out = self.head, self.cap, self.cost, self.out
         dist = [_INF] * self.nodes
         prev = [-1] * self.nodes
+        settled: list[int] = []
         dist[source] = 0
         heap: list[tuple[float, int]] = [(0, source)]
+        pop, push = heapq.heappop, heapq.heappush
         while heap:
-            d, u = heapq.heappop(heap)
+            d, u = pop(heap)
             if d > dist[u]:
                 continue
             if u == sink:
                 break
+            settled.append(u)
             base = d + pot[u]
-            for e in self.out[u]:
+            for e in out[u]:
                 if cap[e] <= 0:
                     continue
                 v = head[e]
@@ -108,5 +128,5 @@ class FlowGraph:
                 if nd < dist[v]:
                     dist[v] = nd
                     prev[v] = e
-                    heapq.heappush(heap, (nd, v))
-        return dist, prev
+                    push(heap, (nd, v))
+        return dist, prev, settled
