@@ -120,7 +120,6 @@ class AksNodePools:
     cluster: str
     pools: tuple[AksNodePool, ...]
     omitted: tuple[str, ...] = ()  # ranked sizes past MAX_SPOT_POOLS, best first
-    max_count: int = 0  # each pool's autoscaling ceiling
     provenance: Provenance = field(default_factory=Provenance)
 
     @property
@@ -256,7 +255,6 @@ def aks_node_pools(
         cluster=cluster,
         pools=built,
         omitted=omitted,
-        max_count=max_count,
         provenance=provenance,
     )
 
