@@ -107,7 +107,13 @@ def azure_clients(
     if credential is None:
         from azure.identity import DefaultAzureCredential
 
-        credential = DefaultAzureCredential()
+        try:
+            credential = DefaultAzureCredential()
+        except ValueError as exc:  # e.g. AZURE_CLIENT_ID set but empty
+            raise CredentialsError(
+                f"Azure credential settings are unusable ({_message(exc)}): set "
+                "AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET to real values or unset them"
+            ) from exc
     options: dict[str, Any] = {
         "retry_total": RETRY_TOTAL,
         "retry_backoff_factor": RETRY_BACKOFF_FACTOR,
