@@ -34,6 +34,7 @@ from selector.outputs import (
     Provenance,
     aks_node_pools,
     asg_request,
+    check_one_cluster,
     create_fleet_request,
     gke_node_pools,
     karpenter_documents,
@@ -165,8 +166,8 @@ def generate_aks(
     resource_group: str | None = None,
     cluster: str | None = None,
 ) -> list[AksNodePools]:
-    """AKS spot node pools of every profile (all Azure profiles: `_require_cloud`); None =
-    the builder's placeholders."""
+    """AKS spot node pools of every profile (all Azure profiles: `_require_cloud`), checked to
+    fit one cluster together (`check_one_cluster`); None = the builder's placeholders."""
     target = {
         k: v for k, v in (("resource_group", resource_group), ("cluster", cluster)) if v is not None
     }
@@ -178,6 +179,10 @@ def generate_aks(
             out.append(aks_node_pools(profile, spot, **target))
         except OutputError as exc:
             raise _unavailable(exc) from exc
+    try:
+        check_one_cluster(out)
+    except OutputError as exc:
+        raise _unavailable(exc) from exc
     return out
 
 

@@ -5,7 +5,7 @@ serialised at the edge.
 Like the rest of `selector`: no I/O, no clock, no botocore / jsonschema / yaml.
 """
 
-from selector.outputs.aks import AksNodePool, AksNodePools, aks_node_pools
+from selector.outputs.aks import AksNodePool, AksNodePools, aks_node_pools, check_one_cluster
 from selector.outputs.errors import OutputError
 from selector.outputs.fleet import (
     ASG_MAX_INSTANCE_TYPES,
@@ -104,6 +104,7 @@ __all__ = [
     "aks_node_pools",
     "asg_request",
     "check_checkpoint_fits",
+    "check_one_cluster",
     "check_template_ref",
     "check_template_version",
     "checkpoint_deadline",

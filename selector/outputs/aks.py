@@ -44,6 +44,7 @@ __all__ = [
     "AksNodePool",
     "AksNodePools",
     "aks_node_pools",
+    "check_one_cluster",
     "check_pool_name",
     "logical_zone",
     "pool_name",
@@ -197,6 +198,31 @@ def check_pool_name(name: str) -> str:
             f"must be 1-{MAX_POOL_NAME} lowercase letters and digits, starting with a letter",
         )
     return name
+
+
+def check_one_cluster(generated: Sequence[AksNodePools]) -> None:
+    """Refuse profiles whose pools cannot share their cluster: a pool name twice (profiles may
+    share a cluster, so names must differ in any case), or, for a cluster named rather than a
+    placeholder, more pools than AKS allows beside the system pool."""
+    seen: dict[str, str] = {}
+    for g in generated:
+        for p in g.pools:
+            if (other := seen.setdefault(p.name, g.profile)) != g.profile:
+                raise OutputError(
+                    f"AKS node pool {p.name}", f"named alike in profiles {other} and {g.profile}"
+                )
+    clusters: dict[tuple[str, str], list[AksNodePools]] = {}
+    for g in generated:
+        if g.cluster != CLUSTER_PLACEHOLDER:  # a placeholder may stand for several clusters
+            clusters.setdefault((g.resource_group, g.cluster), []).append(g)
+    for (_, cluster), members in sorted(clusters.items()):
+        total = sum(len(g.pools) for g in members)
+        if total > MAX_SPOT_POOLS:
+            raise OutputError(
+                f"AKS cluster {cluster}",
+                f"{total} spot node pools for profiles {', '.join(g.profile for g in members)}; "
+                f"AKS allows {MAX_SPOT_POOLS} beside the system pool: lower their `top`",
+            )
 
 
 def _check_target(resource_group: str, cluster: str) -> None:

@@ -21,6 +21,7 @@ from selector import PoolIndex, PoolRecord, Ranking, parse_requirements, rank
 from selector.outputs import SIMULATED_KEY, OutputError, OutputProfile, aks_node_pools
 from selector.outputs.aks import (
     AKS_SPOT_TAINT,
+    check_one_cluster,
     check_pool_name,
     logical_zone,
     pool_name,
@@ -349,6 +350,36 @@ def test_node_pool_limit(sizes: int, kept: int) -> None:
         assert any("left out" in n and "100 node pools" in n for n in built.notes())
     else:
         assert "omitted" not in doc
+
+
+@pytest.mark.parametrize(
+    ("cluster", "refused"),
+    [
+        (None, False),  # why: placeholders may stand for two clusters: each profile fits its own
+        ("gpu", True),  # why: one named cluster: 2 × 60 pools pass AKS's 99 beside the system pool
+    ],
+)
+def test_profiles_sharing_a_cluster_share_its_limit(cluster: str | None, refused: bool) -> None:
+    snapshot = _many_sizes(60)
+    profiles = [
+        azure_profile(name, gpus=0, gpu_memory_gib=None, top=200) for name in ("aks-a", "aks-b")
+    ]
+    if refused:
+        with pytest.raises(OutputUnavailableError, match="120 spot node pools for profiles aks-a"):
+            generate_aks(snapshot, profiles, now=NOW, cluster=cluster)
+        return
+    built = generate_aks(snapshot, profiles, now=NOW, cluster=cluster)
+    assert [len(g.pools) for g in built] == [60, 60]
+    names = [p.name for g in built for p in g.pools]
+    assert len(set(names)) == len(names), "one size in two profiles: two pool names"
+
+
+def test_a_pool_name_twice_across_profiles_is_refused() -> None:
+    profile = azure_profile()
+    built = aks_node_pools(profile, spot_ranking(profile, azure_market()))
+    check_one_cluster([built])
+    with pytest.raises(OutputError, match="named alike in profiles aks-gpu and twin"):
+        check_one_cluster([built, replace(built, profile="twin")])
 
 
 def test_regional_pools_leave_zones_to_azure() -> None:
