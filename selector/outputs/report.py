@@ -55,11 +55,13 @@ class ProfileRankings:
 
 def wide_requirements(requirements: Requirements) -> Requirements:
     """The profile's pools as broadly as a ranking lists them, spot only: movers compare every
-    matching pool at the week's start and end, not only the ones recommended, and a price
-    confirmed long ago is still the price in force."""
+    matching pool at the week's start and end, not only the ones recommended; a price confirmed
+    long ago is still the price in force, and a pool that became dearer than the profile's
+    `max_price` is the kind of move the report exists to show."""
     return replace(
         requirements,
         capacity_types=("spot",),
+        max_price=None,
         top=MAX_TOP,
         min_instance_types=1,
         min_zones=1,

@@ -98,6 +98,14 @@ def test_movers_rank_the_doubled_price_first_and_skip_noise() -> None:
     assert price[0].change == pytest.approx(1.0)
     assert all(abs(m.change) >= MIN_MOVE for m in movers(start, end))
     assert movers(start, start) == ()  # nothing moved, nothing listed
+    # A pool priced out of the profile's max_price by the move is still compared.
+    capped = replace(p.requirements, max_price=price[0].before * 1.5)
+    wide_capped = wide_requirements(capped)
+    assert rank(_doubled(before, key), capped, now=NOW).pools  # others still qualify
+    assert key not in {q.key for q in rank(_doubled(before, key), capped, now=NOW).pools}
+    capped_movers = movers(rank(before, wide_capped, now=NOW),
+                           rank(_doubled(before, key), wide_capped, now=NOW))  # fmt: skip
+    assert capped_movers[0].key == key
     assert movers(None, end) == ()
 
 
