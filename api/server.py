@@ -42,6 +42,12 @@ PUBLIC_NO_AUTH_FLAG: Final = "--allow-public-no-auth"
 # An unfinished request line plus headers: real requests send well under 2 KiB; 16 KiB is
 # uvicorn's own h11 default and what Node.js allows, so no legitimate client comes near it.
 MAX_HEAD_BYTES: Final = 16 * 1024
+# uvicorn's supervisor pings every worker and replaces one that does not answer within this
+# many seconds ("Child process [...] died"). A worker answers once its process has started: a
+# spawned worker imports the entry point again, which took about 6 s on a loaded 2-core machine
+# (issue 17) against uvicorn's default of 5 s, so one of two workers was killed at every start.
+# A hung worker is still replaced, half a minute later.
+WORKER_HEALTHCHECK_TIMEOUT_S: Final = 30
 # Settings a worker's app is built from besides these prefixes: everything `create_app` reads.
 _WORKER_FIELDS: Final = ("database_url", "sqlite_busy_timeout_ms", "log_level")
 _WORKER_PREFIXES: Final = ("api_", "karpenter_", "outputs_")
@@ -97,6 +103,7 @@ def uvicorn_options(settings: Settings, *, host: str, port: int, log_level: str)
         "http": "h11",
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "limit_concurrency": settings.api_max_connections,
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_TIMEOUT_S,
     }
 
 

@@ -23,7 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from api.server import MAX_HEAD_BYTES, uvicorn_options, worker_environment
+from api.server import (
+    MAX_HEAD_BYTES,
+    WORKER_HEALTHCHECK_TIMEOUT_S,
+    uvicorn_options,
+    worker_environment,
+)
 from core.db import make_engine
 from core.settings import ENV_PREFIX, Settings, load_settings
 from core.tables import Base
@@ -331,3 +336,5 @@ def test_every_process_runs_with_the_server_limits() -> None:
     assert options["http"] == "h11", "httptools buffers request heads without a limit"
     assert options["h11_max_incomplete_event_size"] == MAX_HEAD_BYTES
     assert options["limit_concurrency"] == 9
+    # uvicorn's default (5 s) killed a worker still importing on a loaded machine.
+    assert options["timeout_worker_healthcheck"] == WORKER_HEALTHCHECK_TIMEOUT_S > 5
