@@ -15,6 +15,7 @@ from outputs.report.sections import (
     EMPTY_WEEK,
     NO_COMPARISON,
     SIMULATED_BANNER,
+    change_heading,
     cost_rows,
     diff_lines,
     fallback_rows,
@@ -86,7 +87,7 @@ def _profile(report: Report, p: ProfileReport) -> str:
         out.append(_table(*pool_rows(p)))
         if p.verdict:
             out.append(_p(p.verdict, "note"))
-        out.append("<h3>Change since last week</h3>")
+        out.append(f"<h3>{escape(change_heading(report))}</h3>")
         lines = diff_lines(p)
         out.append(_list(lines) if lines else _p(NO_COMPARISON, "note"))
         out.append("<h3>Weekly cost estimate</h3>")

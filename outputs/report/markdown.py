@@ -10,6 +10,7 @@ from outputs.report.sections import (
     EMPTY_WEEK,
     NO_COMPARISON,
     SIMULATED_BANNER,
+    change_heading,
     cost_rows,
     diff_lines,
     fallback_rows,
@@ -39,7 +40,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [*out, ""]
 
 
-def _profile(p: ProfileReport) -> list[str]:
+def _profile(report: Report, p: ProfileReport) -> list[str]:
     out = [f"## Profile {p.name}", "", f"{p.cloud.upper()} {p.region} · NodePool base name "
            f"{p.nodepool}", ""]  # fmt: skip
     if not p.available:
@@ -51,7 +52,7 @@ def _profile(p: ProfileReport) -> list[str]:
         out += _table(*pool_rows(p))
         if p.verdict:
             out += [f"_{p.verdict}_", ""]
-        out += ["### Change since last week", ""]
+        out += [f"### {change_heading(report)}", ""]
         lines = diff_lines(p)
         out += [f"- {line}" for line in lines] if lines else [f"_{NO_COMPARISON}_"]
         out += [""]
@@ -87,7 +88,7 @@ def render_markdown(report: Report) -> str:
     if report.profiles:
         out += ["## Summary", "", *_table(*summary_rows(report))]
     for p in report.profiles:
-        out += _profile(p)
+        out += _profile(report, p)
     out += ["## Fleet events", ""]
     headers, rows = fleet_rows(report)
     out += _table(headers, rows) if rows else ["_No fleet events in this week._", ""]

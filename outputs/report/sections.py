@@ -16,6 +16,7 @@ __all__ = [
     "NO_COMPARISON",
     "SIMULATED_BANNER",
     "STALE_AFTER_HOURS",
+    "change_heading",
     "cost_rows",
     "diff_lines",
     "fallback_rows",
@@ -54,6 +55,11 @@ def week_line(report: Report) -> str:
 
 def _pool(p_type: str, zone: str) -> str:
     return f"{p_type} in {zone or 'regional'}"
+
+
+def change_heading(report: Report) -> str:
+    week = f" ({report.compared_with})" if report.compared_with else ""
+    return f"Change since last week{week}"
 
 
 def pool_rows(p: ProfileReport) -> Table:

@@ -84,6 +84,7 @@ def test_a_type_removed_from_the_recommendation_appears_in_the_diff(week_engine:
     docs = _docs(week_engine, previous=previous)
     for text in (docs.html, docs.markdown):
         assert "Instance types removed: p3.2xlarge" in text
+        assert "Change since last week (2026-W47)" in text
         assert (
             f"NodePool {ds.PROFILE_NAME}-spot: remove p3.2xlarge from "
             "node.kubernetes.io/instance-type"
