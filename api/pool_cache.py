@@ -1,4 +1,4 @@
-"""The server's current pool index, rebuilt off to the side when a collection run lands."""
+"""The server's current pool index, patched off to the side when a collection run lands."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from core.pool_reader import load_pool_index, newest_run_id
+from core.pool_reader import newest_run_id
+from core.pool_snapshot import LoadStats, PoolSnapshot, load_snapshot
 from selector import PoolIndex
 
 __all__ = ["PoolIndexCache"]
@@ -18,7 +19,9 @@ class PoolIndexCache:
     """The current snapshot, rebuilt when a newer collection run exists.
 
     Readers always get a complete snapshot: a rebuild happens off to the side and is swapped
-    in with one assignment, so requests never wait on SQL or see a half-built index.
+    in with one assignment, so requests never wait on SQL or see a half-built index. A rebuild
+    patches the previous snapshot with what the new runs wrote (``core.pool_snapshot``); a
+    forced refresh reloads everything.
     """
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime]) -> None:
@@ -27,6 +30,7 @@ class PoolIndexCache:
         self._lock = threading.Lock()
         # (generation, snapshot) swapped as one value so readers never see a mixed pair.
         self._current: tuple[int, PoolIndex] | None = None
+        self._snapshot: PoolSnapshot | None = None
 
     @property
     def generation(self) -> int:
@@ -37,6 +41,12 @@ class PoolIndexCache:
     @property
     def loaded(self) -> bool:
         return self._current is not None
+
+    @property
+    def last_load(self) -> LoadStats | None:
+        """How the current snapshot was loaded (kind, seconds, the newest full load's time)."""
+        snapshot = self._snapshot
+        return None if snapshot is None else snapshot.stats
 
     def get(self) -> PoolIndex:
         return self.current()[1]
@@ -51,12 +61,14 @@ class PoolIndexCache:
         return current
 
     def refresh(self, *, force: bool = False) -> PoolIndex:
-        """Rebuild if a collection run landed since the last build (or when forced)."""
+        """Rebuild if a collection run landed since the last build (or reload when forced)."""
         with self._lock:
             newest = newest_run_id(self._engine)
             current = self._current
             if current is not None and newest == current[0] and not force:
                 return current[1]
-            snapshot = load_pool_index(self._engine, now=self._clock())
-            self._current = (newest, snapshot)
-            return snapshot
+            previous = None if force else self._snapshot
+            snapshot = load_snapshot(self._engine, now=self._clock(), previous=previous)
+            self._snapshot = snapshot
+            self._current = (snapshot.generation, snapshot.index)
+            return snapshot.index

@@ -6,333 +6,238 @@ over (never per-request SQL); the API's cache rebuilds it when ``newest_run_id``
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, case, func, select
-from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import Session
 
-from core.clock import as_utc, parse_utc
 from core.errors import ConfigError
+from core.pool_signals import (
+    CAPACITY_ERROR_WINDOW,
+    ON_DEMAND_VALUES,
+    VOLATILITY_WINDOW,
+    Capacity,
+    Fleet,
+    Interruption,
+    Pool,
+    ScoreRow,
+    SetKey,
+    Stamps,
+    best_capacity,
+    fleet_signals,
+    latest_interruptions,
+    latest_score_sets,
+    members,
+    pool_columns,
+    spot_signals,
+)
 from core.tables import (
     REGIONAL_ZONE,
     CollectionRun,
-    FleetEvent,
     InstanceType,
-    InterruptionRate,
     Offering,
     OnDemandPrice,
-    PlacementScore,
-    SpotPrice,
     Zone,
 )
 from selector import PoolIndex, PoolKey, PoolRecord
-from selector.capacity import ICE_TTL_HOURS
 
-__all__ = ["load_pool_index", "load_pool_records", "load_zone_names", "newest_run_id"]
+__all__ = [
+    "CAPACITY_ERROR_WINDOW",
+    "SIMULATED_SOURCES",
+    "VOLATILITY_WINDOW",
+    "Signals",
+    "load_pool_index",
+    "load_pool_records",
+    "load_zone_names",
+    "newest_run_id",
+    "read_signals",
+]
 
-# Volatility is measured over the same trailing week the collectors look back by default.
-VOLATILITY_WINDOW = timedelta(days=7)
-# Insufficient-capacity errors older than this no longer lower a pool's capacity: the selector's
-# ICE memory (selector/capacity.py ICE_TTL_HOURS, fitted on real launch probes), one constant.
-CAPACITY_ERROR_WINDOW = timedelta(hours=ICE_TTL_HOURS)
+log = logging.getLogger(__name__)
+
 # Sources whose rows are simulated: answers built on them are labelled as such.
 SIMULATED_SOURCES = frozenset({"sim"})
 # Zone names are per AWS account; the other clouds name zones the same for everyone.
 AWS = "aws"
 
-Pool = tuple[str, str, str, str]
-Column = InstrumentedAttribute[Any]
+# What a pool takes from its type's row: family, vCPUs, memory, arch, GPU count, model and
+# memory, accelerator kind.
+Spec = tuple[str, int, float, str, int, str | None, float | None, str]
+SPEC_COLUMNS = [InstanceType.cloud, InstanceType.name, InstanceType.family, InstanceType.vcpus,
+                InstanceType.memory_gib, InstanceType.arch, InstanceType.gpu_count,
+                InstanceType.gpu_model, InstanceType.gpu_memory_gib,
+                InstanceType.accelerator_kind]  # fmt: skip
+# An offering: offered as spot, as on-demand, and its row's source.
+Offered = tuple[bool, bool, str]
+OFFERING_COLUMNS = [*pool_columns(Offering), Offering.spot, Offering.on_demand, Offering.source]
 
 
-def _latest_rows(
-    session: Session,
-    partition: Sequence[Column],
-    order: Column,
-    values: Sequence[Column],
-    *,
-    now: datetime,
-) -> list[Any]:
-    """For each partition, the values of the newest row with ``order <= now``."""
-    ranked = (
-        select(
-            *partition,
-            *values,
-            func.row_number().over(partition_by=partition, order_by=order.desc()).label("rn"),
-        )
-        .where(order <= now)
-        .subquery()
-    )
-    wanted = [ranked.c[c.key] for c in (*partition, *values)]
-    return list(session.execute(select(*wanted).where(ranked.c.rn == 1)).all())
+@dataclass
+class Signals:
+    """Every signal the pool records are assembled from, keyed as the store keys them.
 
-
-def _pool_cols(model: Any) -> list[Column]:
-    return [model.cloud, model.region, model.zone_id, model.instance_type]
-
-
-def _cv(n: int, mean: float | None, mean_sq: float | None) -> float:
-    """Coefficient of variation from count, E[p] and E[p²] (clipped for rounding)."""
-    m, m2 = float(mean or 0.0), float(mean_sq or 0.0)
-    return math.sqrt(max(0.0, m2 - m * m)) / m if n > 1 and m > 0 else 0.0
-
-
-def _spot_signals(
-    session: Session, now: datetime
-) -> tuple[dict[Pool, tuple[float, datetime, str]], dict[Pool, float]]:
-    """Per pool: the price in force at ``now`` (when it was confirmed, its row's source), and
-    its volatility.
-
-    The price in force is the last change at or before ``now``; volatility is the coefficient
-    of variation of the changes within the trailing window.
+    A full load fills it from every table; an incremental load patches it with what changed.
     """
-    price, ts = SpotPrice.price_usd_per_hour, SpotPrice.ts
-    pool = _pool_cols(SpotPrice)
-    recent = ts >= now - VOLATILITY_WINDOW
-    stats = (
-        func.count(case((recent, 1))),
-        func.avg(case((recent, price))),
-        func.avg(case((recent, price * price))),
-    )
-    latest: dict[Pool, tuple[float, datetime, str]] = {}
-    volatility: dict[Pool, float] = {}
-    if session.get_bind().dialect.name == "sqlite":
-        # One pass: with exactly one max() in a query, SQLite takes the bare columns from the
-        # row holding that max, i.e. the change in force.
-        query = (
-            select(*pool, price, SpotPrice.observed_at, SpotPrice.source, func.max(ts), *stats)
-            .where(ts <= now)
-            .group_by(*pool)
-        )
-        rows: list[Any] = list(session.execute(query).all())
-        for c, r, z, t, p, seen, source, _, n, mean, mean_sq in rows:
-            latest[(c, r, z, t)] = (float(p), as_utc(seen), str(source))
-            volatility[(c, r, z, t)] = _cv(n, mean, mean_sq)
-        return latest, volatility
-    in_force = (
-        select(*pool, price, SpotPrice.observed_at, SpotPrice.source)
-        .where(ts <= now)
-        .ext(distinct_on(*pool))
-        .order_by(*pool, ts.desc())
-    )
-    rows = list(session.execute(in_force).all())
-    for c, r, z, t, p, seen, source in rows:
-        latest[(c, r, z, t)] = (float(p), as_utc(seen), str(source))
-    moving = select(*pool, *stats).where(ts <= now, recent).group_by(*pool)
-    rows = list(session.execute(moving).all())
-    for c, r, z, t, n, mean, mean_sq in rows:
-        volatility[(c, r, z, t)] = _cv(n, mean, mean_sq)
-    return latest, volatility
 
+    specs: dict[tuple[str, str], Spec]
+    offerings: dict[Pool, Offered]
+    spot: dict[Pool, tuple[float, datetime, str]]
+    volatility: dict[Pool, float]
+    on_demand: dict[tuple[str, str, str], tuple[float, datetime, str]]
+    interruptions: dict[Pool, Interruption]
+    scores: dict[SetKey, ScoreRow]
+    fleet: dict[Pool, Fleet]
+    # Derived from `scores`: the scored sets holding each pool key, and the score that applies.
+    members: dict[Pool, list[SetKey]] = field(default_factory=dict)
+    capacity: dict[Pool, Capacity] = field(default_factory=dict)
+    # (offering, spot, on-demand, interruption, capacity sources, fleet sources) -> provenance.
+    _provenance: dict[tuple[Any, ...], tuple[tuple[str, ...], bool]] = field(default_factory=dict)
 
-@dataclass(frozen=True, slots=True)
-class _Capacity:
-    score: float | None
-    raw: str
-    zonal: bool
-    at: datetime
-    set_size: int
-    source: str
+    def rescore(self, keys: Iterable[Pool] | None = None) -> set[Pool]:
+        """Recompute the capacity of ``keys`` (all when None); the keys whose capacity changed."""
+        changed = set()
+        for key in self.members if keys is None else keys:
+            cap = best_capacity(self.members.get(key, []), self.scores)
+            if self.capacity.get(key) != cap:
+                changed.add(key)
+                if cap is None:
+                    self.capacity.pop(key, None)
+                else:
+                    self.capacity[key] = cap
+        return changed
 
-
-def _capacity(session: Session, now: datetime) -> dict[tuple[str, str, str, str], _Capacity]:
-    """Per (cloud, region, zone or "", type): the score of the most specific set holding it."""
-    rows = _latest_rows(
-        session,
-        [PlacementScore.cloud, PlacementScore.region, PlacementScore.zone_id,
-         PlacementScore.instance_types, PlacementScore.target_capacity],
-        PlacementScore.observed_at,
-        [PlacementScore.observed_at, PlacementScore.score, PlacementScore.raw,
-         PlacementScore.source],
-        now=now,
-    )  # fmt: skip
-    out: dict[tuple[str, str, str, str], _Capacity] = {}
-    for cloud, region, zone, type_set, _target, at, score, raw, source in rows:
-        members = type_set.split(",")
-        cap = _Capacity(score, raw, zone != REGIONAL_ZONE, as_utc(at), len(members), str(source))
-        for itype in members:
-            key = (cloud, region, zone, itype)
-            held = out.get(key)
-            # A smaller set says more about this type; among equals, newer wins.
-            if held is None or (cap.set_size, -cap.at.timestamp()) < (
-                held.set_size,
-                -held.at.timestamp(),
-            ):
-                out[key] = cap
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Fleet:
-    interruptions: int
-    instance_hours: float
-    capacity_errors: int
-    at: datetime | None
-    sources: frozenset[str]
-    capacity_error_at: datetime | None = None  # the newest insufficient-capacity event
-
-
-def _fleet(session: Session, now: datetime) -> dict[Pool, _Fleet]:
-    """Per pool: interruptions, instance-hours, recent capacity errors, newest event, sources."""
-    recent = now - CAPACITY_ERROR_WINDOW
-
-    def count_kind(kind: str, since: datetime | None = None) -> ColumnElement[Any]:
-        cond = FleetEvent.kind == kind
-        if since is not None:
-            cond = cond & (FleetEvent.occurred_at >= since)
-        return func.sum(case((cond, 1), else_=0))
-
-    rows: list[Any] = list(
-        session.execute(
-            select(
-                *_pool_cols(FleetEvent),
-                FleetEvent.source,
-                count_kind("interruption"),
-                func.sum(func.coalesce(FleetEvent.instance_hours, 0.0)),
-                count_kind("insufficient-capacity", recent),
-                func.max(FleetEvent.occurred_at),
-                func.max(
-                    case((FleetEvent.kind == "insufficient-capacity", FleetEvent.occurred_at))
-                ),
-            )
-            .where(FleetEvent.occurred_at <= now)
-            .group_by(*_pool_cols(FleetEvent), FleetEvent.source)
-        ).all()
-    )
-    out: dict[Pool, _Fleet] = {}
-    for c, r, z, t, source, k, h, e, at, ice_at in rows:
-        part = _Fleet(
-            int(k or 0), float(h or 0.0), int(e or 0), parse_utc(at), frozenset({source}),
-            parse_utc(ice_at),
-        )  # fmt: skip
-        held = out.get((c, r, z, t))
-        out[(c, r, z, t)] = part if held is None else _merge(held, part)
-    return out
-
-
-def _merge(a: _Fleet, b: _Fleet) -> _Fleet:
-    """One pool's evidence from two sources, added up."""
-    return _Fleet(
-        a.interruptions + b.interruptions,
-        a.instance_hours + b.instance_hours,
-        a.capacity_errors + b.capacity_errors,
-        _newest(a.at, b.at),
-        a.sources | b.sources,
-        _newest(a.capacity_error_at, b.capacity_error_at),
-    )
-
-
-def _newest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return max((x for x in (a, b) if x is not None), default=None)
-
-
-def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
-    """One :class:`PoolRecord` per offered pool with the signals in force at ``now``."""
-    specs = {(t.cloud, t.name): t for t in session.scalars(select(InstanceType))}
-    spot, volatility = _spot_signals(session, now)
-    on_demand = {
-        (c, r, t): (float(p), as_utc(at), str(source))
-        for c, r, t, p, at, source in session.execute(
-            select(OnDemandPrice.cloud, OnDemandPrice.region, OnDemandPrice.instance_type,
-                   OnDemandPrice.price_usd_per_hour, OnDemandPrice.observed_at,
-                   OnDemandPrice.source)
-            .where(OnDemandPrice.os == "linux", OnDemandPrice.observed_at <= now)
-        ).all()
-    }  # fmt: skip
-    # The newest signal per pool whichever source stored it; its source travels with it.
-    interruptions = {
-        (c, r, z, t): (label, rate, as_utc(at), str(source))
-        for c, r, z, t, label, rate, at, source in _latest_rows(
-            session, _pool_cols(InterruptionRate), InterruptionRate.observed_at,
-            [InterruptionRate.label, InterruptionRate.rate, InterruptionRate.observed_at,
-             InterruptionRate.source],
-            now=now,
-        )
-    }  # fmt: skip
-    capacity = _capacity(session, now)
-    fleet = _fleet(session, now)
-    offerings: list[Any] = list(
-        session.execute(
-            select(*_pool_cols(Offering), Offering.spot, Offering.on_demand, Offering.source).where(
-                Offering.first_seen <= now
-            )
-        ).all()
-    )
-    records = []
-    for cloud, region, zone_id, instance_type, spot_offered, on_demand_offered, source in offerings:
-        spec = specs.get((cloud, instance_type))
+    def record(self, pool: Pool) -> PoolRecord | None:
+        """The pool's record, or None when it is not offered or its type has no specs."""
+        offered = self.offerings.get(pool)
+        if offered is None:
+            return None
+        cloud, region, _, instance_type = pool
+        spec = self.specs.get((cloud, instance_type))
         if spec is None:
-            continue  # an offering without specs cannot be matched against requirements
-        pool = (cloud, region, zone_id, instance_type)
+            return None  # an offering without specs cannot be matched against requirements
+        spot_offered, on_demand_offered, source = offered
         regional = (cloud, region, REGIONAL_ZONE, instance_type)
-        price = spot.get(pool) if spot_offered else None
-        od = on_demand.get((cloud, region, instance_type))
-        intr = interruptions.get(pool) or interruptions.get(regional)
-        cap = capacity.get(pool) or capacity.get(regional)
-        seen = fleet.get(pool)
-        # Provenance from each row used, never inferred from the cloud.
-        sources = {source} | {
-            row_source
-            for row_source in (
-                price[2] if price else None,
-                od[2] if od else None,
-                intr[3] if intr else None,
-                cap.source if cap else None,
-            )
-            if row_source is not None
-        }
-        if seen is not None:
-            sources |= seen.sources
-        records.append(
-            PoolRecord(
-                key=PoolKey(*pool),
-                family=spec.family,
-                vcpus=spec.vcpus,
-                memory_gib=spec.memory_gib,
-                arch=spec.arch,
-                gpu_count=spec.gpu_count,
-                gpu_model=spec.gpu_model,
-                gpu_memory_gib=spec.gpu_memory_gib,
-                accelerator_kind=spec.accelerator_kind,
-                spot_offered=spot_offered,
-                on_demand_offered=on_demand_offered,
-                spot_price=price[0] if price else None,
-                spot_price_at=price[1] if price else None,
-                spot_price_volatility=volatility.get(pool),
-                on_demand_price=od[0] if od else None,
-                on_demand_at=od[1] if od else None,
-                interruption_source=intr[3] if intr else None,
-                interruption_label=intr[0] if intr else None,
-                interruption_value=intr[1] if intr else None,
-                interruption_at=intr[2] if intr else None,
-                capacity_score=cap.score if cap else None,
-                capacity_raw=cap.raw if cap else None,
-                capacity_zonal=cap.zonal if cap else False,
-                capacity_at=cap.at if cap else None,
-                fleet_interruptions=seen.interruptions if seen else 0,
-                fleet_instance_hours=seen.instance_hours if seen else 0.0,
-                fleet_capacity_errors=seen.capacity_errors if seen else 0,
-                fleet_at=seen.at if seen else None,
-                fleet_capacity_error_at=seen.capacity_error_at if seen else None,
-                sources=tuple(sorted(sources)),
-                simulated=not SIMULATED_SOURCES.isdisjoint(sources),
-                on_demand_source=od[2] if od else None,
-            )
+        price = self.spot.get(pool) if spot_offered else None
+        od = self.on_demand.get((cloud, region, instance_type))
+        intr = self.interruptions.get(pool) or self.interruptions.get(regional)
+        cap = self.capacity.get(pool) or self.capacity.get(regional)
+        seen = self.fleet.get(pool)
+        sources, simulated = self._sources(source, price, od, intr, cap, seen)
+        family, vcpus, memory, arch, gpus, gpu_model, gpu_memory, accelerator = spec
+        return PoolRecord(
+            key=PoolKey(*pool),
+            family=family,
+            vcpus=vcpus,
+            memory_gib=memory,
+            arch=arch,
+            gpu_count=gpus,
+            gpu_model=gpu_model,
+            gpu_memory_gib=gpu_memory,
+            accelerator_kind=accelerator,
+            spot_offered=spot_offered,
+            on_demand_offered=on_demand_offered,
+            spot_price=price[0] if price else None,
+            spot_price_at=price[1] if price else None,
+            spot_price_volatility=self.volatility.get(pool),
+            on_demand_price=od[0] if od else None,
+            on_demand_at=od[1] if od else None,
+            interruption_source=intr[3] if intr else None,
+            interruption_label=intr[0] if intr else None,
+            interruption_value=intr[1] if intr else None,
+            interruption_at=intr[2] if intr else None,
+            capacity_score=cap.score if cap else None,
+            capacity_raw=cap.raw if cap else None,
+            capacity_zonal=cap.zonal if cap else False,
+            capacity_at=cap.at if cap else None,
+            fleet_interruptions=seen.interruptions if seen else 0,
+            fleet_instance_hours=seen.instance_hours if seen else 0.0,
+            fleet_capacity_errors=seen.capacity_errors if seen else 0,
+            fleet_at=seen.at if seen else None,
+            fleet_capacity_error_at=seen.capacity_error_at if seen else None,
+            sources=sources,
+            simulated=simulated,
+            on_demand_source=od[2] if od else None,
         )
-    return _zonal_over_regional(records)
+
+    def _sources(
+        self,
+        source: str,
+        price: tuple[float, datetime, str] | None,
+        od: tuple[float, datetime, str] | None,
+        intr: Interruption | None,
+        cap: Capacity | None,
+        seen: Fleet | None,
+    ) -> tuple[tuple[str, ...], bool]:
+        """Provenance from each row used, never inferred from the cloud (memoised: a store has
+        few distinct combinations)."""
+        key = (source, price[2] if price else None, od[2] if od else None,
+               intr[3] if intr else None, cap.source if cap else None,
+               seen.sources if seen else None)  # fmt: skip
+        hit = self._provenance.get(key)
+        if hit is None:
+            found = {s for s in key[:5] if s is not None} | (seen.sources if seen else set())
+            hit = (tuple(sorted(found)), not SIMULATED_SOURCES.isdisjoint(found))
+            self._provenance[key] = hit
+        return hit
 
 
-def _zonal_over_regional(records: list[PoolRecord]) -> list[PoolRecord]:
+def spec_rows(rows: Iterable[Any]) -> dict[tuple[str, str], Spec]:
+    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
+
+
+def offering_rows(rows: Iterable[Any]) -> dict[Pool, Offered]:
+    return {(c, r, z, t): (bool(spot), bool(od), source) for c, r, z, t, spot, od, source in rows}
+
+
+def read_signals(conn: Connection, *, now: datetime, stamps: Stamps) -> Signals:
+    """Every table read once: the signals in force at ``now``."""
+    spot, volatility = spot_signals(conn, now, stamps)
+    listed: Sequence[Any] = conn.execute(
+        select(*ON_DEMAND_VALUES).where(
+            OnDemandPrice.os == "linux", OnDemandPrice.observed_at <= now
+        )
+    ).all()
+    on_demand = {(c, r, t): (p, stamps(at), source) for c, r, t, p, at, source in listed}
+    signals = Signals(
+        specs=spec_rows(conn.execute(select(*SPEC_COLUMNS))),
+        offerings=offering_rows(
+            conn.execute(select(*OFFERING_COLUMNS).where(Offering.first_seen <= now))
+        ),
+        spot=spot,
+        volatility=volatility,
+        on_demand=on_demand,
+        interruptions=latest_interruptions(conn, now, stamps),
+        scores=latest_score_sets(conn, now, stamps),
+        fleet=fleet_signals(conn, now, stamps),
+    )
+    signals.members = members(signals.scores)
+    signals.rescore()
+    return signals
+
+
+def all_records(signals: Signals) -> dict[Pool, PoolRecord]:
+    """Every offered pool's record, by pool."""
+    out = {}
+    for pool in signals.offerings:
+        record = signals.record(pool)
+        if record is not None:
+            out[pool] = record
+    return out
+
+
+def zonal_over_regional(records: Iterable[PoolRecord]) -> list[PoolRecord]:
     """Drop a regional pool (a public feed's) where a zonal pool of its type has a spot price.
 
     Both describe the same capacity: listing both would count it twice and let the regional row
     pass for one more zone. The zonal pools carry the finer data; the regional interruption
     and capacity signals still reach them (their regional fallback above).
     """
+    records = list(records)
     zonal = {
         (r.key.cloud, r.key.region, r.key.instance_type)
         for r in records
@@ -346,11 +251,25 @@ def _zonal_over_regional(records: list[PoolRecord]) -> list[PoolRecord]:
     ]
 
 
+def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
+    """One :class:`PoolRecord` per offered pool with the signals in force at ``now``."""
+    signals = read_signals(session.connection(), now=now, stamps=Stamps())
+    return zonal_over_regional(all_records(signals).values())
+
+
 def load_pool_index(engine: Engine, *, now: datetime) -> PoolIndex:
     """Every pool with the signals in force at ``now``, indexed for ranking."""
+    started = time.perf_counter()
     with Session(engine) as session:
         records = load_pool_records(session, now=now)
-    return PoolIndex.build(records, built_at=now)
+    read = time.perf_counter() - started
+    index = PoolIndex.build(records, built_at=now)
+    log.info(
+        "pool index loaded",
+        extra={"pools": index.size, "seconds": round(time.perf_counter() - started, 3),
+               "read_seconds": round(read, 3), "kind": "full"},
+    )  # fmt: skip
+    return index
 
 
 def newest_run_id(engine: Engine) -> int:
