@@ -97,6 +97,13 @@ CASES: list[Case] = [
     Case(("collect", "gcp", "--project", "Not_A_Project!"),
          why="a malformed GCP project ID, refused before a run is recorded"),
     Case(("collect", "gcp", "--seed", "3"), why="a sim option given to the GCP source"),
+    # spotsel collect azure
+    Case(("collect", "azure", "--subscription", "my-subscription"),
+         why="a subscription that is not a GUID, refused before a run is recorded"),
+    Case(("collect", "azure", "--regions", "East US"),
+         why="a display name where an ARM region name goes (it would enter an OData filter)"),
+    Case(("collect", "azure", "--project", "spotsel-test"),
+         why="a GCP option given to the Azure source"),
     # spotsel collect aws-advisor
     Case(("collect", "aws-advisor", "--source-url", "ftp://example.com/feed.json"),
          why="a scheme the feed is not served by"),
@@ -150,6 +157,13 @@ CASES: list[Case] = [
          why="a launch template that is neither an ID nor a name"),
     Case(("fleet", "--profiles", PROFILES, "--profile", "gpu-trainer", "--target-capacity", "0",
           "--launch-template", LT, "--subnets", "subnet-a"), why="no capacity to launch"),
+    # spotsel report
+    Case(("report", "--week", "2026-48", "--out", f"{WS}/report"), why="a week without its W"),
+    Case(("report", "--week", "2999-W01", "--out", f"{WS}/report"), why="a week still to come"),
+    Case(("report", "--profiles", f"{WS}/missing.yaml", "--out", f"{WS}/report"),
+         why="a missing profiles file: no files, no recorded week"),
+    Case(("scheduler",), {"SPOTSEL_REPORT_SCHEDULE": "0 6 * * 8"},
+         why="a report schedule naming a weekday that does not exist"),
     # spotsel events import
     Case(("events", "import", f"{WS}/no-such.json"), why="a missing events file"),
     Case(("events", "import", f"{WS}/a-file"), why="an empty file is not JSON"),
