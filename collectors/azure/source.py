@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -88,6 +89,14 @@ class AzureClients:
     resource_graph: Any = None  # azure.mgmt.resourcegraph.ResourceGraphClient
     recommender: Any = None  # azure.mgmt.computerecommender.RecommenderMgmtClient
     credential: Any = None  # checked once before any call; None = not checked
+
+    def close(self) -> None:
+        """Close the HTTP client and every SDK client's transport (a run's sockets end with it)."""
+        self.retail.close()
+        for client in (self.compute, self.resource_graph, self.recommender):
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
 
 
 def azure_clients(
@@ -202,7 +211,15 @@ class AzureSource:
         subscription = _subscription(ctx.options, default=ctx.settings.azure_subscription)
         started = utcnow()
         clients = (self.client_factory or _production_clients(ctx))(subscription)
-        _check_credential(clients)
+        try:
+            _check_credential(clients)
+            return self._collect(clients, regions, started, ctx)
+        finally:
+            clients.close()
+
+    def _collect(
+        self, clients: AzureClients, regions: list[str], started: datetime, ctx: CollectContext
+    ) -> CollectionResult:
         errors: dict[str, RegionError] = {}
         ctx.progress.stage("azure retail prices", len(regions))
         items: list[Any] = []
