@@ -12,7 +12,6 @@ one line naming what to do.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 
 from collectors.azure.eviction import collect_eviction
+from collectors.azure.options import check_azure_options, regions_option, subscription_option
 from collectors.azure.placement import (
     MAX_PLACEMENT_CALLS_PER_RUN,
     collect_placement,
@@ -44,10 +44,8 @@ from collectors.azure.retail import (
 from collectors.azure.skus import Sizes, fetch_skus, parse_skus
 from collectors.base import CollectContext
 from core.clock import utcnow
-from core.errors import ConfigError, CredentialsError, SourceDataError
-from core.limits import shorten
+from core.errors import CredentialsError, SourceDataError
 from core.runs import CollectionResult, RegionError, TableRows
-from core.settings import AZURE_REGION_RE, AZURE_SUBSCRIPTION_RE
 
 __all__ = [
     "ARM_SCOPE",
@@ -72,7 +70,6 @@ RETRY_BACKOFF_MAX_S = 60
 _MESSAGE_CHARS = 200
 # Answers that mean "who you are may not do this": the identity's fault, not the region's.
 _AUTH_STATUSES = frozenset({401, 403})
-_ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
 
 
 class EmptyRegionError(SourceDataError):
@@ -207,8 +204,8 @@ class AzureSource:
     placement_call_limit: int = MAX_PLACEMENT_CALLS_PER_RUN
 
     def collect(self, ctx: CollectContext) -> CollectionResult:
-        regions = _regions(ctx.options, default=ctx.settings.azure_regions)
-        subscription = _subscription(ctx.options, default=ctx.settings.azure_subscription)
+        regions = regions_option(ctx.options, default=ctx.settings.azure_regions)
+        subscription = subscription_option(ctx.options, default=ctx.settings.azure_subscription)
         started = utcnow()
         clients = (self.client_factory or _production_clients(ctx))(subscription)
         try:
@@ -368,41 +365,6 @@ def _production_clients(ctx: CollectContext) -> Callable[[str], AzureClients]:
         return azure_clients(subscription=subscription, retail=retail)
 
     return build
-
-
-def check_azure_options(options: dict[str, Any]) -> None:
-    """Refuse malformed ``regions`` / ``subscription`` before a run is recorded."""
-    _regions(options)
-    if options.get("subscription") is not None:
-        _subscription(options)
-
-
-def _regions(options: dict[str, Any], *, default: list[str] | None = None) -> list[str]:
-    value = options.get("regions") or default or []
-    if isinstance(value, str) or not all(isinstance(r, str) and r.strip() for r in value):
-        raise ConfigError("regions must be a list of Azure region names, e.g. eastus,westeurope")
-    regions = list(dict.fromkeys(r.strip().lower() for r in value))
-    for region in regions:
-        if not AZURE_REGION_RE.fullmatch(region):
-            raise ConfigError(
-                f"region {shorten(region)} is not an Azure region name (lowercase letters and "
-                "digits, e.g. eastus2)"
-            )
-    return regions
-
-
-def _subscription(options: dict[str, Any], *, default: str | None = None) -> str:
-    value = options.get("subscription") or default or os.environ.get(_ENV_SUBSCRIPTION)
-    if not value:
-        raise ConfigError(
-            "no Azure subscription: pass --subscription, set SPOTSEL_AZURE_SUBSCRIPTION or "
-            f"{_ENV_SUBSCRIPTION}"
-        )
-    if not isinstance(value, str) or not AZURE_SUBSCRIPTION_RE.fullmatch(value):
-        raise ConfigError(
-            f"the Azure subscription must be a subscription ID (a GUID), got {shorten(value)}"
-        )
-    return value
 
 
 AZURE_SOURCE = AzureSource()
