@@ -39,6 +39,13 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # GCP project IDs: 6-30 lowercase letters, digits and hyphens, starting with a letter (GCP
 # docs); older projects may carry a "domain:" prefix.
 GCP_PROJECT_RE = re.compile(r"^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# Azure subscription IDs are GUIDs (8-4-4-4-12 hex digits).
+AZURE_SUBSCRIPTION_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+# Azure region (ARM location) names: lowercase letters and digits (eastus2, swedencentral).
+# They are quoted into OData filters, so nothing else may pass.
+AZURE_REGION_RE = re.compile(r"^[a-z][a-z0-9]{1,62}$")
 # Bounds of one SPOTSEL_SCHEDULE interval, in minutes. Under a second is a typo, not a schedule
 # (0 once ran a source back to back); over a week is a unit mistake (the schedule is in minutes),
 # and data that old is no use to a ranking anyway.
@@ -54,6 +61,7 @@ JSON_SETTINGS: dict[str, str] = {
     '"g4dn.xlarge"]]',
     "gcp_regions": 'a JSON list such as ["us-central1", "europe-west4"] or '
     "us-central1,europe-west4",
+    "azure_regions": 'a JSON list such as ["eastus", "westeurope"] or eastus,westeurope',
     "schedule": 'a JSON object of minutes per source such as {"aws": 60, "aws-advisor": 720}',
     "on_demand_discounts": 'a JSON object such as {"aws": 0.2, "aws/p5": 0.45} or '
     "aws=0.2,aws/p5=0.45",
@@ -186,14 +194,34 @@ class Settings(BaseSettings):
         ]
     )  # fmt: skip
 
+    # --- Azure collector (`azure`; credentials: DefaultAzureCredential) ---
+    # Subscription whose VM sizes (and their restrictions) are read; unset = AZURE_SUBSCRIPTION_ID.
+    azure_subscription: str | None = None
+    # Regions collected when a run names none. Default: the ten public regions with the most
+    # GPU (N-series) sizes carrying a Spot price in the SpotLake Azure snapshot of 2022-08-04
+    # (spotlake/azure_spot_prices_2022-08-04.json.gz; UK South ties Australia East), where a
+    # GPU ranking has pools to choose from.
+    azure_regions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "southcentralus", "westeurope", "eastus", "westus2", "southeastasia",
+            "northeurope", "japaneast", "eastus2", "westus3", "australiaeast",
+        ]
+    )  # fmt: skip
+    # The public Retail Prices API (no credentials): Linux on-demand and Spot VM prices.
+    azure_retail_url: str = "https://prices.azure.com/api/retail/prices"
+
     # --- Scheduler (`spotsel scheduler`) ---
     # Minutes between runs per source. The simulated market is not scheduled by default;
     # SPOTSEL_SCHEDULE='{"sim": 60}' schedules it (JSON object). gcp every 6 h: GCP changes a
     # Spot price at most once every 30 days (Compute Engine Spot VM pricing) and machine types
     # rarely: 6 h shows a change the same day, for four runs a day of three list calls each.
+    # azure every 2 h: its eviction-rate buckets are a current value only (Resource Graph keeps
+    # no history), so only frequent reads build one and keep it under /readyz's 3 h staleness;
+    # Retail prices change rarely but cost a few paged GETs per region, and placement scores
+    # keep to their own daily budget whatever the interval.
     schedule: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=lambda: {
-            "aws": 60.0, "aws-advisor": 720.0, "aws-public": 60.0, "gcp": 360.0,
+            "aws": 60.0, "aws-advisor": 720.0, "aws-public": 60.0, "gcp": 360.0, "azure": 120.0,
         }
     )  # fmt: skip
     # A standby scheduler retries the leader lock this often; the leader confirms it still holds
@@ -276,7 +304,9 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value  # from the config file or an override: already structured
         text = value.strip()
-        if info.field_name in ("aws_regions", "gcp_regions") and not text.startswith("["):
+        if info.field_name in ("aws_regions", "gcp_regions", "azure_regions") and not (
+            text.startswith("[")
+        ):
             return [part.strip() for part in text.split(",") if part.strip()]
         if info.field_name == "on_demand_discounts" and not text.startswith("{"):
             return _discount_rules(text)
@@ -292,6 +322,23 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value[:64]!r} is not a GCP project ID (6-30 lowercase letters, digits, hyphens)"
             )
+        return value
+
+    @field_validator("azure_subscription")
+    @classmethod
+    def _azure_subscription_id(cls, value: str | None) -> str | None:
+        if value is not None and not AZURE_SUBSCRIPTION_RE.fullmatch(value):
+            raise ValueError(f"{value[:64]!r} is not an Azure subscription ID (a GUID)")
+        return value
+
+    @field_validator("azure_regions")
+    @classmethod
+    def _azure_region_names(cls, value: list[str]) -> list[str]:
+        for region in value:
+            if not AZURE_REGION_RE.fullmatch(region):
+                raise ValueError(
+                    f"{region[:64]!r} is not an Azure region name (lowercase letters and digits)"
+                )
         return value
 
     @field_validator("schedule")
