@@ -230,31 +230,32 @@ def all_records(signals: Signals) -> dict[Pool, PoolRecord]:
     return out
 
 
-def zonal_over_regional(records: Iterable[PoolRecord]) -> list[PoolRecord]:
+def zonal_over_regional(records: dict[Pool, PoolRecord]) -> list[PoolRecord]:
     """Drop a regional pool (a public feed's) where a zonal pool of its type has a spot price.
 
     Both describe the same capacity: listing both would count it twice and let the regional row
     pass for one more zone. The zonal pools carry the finer data; the regional interruption
     and capacity signals still reach them (their regional fallback above).
     """
-    records = list(records)
+    regional = {(c, r, t) for c, r, z, t in records if z == REGIONAL_ZONE}
+    if not regional:
+        return list(records.values())
     zonal = {
-        (r.key.cloud, r.key.region, r.key.instance_type)
-        for r in records
-        if r.key.zone_id != REGIONAL_ZONE and r.spot_price is not None
+        (c, r, t)
+        for (c, r, z, t), record in records.items()
+        if z != REGIONAL_ZONE and (c, r, t) in regional and record.spot_price is not None
     }
     return [
-        r
-        for r in records
-        if r.key.zone_id != REGIONAL_ZONE
-        or (r.key.cloud, r.key.region, r.key.instance_type) not in zonal
+        record
+        for (c, r, z, t), record in records.items()
+        if z != REGIONAL_ZONE or (c, r, t) not in zonal
     ]
 
 
 def load_pool_records(session: Session, *, now: datetime) -> list[PoolRecord]:
     """One :class:`PoolRecord` per offered pool with the signals in force at ``now``."""
     signals = read_signals(session.connection(), now=now, stamps=Stamps())
-    return zonal_over_regional(all_records(signals).values())
+    return zonal_over_regional(all_records(signals))
 
 
 def load_pool_index(engine: Engine, *, now: datetime) -> PoolIndex:

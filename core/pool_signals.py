@@ -10,7 +10,8 @@ times of its collection runs, so a few hundred values stand for hundreds of thou
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,12 +24,12 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
-    and_,
     case,
     cast,
     func,
     select,
     text,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -110,7 +111,7 @@ def _cv(n: int, mean: float | None, mean_sq: float | None) -> float:
 
 
 _KEYS = MetaData()
-# The pools a query is limited to, joined rather than listed (bounded parameters, index use).
+# The pools a query is limited to, stored rather than listed (a bounded statement, index use).
 _POOL_KEYS = Table(
     "spotsel_pool_keys",
     _KEYS,
@@ -122,26 +123,36 @@ _POOL_KEYS = Table(
 )
 
 
-def _limited(
-    conn: Connection, query: Select[Any], model: Any, pools: Collection[Pool] | None
-) -> Iterable[Any]:
-    """Rows of ``query`` (on ``model``), all of them or only those of ``pools``."""
+Limit = Callable[[Select[Any], Any], Select[Any]]
+
+
+@contextmanager
+def _limit_to(conn: Connection, pools: Collection[Pool] | None) -> Iterator[Limit]:
+    """A function that limits a query on a pool table to ``pools`` (None: every pool)."""
     if pools is None:
-        yield from conn.execute(query).all()
-        return
-    if not pools:
+        yield lambda query, _model: query
         return
     # A table left by a failed load on this connection (SQLite commits DDL at once) goes first.
     schema = "temp" if conn.dialect.name == "sqlite" else "pg_temp"
     conn.execute(text(f"DROP TABLE IF EXISTS {schema}.{_POOL_KEYS.name}"))
     _POOL_KEYS.create(conn)
     try:
-        conn.execute(
-            _POOL_KEYS.insert(),
-            [{"cloud": c, "region": r, "zone_id": z, "instance_type": t} for c, r, z, t in pools],
-        )
-        on = and_(*(col == _POOL_KEYS.c[col.key] for col in pool_columns(model)))
-        yield from conn.execute(query.join_from(model, _POOL_KEYS, on)).all()
+        if pools:
+            conn.execute(
+                _POOL_KEYS.insert(),
+                [{"cloud": c, "region": r, "zone_id": z, "instance_type": t}
+                 for c, r, z, t in pools],
+            )  # fmt: skip
+        if conn.dialect.name != "sqlite":
+            # Without statistics PostgreSQL plans for a large table and scans the pool table.
+            conn.execute(text(f"ANALYZE {_POOL_KEYS.name}"))
+
+        def limit(query: Select[Any], model: Any) -> Select[Any]:
+            # IN (subquery), not a join: SQLite then looks each pool up in the table's key
+            # index instead of scanning the table (it has no statistics on the temporary one).
+            return query.where(tuple_(*pool_columns(model)).in_(select(*_POOL_KEYS.c)))
+
+        yield limit
     finally:
         _POOL_KEYS.drop(conn)
 
@@ -180,9 +191,9 @@ def spot_signals(
             .where(ts <= now)
             .group_by(*pool)
         )  # fmt: skip
-        for c, r, z, t, p, seen, source, _, n, mean, mean_sq in _limited(
-            conn, query, SpotPrice, pools
-        ):
+        with _limit_to(conn, pools) as limit:
+            found: Sequence[Any] = conn.execute(limit(query, SpotPrice)).all()
+        for c, r, z, t, p, seen, source, _, n, mean, mean_sq in found:
             latest[(c, r, z, t)] = (p, stamps(seen), source)
             volatility[(c, r, z, t)] = _cv(n, mean, mean_sq)
         return latest, volatility
@@ -192,10 +203,13 @@ def spot_signals(
         .ext(distinct_on(*pool))
         .order_by(*pool, ts.desc())
     )
-    for c, r, z, t, p, seen, source in _limited(conn, in_force, SpotPrice, pools):
-        latest[(c, r, z, t)] = (p, stamps(seen), source)
     moving = select(*pool, *stats).where(ts <= now, recent).group_by(*pool)
-    for c, r, z, t, n, mean, mean_sq in _limited(conn, moving, SpotPrice, pools):
+    with _limit_to(conn, pools) as limit:
+        held: Sequence[Any] = conn.execute(limit(in_force, SpotPrice)).all()
+        moved: Sequence[Any] = conn.execute(limit(moving, SpotPrice)).all()
+    for c, r, z, t, p, seen, source in held:
+        latest[(c, r, z, t)] = (p, stamps(seen), source)
+    for c, r, z, t, n, mean, mean_sq in moved:
         volatility[(c, r, z, t)] = _cv(n, mean, mean_sq)
     return latest, volatility
 
@@ -365,7 +379,9 @@ def fleet_signals(
         .group_by(*pool_columns(FleetEvent), FleetEvent.source)
     )
     out: dict[Pool, Fleet] = {}
-    for c, r, z, t, source, k, h, e, at, ice_at in _limited(conn, query, FleetEvent, pools):
+    with _limit_to(conn, pools) as limit:
+        found: Sequence[Any] = conn.execute(limit(query, FleetEvent)).all()
+    for c, r, z, t, source, k, h, e, at, ice_at in found:
         part = Fleet(int(k or 0), float(h or 0.0), int(e or 0), stamps.maybe(at),
                      frozenset({source}), stamps.maybe(ice_at))  # fmt: skip
         held = out.get((c, r, z, t))

@@ -136,7 +136,7 @@ def load_snapshot(
                 else:
                     state.records[pool] = record
             patched = len(changed)
-    records = zonal_over_regional(state.records.values())
+    records = zonal_over_regional(state.records)
     built = time.perf_counter()
     index = PoolIndex.build(records, built_at=now)
     finished = time.perf_counter()
