@@ -1,6 +1,9 @@
 """Recommendations from the in-memory snapshot, with a small per-generation answer cache.
 
-Ranking never runs SQL: it reads the current `PoolIndexCache` snapshot. Identical requests
+Ranking never runs SQL: it reads the current `PoolIndexCache` snapshot. The answer is encoded
+straight from `Ranking.to_dict()` (`encode_answer`), not validated into `RecommendationResponse`
+and dumped again: that round trip took 2.6x as long (0.31 ms against 0.12 ms at 100k pools)
+for a body that tests/api/test_recommendation_encoding.py checks is the same. Identical requests
 (same canonical `Requirements`) within one snapshot generation share one serialised answer
 for at most `api_response_cache_ttl_seconds`, so signal ages in a cached answer drift by no
 more than that; a new collection run (a new generation) invalidates every entry.
@@ -14,6 +17,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Final
+
+from pydantic_core import to_json
 
 from api.errors import NoDataError
 from api.pool_cache import PoolIndexCache
@@ -22,7 +28,25 @@ from selector import Requirements, parse_requirements, rank
 from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts
 from selector.requirements import with_default_discounts
 
-__all__ = ["Answer", "Recommender"]
+__all__ = ["Answer", "Recommender", "encode_answer"]
+
+# The answer's timestamps: `Ranking.to_dict` writes UTC as "+00:00", the documented answer (as
+# pydantic writes a UTC datetime) as "Z".
+_TIMESTAMPS: Final = tuple(
+    name
+    for name, field in RecommendationResponse.model_fields.items()
+    if field.annotation is datetime
+)
+_UTC_SUFFIX: Final = "+00:00"
+
+
+def encode_answer(payload: dict[str, Any]) -> bytes:
+    """``Ranking.to_dict()`` plus the generation, as the JSON body of `RecommendationResponse`."""
+    for name in _TIMESTAMPS:
+        value = payload.get(name)
+        if isinstance(value, str) and value.endswith(_UTC_SUFFIX):
+            payload[name] = value[: -len(_UTC_SUFFIX)] + "Z"
+    return to_json(payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +132,6 @@ class Recommender:
             return Answer(cached, generation, cached=True)
         ranking = rank(snapshot, requirements, now=self._clock())
         payload = ranking.to_dict() | {"snapshot_generation": generation}
-        encoded = RecommendationResponse.model_validate(payload).model_dump_json().encode()
+        encoded = encode_answer(payload)
         self._answers.put(key, stamp, encoded)
         return Answer(encoded, generation, cached=False)
