@@ -92,6 +92,9 @@ class PoolIndex:
     # request, so `capacity.zone_signal_penalty` runs once here.
     zone_penalty: FloatArray
     simulated: BoolArray  # any signal of the pool comes from a simulated source
+    # Every instance type has one family throughout: then a family's cheapest pool is its
+    # cheapest type's, and ranking needs no per-family minimum over all candidates.
+    one_family_per_type: bool = False
 
     @property
     def size(self) -> int:
@@ -175,10 +178,19 @@ class PoolIndex:
             zone_signal=_ro(zone_signal),
             zone_penalty=_ro(zone_signal_penalty(ratio, volatility)),
             simulated=_ro(simulated),
+            one_family_per_type=_one_family_per_type(type_code, family_code),
         )
 
     def gpu_class(self, row: int) -> str | None:
         return gpu_class_of(self.records[row].gpu_model)
+
+
+def _one_family_per_type(type_code: IntArray, family_code: IntArray) -> bool:
+    if type_code.size == 0:
+        return True
+    family_of = np.full(int(type_code.max()) + 1, -1, dtype=np.int64)
+    family_of[type_code] = family_code
+    return bool(np.array_equal(family_of[type_code], family_code))
 
 
 def _ro(array: A) -> A:

@@ -70,18 +70,24 @@ def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> R
     filt = apply_filters(snapshot, requirements, now_ts=now_ts)
     cand = _score(snapshot, requirements, filt.spot_rows, filt.on_demand_rows, now_ts)
     types = snapshot.type_code[cand.rows]
-    families = snapshot.family_code[cand.rows]
     zones = snapshot.zone_code[cand.rows]
+    rows = cand.rows
+
+    def family_at(idx: IntArray) -> IntArray:
+        return snapshot.family_code[rows[idx]]
+
+    nested = snapshot.one_family_per_type  # then a family's best pool is one of its types'
     shortlist, score = order_candidates(
         requirements.strategy,
         cand,
         head=max(SHORTLIST_MIN, requirements.top * SHORTLIST_FACTOR),
-        groups=(types, families, zones),
+        groups=(types, zones) if nested else (types, family_at(np.arange(cand.size)), zones),
+        nested_groups=(family_at,) if nested else (),
         tie_band=requirements.cost_tie_band,
     )
     selection = diversify(
         types[shortlist].tolist(),
-        families[shortlist].tolist(),
+        family_at(shortlist).tolist(),
         zones[shortlist].tolist(),
         constraints_of(requirements),
         market_types=int(np.count_nonzero(np.bincount(types))),

@@ -144,6 +144,7 @@ def order_candidates(
     *,
     head: int,
     groups: tuple[IntArray, ...] = (),
+    nested_groups: tuple[Callable[[IntArray], IntArray], ...] = (),
     tie_band: float = SIMILAR_COST_TOLERANCE,
 ) -> tuple[IntArray, FloatArray]:
     """The shortlist in strategy order, and the score (1.0 = best) of each shortlisted one.
@@ -154,6 +155,11 @@ def order_candidates(
     has the smallest primary key overall or in its group, so the subset is found with a
     partition and per-group minima instead of a sort of every candidate. `tie_band` is the
     effective-cost strategy's similar-cost band (`Requirements.cost_tie_band`).
+
+    `nested_groups` (candidate positions -> values) are grouping columns each value of which is
+    a union of values of one of `groups` (a family is a union of instance types): their best
+    candidate is always the best of one of those, so only their first in the sorted subset is
+    looked for, with no pass over every candidate.
     """
     if cand.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -179,8 +185,7 @@ def order_candidates(
     order = subset[by]
     first = np.zeros(order.size, dtype=bool)
     first[: min(head, order.size)] = True
-    for column in groups:
-        values = column[order]
+    for values in (*(column[order] for column in groups), *(g(order) for g in nested_groups)):
         _, idx = np.unique(values, return_index=True)
         first[idx] = True
     shortlist: IntArray = order[first].astype(np.int64)
