@@ -259,13 +259,20 @@ def _offer_stage(
     age_hours: npt.NDArray[np.float64],
     max_age: float,
     max_price: float | None,
-) -> IntArray:
-    stage = np.full(offered.shape, len(_OFFER_STAGES), dtype=np.int64)
-    over = price > max_price if max_price is not None else np.zeros(offered.shape, dtype=bool)
-    stage[over] = 3
-    stage[~(age_hours <= max_age)] = 2  # NaN age (undated price) is not fresh
-    stage[np.isnan(price)] = 1
-    stage[~offered] = 0
+) -> npt.NDArray[np.int8]:
+    # The first stage failed, as nested products of the passes (one pass over the arrays per
+    # test, no scatter): not offered 0, no price 1, stale 2 (NaN age is not fresh), over 3, else 4.
+    stage = (
+        np.ones(offered.shape, dtype=np.int8)
+        if max_price is None
+        else (~(price > max_price)).astype(np.int8)
+    )
+    stage += 1
+    stage *= age_hours <= max_age
+    stage += 1
+    stage *= ~np.isnan(price)
+    stage += 1
+    stage *= offered
     return stage
 
 
@@ -307,12 +314,16 @@ def apply_filters(snap: PoolIndex, req: Requirements, *, now_ts: float) -> Filte
     for stage, code in enumerate(_OFFER_STAGES):
         if counts[stage]:
             exclusions.append(Exclusion(code, reasons[stage], int(counts[stage])))
+    spot_rows = rows[spot_stage == done] if want_spot else rows[:0]
+    od_rows = rows[od_stage == done] if want_od else rows[:0]
+    # Without max_price no offering stops at stage 3: the fresh rows are the eligible ones.
+    unbounded = req.max_price is None
     return FilterResult(
         spec_rows=spec_rows,
-        spot_rows=rows[spot_stage == done] if want_spot else rows[:0],
-        on_demand_rows=rows[od_stage == done] if want_od else rows[:0],
-        fresh_spot_rows=rows[spot_stage >= 3],
-        fresh_on_demand_rows=rows[od_stage >= 3],
+        spot_rows=spot_rows,
+        on_demand_rows=od_rows,
+        fresh_spot_rows=spot_rows if unbounded and want_spot else rows[spot_stage >= 3],
+        fresh_on_demand_rows=od_rows if unbounded and want_od else rows[od_stage >= 3],
         exclusions=tuple(exclusions),
         candidates=int(counts[done]),
     )
