@@ -189,7 +189,10 @@ class _Problem:
         self.family_of_code = f_code[type_first]
         if np.any(self.family_of_code[t_code] != f_code):
             _two_families(types, families)
-        self.family_of = {types[p]: families[p] for p in type_first.tolist()}
+        type_values, family_values, _ = self.values
+        self.family_of = dict(
+            zip(type_values.tolist(), family_values[self.family_of_code].tolist(), strict=True)
+        )
         self.type_code, self.zone_code = t_code, z_code
         # The best position of each (zone, type), in order.
         pair = z_code * (int(t_code.max(initial=0)) + 1) + t_code
@@ -209,6 +212,10 @@ class _Problem:
         return self._solve(caps, type_cov=self.k_types >= 2)
 
     def _solve(self, caps: Sequence[int], *, type_cov: bool) -> dict[int, int]:
+        if self.nodes == 1:
+            # One unit, no coverage reward (both coverages are min(…, nodes) = 1) and every cap
+            # at least 1: the flow takes the one cheapest pool arc, the best pool (position 0).
+            return {self.pools[0]: 1}
         m = PREFIX_START
         while True:
             net = _Network(self, self.pools[:m], caps, type_cov=type_cov)
@@ -342,8 +349,12 @@ class _Network:
         )
         sink = pot[1]
         types, _, zones = problem.values
-        # A new type's potential depends on its family only.
-        by_family = np.array([self._new_type_family(f, sink) for f in problem.values[1].tolist()])
+        # A new type's potential depends on its family only, and only on whether the prefix has
+        # that family: one value for every family it lacks.
+        families = problem.values[1]
+        by_family = np.full(families.size, self._new_type_family(None, sink), dtype=np.float64)
+        for f in self.family:
+            by_family[np.searchsorted(families, f)] = self._new_type_family(f, sink)
         type_level = by_family[problem.family_of_code]
         if type_pot:
             type_level[np.searchsorted(types, list(type_pot))] = list(type_pot.values())
@@ -379,8 +390,9 @@ class _Network:
     def _new_type(self, t: int, sink: float) -> float:
         return self._new_type_family(self.problem.family_of[t], sink)
 
-    def _new_type_family(self, f: int, sink: float) -> float:
-        """The potential a type of family `f` that no pool of the prefix has would take."""
+    def _new_type_family(self, f: int | None, sink: float) -> float:
+        """The potential a type of family `f` (None: one the prefix lacks) that no pool of the
+        prefix has would take."""
         pot, caps = self.graph.potential, self.caps
         after = pot[self.family[f]] if f in self.family else sink
         if not self.type_cov:
