@@ -38,6 +38,9 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 HTML_TYPE: Final = "text/html; charset=utf-8"
 MARKDOWN_TYPE: Final = "text/markdown; charset=utf-8"
 SIMULATED_HEADER: Final = "X-Spotsel-Simulated"
+# The report is one self-contained page: inline styles and SVG, no script, nothing fetched. The
+# browser is told so, so a page that ever reached out (or carried a script) would be stopped.
+HTML_POLICY: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 # Longer than any "YYYY-Www" with room for a typo, short enough to quote back in an error.
 MAX_WEEK_CHARS: Final = 16
 
@@ -145,8 +148,15 @@ def report(
     if stored is None:
         raise ReportNotFoundError(f"no report for week {IsoWeek.parse(week)} is stored")
     markdown = wants_markdown(accept)
+    headers = {
+        "Vary": "Accept",
+        "X-Content-Type-Options": "nosniff",
+        SIMULATED_HEADER: str(stored.simulated).lower(),
+    }
+    if not markdown:
+        headers["Content-Security-Policy"] = HTML_POLICY
     return Response(
         content=stored.markdown if markdown else stored.html,
         media_type=MARKDOWN_TYPE if markdown else HTML_TYPE,
-        headers={"Vary": "Accept", SIMULATED_HEADER: str(stored.simulated).lower()},
+        headers=headers,
     )

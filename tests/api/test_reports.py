@@ -74,6 +74,9 @@ def test_a_week_is_html_by_default(client: TestClient) -> None:
     assert answer.text == "<!DOCTYPE html><title>2026-W47</title>"
     assert answer.headers["x-spotsel-simulated"] == "false"
     assert answer.headers["vary"] == "Accept"
+    policy = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in policy, "no script, nothing fetched"
+    assert "script-src" not in policy
 
 
 def test_markdown_when_asked(client: TestClient) -> None:
