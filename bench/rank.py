@@ -160,7 +160,7 @@ def _verdicts(cells: list[tuple[int, str, str | None, float, float, float]]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000,300000")
-    parser.add_argument("--reps", type=int, default=40)
+    parser.add_argument("--reps", type=int, default=30)
     parser.add_argument(
         "--strategy", default=None, help="run every request under this strategy only"
     )
