@@ -6,6 +6,9 @@ collector source's runs. The signals in force at the week's start and end (price
 placement scores) come from `core.pool_reader.load_pool_index`, as for any ranking.
 
 Everything is read up to ``cut`` = the week end, or the report time for a week still running.
+A collection run is placed in time by what its data is as of, not by when it ran: a simulated
+run of a past market time (``collect sim --as-of``, the demo's last week) starts now but
+describes that week.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Engine, case, exists, func, select
+from sqlalchemy import ColumnElement, Engine, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc, parse_utc
@@ -70,11 +73,18 @@ def load_week_inputs(engine: Engine, *, week: IsoWeek, cut: datetime) -> WeekInp
 def _has_data(session: Session, start: datetime, cut: datetime) -> bool:
     """Whether anything was collected or observed inside the window."""
     probes = (
-        exists().where(CollectionRun.started_at >= start, CollectionRun.started_at <= cut),
+        exists().where(_placed_at() >= start, _placed_at() <= cut),
         exists().where(SpotPrice.ts >= start, SpotPrice.ts <= cut),
         exists().where(FleetEvent.occurred_at >= start, FleetEvent.occurred_at <= cut),
     )
     return any(bool(session.scalar(select(probe))) for probe in probes)
+
+
+def _placed_at() -> ColumnElement[datetime]:
+    """When a run's data is as of: its newest observation; a run that wrote nothing (a failure)
+    has no data_as_of and is placed at its start. No index covers the expression; a source runs
+    a few times an hour at most, so scanning collection_runs stays cheap."""
+    return func.coalesce(CollectionRun.data_as_of, CollectionRun.started_at)
 
 
 def _fleet_events(session: Session, start: datetime, cut: datetime) -> tuple[PoolEvents, ...]:
@@ -136,14 +146,15 @@ def _node_lifetimes(session: Session, start: datetime, cut: datetime) -> tuple[N
 
 
 def _sources(session: Session, start: datetime, cut: datetime) -> tuple[SourceHealth, ...]:
-    """Every source that ever ran up to ``cut``: its runs in the window and its newest success."""
-    in_window = (CollectionRun.started_at >= start) & (CollectionRun.started_at <= cut)
+    """Every source with a run placed up to ``cut``: its runs in the window and its newest
+    success (see `_newest_success`)."""
+    in_window = (_placed_at() >= start) & (_placed_at() <= cut)
 
     def count(status: str | None) -> Any:
         cond = in_window if status is None else in_window & (CollectionRun.status == status)
         return func.sum(case((cond, 1), else_=0))
 
-    success = CollectionRun.status.in_(_SUCCESS) & (CollectionRun.finished_at <= cut)
+    success = CollectionRun.status.in_(_SUCCESS)
     rows: list[Any] = list(
         session.execute(
             select(
@@ -152,20 +163,19 @@ def _sources(session: Session, start: datetime, cut: datetime) -> tuple[SourceHe
                 count("ok"),
                 count("partial"),
                 count("failed"),
-                func.max(case((success, CollectionRun.finished_at))),
                 func.max(case((success, CollectionRun.data_as_of))),
             )
-            .where(CollectionRun.started_at <= cut)
+            .where(_placed_at() <= cut)
             .group_by(CollectionRun.source)
             .order_by(CollectionRun.source)
         ).all()
     )
     out = []
-    for source, runs, ok, partial, failed, newest, as_of in rows:
+    for source, runs, ok, partial, failed, as_of in rows:
         last = session.execute(
             select(CollectionRun.status, CollectionRun.error_message)
             .where(CollectionRun.source == source, in_window)
-            .order_by(CollectionRun.started_at.desc(), CollectionRun.id.desc())
+            .order_by(_placed_at().desc(), CollectionRun.id.desc())
             .limit(1)
         ).first()
         out.append(
@@ -175,7 +185,7 @@ def _sources(session: Session, start: datetime, cut: datetime) -> tuple[SourceHe
                 ok=int(ok or 0),
                 partial=int(partial or 0),
                 failed=int(failed or 0),
-                newest_success=parse_utc(newest),
+                newest_success=_newest_success(session, str(source), cut),
                 data_as_of=parse_utc(as_of),
                 last_status=str(last[0]) if last else None,
                 last_error=str(last[1]) if last and last[1] else None,
@@ -183,6 +193,28 @@ def _sources(session: Session, start: datetime, cut: datetime) -> tuple[SourceHe
             )
         )
     return tuple(out)
+
+
+def _newest_success(session: Session, source: str, cut: datetime) -> datetime | None:
+    """When the source's newest ok / partial run placed up to ``cut`` finished, on its data's
+    clock: its placement plus its duration. A live run's data is as of its start, so this is
+    its finish; a simulated run of a past market ends that long after the market time it
+    describes, not now. A run still going at ``cut`` counts as done by then."""
+    row = session.execute(
+        select(_placed_at(), CollectionRun.started_at, CollectionRun.finished_at)
+        .where(
+            CollectionRun.source == source,
+            CollectionRun.status.in_(_SUCCESS),
+            _placed_at() <= cut,
+        )
+        .order_by(_placed_at().desc(), CollectionRun.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    started, finished = as_utc(row.started_at), as_utc(row.finished_at)
+    placed = parse_utc(row[0]) or started  # SQLite hands the expression back as text
+    return min(placed + (finished - started), cut)
 
 
 def load_price_series(

@@ -80,7 +80,7 @@ class SourceHealth:
     ok: int
     partial: int
     failed: int
-    newest_success: datetime | None  # finished_at of the newest ok / partial run, ever up to cut
+    newest_success: datetime | None  # newest ok / partial run's finish, placed by its data's time
     data_as_of: datetime | None
     last_status: str | None
     last_error: str | None

@@ -3,7 +3,8 @@ sources' health, node lifetimes; both engines."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -76,3 +77,48 @@ def test_a_source_without_a_run_this_week_keeps_its_newest_success(engine: Engin
     assert source.last_status is None
     assert source.newest_success is not None
     assert WEEK.contains(source.newest_success)
+
+
+def _sim_run(engine: Engine, *, as_of: datetime, started_at: datetime) -> None:
+    """A simulated run of the market at ``as_of``, run at ``started_at`` (``--as-of``)."""
+    rows = {
+        "instance_types": [make_type(observed_at=as_of)],
+        "offerings": [make_offering(first_seen=as_of, last_seen=as_of)],
+        "spot_prices": [make_spot_price(ts=as_of, observed_at=as_of)],
+    }
+    run = replace(
+        make_result(rows, source="sim"),
+        started_at=started_at,
+        finished_at=started_at + timedelta(seconds=5),
+    )
+    persist_run(engine, run)
+
+
+def test_a_run_is_placed_in_the_week_its_data_is_as_of_not_when_it_ran(engine: Engine) -> None:
+    last, this = WEEK.previous(), WEEK
+    ran = this.start + timedelta(days=2)  # every run below ran this week
+    for offset in (timedelta(hours=1), timedelta(days=3)):
+        _sim_run(engine, as_of=last.start + offset, started_at=ran + offset)
+    _sim_run(engine, as_of=ran, started_at=ran)  # the market of now
+    # A run that wrote nothing has no data_as_of: it stays where it started.
+    failed = make_result({"spot_prices": []}, source="sim", regions=("us-east-1",))
+    persist_run(engine, replace(failed, started_at=ran, finished_at=ran + timedelta(seconds=1)))
+
+    past = load_week_inputs(engine, week=last, cut=last.end)
+    assert past.has_data
+    [sim] = past.sources
+    assert (sim.source, sim.simulated) == ("sim", True)
+    assert (sim.runs, sim.ok, sim.failed, sim.last_status) == (2, 2, 0, "ok")
+    # The runs finished after the week's end: their success counts on their data's clock.
+    assert sim.newest_success == last.start + timedelta(days=3, seconds=5)
+    assert sim.data_as_of == last.start + timedelta(days=3)
+
+    current = load_week_inputs(engine, week=this, cut=this.end)
+    [sim_now] = current.sources
+    assert (sim_now.runs, sim_now.ok, sim_now.failed) == (2, 1, 1)
+    assert sim_now.last_status == "failed"  # newest by placement; the id breaks the tie
+    assert sim_now.newest_success == ran + timedelta(seconds=5)  # finished before the cut
+    assert sim_now.data_as_of == ran
+
+    # Before any data: the week before last sees no source, though every run started later.
+    assert load_week_inputs(engine, week=last.previous(), cut=last.previous().end).sources == ()

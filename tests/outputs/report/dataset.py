@@ -28,6 +28,9 @@ from selector.outputs import OutputProfile
 WEEK: Final = IsoWeek.parse("2026-W48")
 START, END = WEEK.start, WEEK.end
 MID: Final = START + timedelta(days=3, hours=12)
+# The market as the week's last collection saw it: a run is placed by its data's time, so the
+# market run (started at START + 1 h) stays inside the week, where the report counts it.
+SEEN: Final = END - timedelta(hours=1)
 REPORT_NOW: Final = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # the Monday after: week complete
 REGION: Final = "us-east-1"
 ZONES: Final = ("use1-az1", "use1-az2", "use1-az3")
@@ -90,11 +93,11 @@ def _market_rows(source: str) -> dict[str, list[dict[str, Any]]]:
         for n, zone in enumerate(ZONES):
             key = {**pool, "zone_id": zone, "instance_type": name}
             offerings.append({**key, "spot": True, "on_demand": True, "first_seen": before,
-                              "last_seen": END})  # fmt: skip
+                              "last_seen": SEEN})  # fmt: skip
             base = price * (1 + 0.05 * n)
-            spot.append({**key, "ts": before, "price_usd_per_hour": base, "observed_at": END})
+            spot.append({**key, "ts": before, "price_usd_per_hour": base, "observed_at": SEEN})
             later = base * 2 if PoolKey("aws", REGION, zone, name) == DOUBLED else base * 1.02
-            spot.append({**key, "ts": MID, "price_usd_per_hour": later, "observed_at": END})
+            spot.append({**key, "ts": MID, "price_usd_per_hour": later, "observed_at": SEEN})
             scores.append({**pool, "zone_id": zone, "instance_types": name,
                            "target_capacity": 4, "observed_at": before, "score": 0.8,
                            "raw": "8"})  # fmt: skip
