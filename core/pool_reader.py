@@ -265,9 +265,12 @@ def load_pool_index(engine: Engine, *, now: datetime) -> PoolIndex:
         records = load_pool_records(session, now=now)
     read = time.perf_counter() - started
     index = PoolIndex.build(records, built_at=now)
+    seconds = time.perf_counter() - started
     log.info(
-        "pool index loaded",
-        extra={"pools": index.size, "seconds": round(time.perf_counter() - started, 3),
+        "pool index loaded in %.2f s (%d pools)",
+        seconds,
+        index.size,
+        extra={"pools": index.size, "seconds": round(seconds, 3),
                "read_seconds": round(read, 3), "kind": "full"},
     )  # fmt: skip
     return index

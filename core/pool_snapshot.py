@@ -150,7 +150,11 @@ def load_snapshot(
         full_loaded_at=now if last_full is None else last_full.full_loaded_at,
     )
     log.info(
-        "pool snapshot loaded",
+        "pool snapshot loaded (%s) in %.2f s, index build %.2f s; newest full load %.2f s",
+        stats.kind,
+        stats.seconds,
+        stats.build_seconds,
+        stats.full_seconds,
         extra={"kind": stats.kind, "seconds": round(stats.seconds, 3),
                "build_seconds": round(stats.build_seconds, 3), "pools": index.size,
                "pools_patched": patched, "generation": generation},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -193,3 +194,15 @@ def test_the_cache_patches_its_snapshot_when_a_run_lands(engine: Engine) -> None
     assert second is not first
     assert cache.generation == 2
     assert set(second.records) == set(load_snapshot(engine, now=LATER).index.records)
+
+
+def test_every_load_logs_how_long_it_took(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    persist_run(engine, make_result(_store()))
+    with caplog.at_level(logging.INFO, logger="core.pool_snapshot"):
+        first = load_snapshot(engine, now=NOW)
+        load_snapshot(engine, now=LATER, previous=first)
+    full, patch = [r for r in caplog.records if r.name == "core.pool_snapshot"]
+    assert (full.kind, patch.kind) == ("full", "incremental")  # type: ignore[attr-defined]
+    assert full.seconds == round(first.stats.seconds, 3)  # type: ignore[attr-defined]
+    assert f"in {first.stats.seconds:.2f} s" in full.getMessage()
+    assert f"newest full load {first.stats.seconds:.2f} s" in patch.getMessage()
