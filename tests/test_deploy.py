@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from core.cron import parse_cron
 from core.settings import Settings
+from core.weeks import IsoWeek
 from outputs.profiles import parse_profiles
+from spotsel.commands.report import resolve_week
 from tests.outputs.helpers import REPO
 
 DEPLOY = REPO / "deploy"
@@ -60,6 +64,38 @@ def test_manifests() -> None:
         assert _db_env(_container(obj)) == {"name": "spotsel-db", "key": "database-url"}
     role = objects[("ClusterRole", "spotsel-nodepools")]
     assert {"nodepools", "nodeoverlays"} <= set(role["rules"][0]["resources"])
+
+
+def _arg(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+def test_report_cronjob_reports_last_week_like_the_scheduler() -> None:
+    objects = _objects()
+    cron = objects[("CronJob", "spotsel-report")]
+    container = _container(cron)
+    args = container["args"]
+    assert args[0] == "report"
+    # The week the CLI resolves is the one that ended before the firing, as the scheduler's.
+    monday = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    assert resolve_week(_arg(args, "--week"), now=monday) == IsoWeek.parse("2026-W48")
+    assert cron["spec"]["schedule"] == Settings.model_fields["report_schedule"].default
+    assert parse_cron(cron["spec"]["schedule"]).trigger_fields()["day_of_week"] == "mon"
+    assert cron["spec"]["timeZone"] == "Etc/UTC", "ISO weeks are UTC weeks"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert _db_env(container) == {"name": "spotsel-db", "key": "database-url"}
+    assert container["envFrom"] == _container(objects[("CronJob", "spotsel-nodepools")])["envFrom"]
+    # --profiles and --out are on volumes the pod mounts; the reports volume is a claim
+    # deploy/ creates.
+    pod = _pod_spec(cron)
+    assert pod is not None
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    profiles_dir, _, profiles_file = _arg(args, "--profiles").rpartition("/")
+    assert volumes[mounts[profiles_dir]]["configMap"]["name"] == "spotsel-profiles"
+    assert profiles_file in objects[("ConfigMap", "spotsel-profiles")]["data"]
+    claim = volumes[mounts[_arg(args, "--out")]]["persistentVolumeClaim"]["claimName"]
+    assert ("PersistentVolumeClaim", claim) in objects
 
 
 def test_profiles_configmap_is_a_valid_profiles_file() -> None:

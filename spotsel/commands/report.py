@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the store (SQLAlchemy) loads when a report is produced, not
     from sqlalchemy import Engine
 
 __all__ = [
+    "LAST_WEEK",
     "REPORT_HTML",
     "REPORT_MARKDOWN",
     "WrittenReport",
@@ -47,6 +48,9 @@ REPORT_MARKDOWN: Final = "report.md"
 # Generated files are documents meant to be read and shared, not secrets: rw-r--r--, whatever
 # mkstemp's private default (0600) was (as outputs.writer does for manifests).
 FILE_MODE: Final = 0o644
+# `--week last`: the previous complete ISO week, so a job scheduled on Mondays (the deploy
+# CronJob) names the week that just ended without date arithmetic in its shell.
+LAST_WEEK: Final = "last"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +64,12 @@ class WrittenReport:
 
 
 def resolve_week(text: str | None, *, now: datetime) -> IsoWeek:
-    """``--week``: a week that has begun; none = the week ``now`` falls in."""
+    """``--week``: a week that has begun; none = the week ``now`` falls in; ``last`` = the week
+    before it (the newest complete week)."""
     if text is None:
         return IsoWeek.containing(now)
+    if text.strip().lower() == LAST_WEEK:
+        return IsoWeek.containing(now).previous()
     week = IsoWeek.parse(text)
     if week.start > now:
         raise ConfigError(
@@ -170,9 +177,10 @@ def report_command(
         str | None,
         typer.Option(
             "--week",
-            metavar="YYYY-Www",
+            metavar="YYYY-Www|last",
             help="ISO week to report, e.g. 2026-W48 (weeks run Monday 00:00 UTC to the next "
-            "Monday). [default: the current week so far, Monday 00:00 UTC to now]",
+            "Monday), or 'last' for the previous complete week. [default: the current week "
+            "so far, Monday 00:00 UTC to now]",
         ),
     ] = None,
     profiles: Annotated[

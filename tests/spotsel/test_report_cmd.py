@@ -19,7 +19,7 @@ from core.settings import Settings
 from core.weeks import IsoWeek
 from spotsel.cli import app
 from spotsel.commands import report as report_module
-from spotsel.commands.report import REPORT_HTML, REPORT_MARKDOWN, resolve_week
+from spotsel.commands.report import LAST_WEEK, REPORT_HTML, REPORT_MARKDOWN, resolve_week
 from spotsel.commands.scheduler import report_task
 from spotsel.state import AppState
 
@@ -145,10 +145,33 @@ def test_an_empty_store_still_reports_its_week(
         pytest.param(None, "2026-W48", id="default: the week now falls in"),
         pytest.param("2026-W48", "2026-W48", id="the current week"),
         pytest.param("2025-W01", "2025-W01", id="an old week"),
+        pytest.param("last", "2026-W47", id="last: the previous complete week"),
+        pytest.param(" Last ", "2026-W47", id="last, as people type it"),
     ],
 )
 def test_resolve_week(text: str | None, expected: str) -> None:
     assert str(resolve_week(text, now=NOW)) == expected
+
+
+def test_last_week_crosses_the_iso_year_and_is_never_the_running_week() -> None:
+    # Monday 2027-01-04 00:00 starts 2027-W01; the week before is 2026's 53rd.
+    new_year = datetime(2027, 1, 4, 0, 0, tzinfo=UTC)
+    assert str(resolve_week("last", now=new_year)) == "2026-W53"
+    assert str(resolve_week("last", now=new_year - timedelta(microseconds=1))) == "2026-W52"
+    last = resolve_week(LAST_WEEK, now=NOW)
+    assert last.end <= NOW, "a complete week"
+    assert last.next() == IsoWeek.containing(NOW)
+
+
+def test_week_last_reports_and_records_the_previous_week(
+    settings: Settings, store: Engine, fixed_now: datetime, tmp_path: Path
+) -> None:
+    result = _invoke(settings, "report", "--week", "last", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert [s.week for s in list_weeks(store)] == ["2026-W47"]
+    assert "recorded week 2026-W47" in result.stdout
+    assert (tmp_path / REPORT_MARKDOWN).is_file()
+    store.dispose()
 
 
 # --- the scheduler's weekly job -------------------------------------------------------------
