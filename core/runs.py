@@ -103,10 +103,12 @@ class CollectionResult:
     def region_rows(self) -> Mapping[str, int]:
         return self.rows.rows_per_region()
 
-    def failed_regions(self) -> dict[str, RegionError]:
-        """Regions that errored or came back empty (empty counts as failure)."""
+    def failed_regions(self, counts: Mapping[str, int] | None = None) -> dict[str, RegionError]:
+        """Regions that errored or came back empty (empty counts as failure); ``counts`` are
+        the rows per region when the caller has them already (a pass over every row)."""
         failed = {err.region: err for err in self.errors}
-        counts = self.region_rows()
+        if counts is None:
+            counts = self.region_rows()
         for region in self.regions:
             if region not in failed and counts.get(region, 0) == 0:
                 failed[region] = RegionError(region, "EmptyResult", "the source returned no rows")
@@ -114,7 +116,10 @@ class CollectionResult:
 
     @property
     def status(self) -> RunStatus:
-        failed = self.failed_regions()
+        return self.status_given(self.failed_regions())
+
+    def status_given(self, failed: Mapping[str, RegionError]) -> RunStatus:
+        """The run's status given its failed regions (``failed_regions()``)."""
         if not self.regions:
             if self.committed is not None:
                 return RunStatus.PARTIAL if self.errors else RunStatus.OK

@@ -320,7 +320,8 @@ def persist_run(
     A value the schema cannot hold refuses the whole run: a failed run is recorded, nothing
     is written, and :class:`SourceDataError` names the value.
     """
-    failed = result.failed_regions()
+    counts = result.region_rows()
+    failed = result.failed_regions(counts)
     tables = [name for name in WRITE_ORDER if result.rows.by_table.get(name)]
     to_write = {
         name: [r for r in result.rows.by_table[name] if r.get("region") not in failed]
@@ -346,7 +347,7 @@ def persist_run(
                 (t for t in (data_as_of, result.committed.observed_at) if t is not None),
                 default=None,
             )
-        status = result.status
+        status = result.status_given(failed)
         first_error = next(iter(failed.values()), None)
         run = CollectionRun(
             source=result.source,
@@ -363,7 +364,6 @@ def persist_run(
         )
         session.add(run)
         session.flush()
-        counts = result.region_rows()
         for region in result.regions:
             err = failed.get(region)
             session.add(
