@@ -200,6 +200,8 @@ class _Problem:
         self.pools: list[int] = self.pool_positions.tolist()
         # A reward above any rank sum: coverage first, then quality.
         self.reward = nodes * len(types) + 1
+        # (pools up to each type's best pool, rank within its family), built on first use.
+        self._type_starts: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     def solve(self, caps: Sequence[int]) -> dict[int, int]:
         """The optimal split {position: nodes} under `caps` (less than `nodes` if unreachable)."""
@@ -217,6 +219,11 @@ class _Problem:
             # at least 1: the flow takes the one cheapest pool arc, the best pool (position 0).
             return {self.pools[0]: 1}
         m = PREFIX_START
+        if type_cov and caps[_FAMILY] < self.nodes:
+            # Per-family type rewards pay for up to `nodes` types: no prefix holding fewer of the
+            # types that earn one can be optimal (the check would fail it), so skip its flow.
+            while m < self._rewarded_types_end(caps):
+                m *= 2
         while True:
             net = _Network(self, self.pools[:m], caps, type_cov=type_cov)
             sent = net.graph.run(0, 1, self.nodes, net.order)
@@ -225,6 +232,30 @@ class _Problem:
             if sent == self.nodes and net.certifies(self.pool_positions[m:]):
                 return net.split()
             m *= 2
+
+    def _rewarded_types_end(self, caps: Sequence[int]) -> int:
+        """Pools the prefix needs to hold every type a per-family reward could pay for.
+
+        A family pays for at most min(k_types, its cap) types, all the flow at most `nodes`;
+        those are, at best, the first types of each family in candidate order.
+        """
+        if self._type_starts is None:
+            firsts = _first_positions(self.type_code)
+            firsts.sort()
+            family = self.family_of_code[self.type_code[firsts]]
+            # Rank of each type within its family, in order of the type's best position.
+            by_family = np.argsort(family, kind="stable")
+            counts = np.bincount(family)
+            starts = np.repeat(np.cumsum(counts) - counts, counts)
+            within = np.empty_like(by_family)
+            within[by_family] = np.arange(by_family.size) - starts
+            ends = np.searchsorted(self.pool_positions, firsts) + 1
+            self._type_starts = (ends, within)
+        ends, within = self._type_starts
+        paid = ends[within < min(self.k_types, caps[_FAMILY])]
+        if paid.size == 0:
+            return 0
+        return int(paid[min(self.nodes, paid.size) - 1])
 
 
 def _dense(
