@@ -11,7 +11,18 @@ from typing import Final
 
 from core.clock import as_utc
 
-__all__ = ["age", "date", "hazard", "hours", "money", "pct", "per_hour", "signed_pct", "when"]
+__all__ = [
+    "age",
+    "date",
+    "hazard",
+    "hours",
+    "money",
+    "pct",
+    "per_hour",
+    "signed_money",
+    "signed_pct",
+    "when",
+]
 
 # A per-hour spot price moves in tenths of a cent; four decimals keep $0.0123/h readable.
 PRICE_DECIMALS: Final = 4
@@ -26,6 +37,13 @@ def money(value: float | None) -> str:
         return MISSING
     sign = "−" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}"
+
+
+def signed_money(value: float | None) -> str:
+    """A difference: +$12.00, −$3.50; None → —."""
+    if value is None:
+        return MISSING
+    return ("−" if value < 0 else "+") + f"${abs(value):,.2f}"
 
 
 def per_hour(value: float | None) -> str:

@@ -25,6 +25,7 @@ from outputs.report.sections import (
     source_rows,
     summary_rows,
     week_line,
+    week_rows,
 )
 from outputs.report.svg import heat_map_svg, price_chart_svg
 from selector.outputs.report_model import ProfileReport, Report
@@ -90,6 +91,9 @@ def _profile(report: Report, p: ProfileReport) -> str:
         out.append(f"<h3>{escape(change_heading(report))}</h3>")
         lines = diff_lines(p)
         out.append(_list(lines) if lines else _p(NO_COMPARISON, "note"))
+        headers, rows = week_rows(p)
+        if rows:
+            out.append(_table(headers, rows))
         out.append("<h3>Weekly cost estimate</h3>")
         out.append(_table(*cost_rows(p)))
         out.append("<h3>Price trend of the recommended pools</h3>")

@@ -22,6 +22,7 @@ from outputs.report.sections import (
     source_rows,
     summary_rows,
     week_line,
+    week_rows,
 )
 from selector.outputs.report_model import ProfileReport, Report
 
@@ -56,6 +57,9 @@ def _profile(report: Report, p: ProfileReport) -> list[str]:
         lines = diff_lines(p)
         out += [f"- {line}" for line in lines] if lines else [f"_{NO_COMPARISON}_"]
         out += [""]
+        headers, rows = week_rows(p)
+        if rows:
+            out += _table(headers, rows)
         out += ["### Weekly cost estimate", "", *_table(*cost_rows(p))]
         out += ["### Price trend of the recommended pools", ""]
         summary = price_summary(p.prices)

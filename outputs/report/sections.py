@@ -6,14 +6,23 @@ the Markdown say the same thing and differ only in markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from outputs.report import fmt
-from selector.outputs.report_model import PriceSeries, ProfileReport, Report
+from selector.outputs.report_model import (
+    Compared,
+    PriceSeries,
+    ProfileReport,
+    Report,
+    WeekOverWeek,
+)
 
 __all__ = [
     "EMPTY_WEEK",
+    "NOT_RECORDED",
     "NO_COMPARISON",
+    "SAME_SPLIT",
     "SIMULATED_BANNER",
     "STALE_AFTER_HOURS",
     "change_heading",
@@ -28,6 +37,7 @@ __all__ = [
     "source_rows",
     "summary_rows",
     "week_line",
+    "week_rows",
 ]
 
 SIMULATED_BANNER: Final = (
@@ -36,6 +46,9 @@ SIMULATED_BANNER: Final = (
 )
 EMPTY_WEEK: Final = "No data was collected in this week: nothing to report."
 NO_COMPARISON: Final = "No earlier report to compare with."
+NOT_RECORDED: Final = "not recorded last week"
+SAME_SPLIT: Final = "Same node split as last week."
+_VERDICTS: Final = {True: "spot pays off", False: "use on-demand", None: "undecided"}
 # A source whose newest success is older than this at the report's cut is flagged stale: the
 # least frequent scheduled source (gcp) runs every 6 h, so a day without a success means
 # several runs in a row failed or never ran.
@@ -84,7 +97,10 @@ def diff_lines(p: ProfileReport) -> list[str]:
     if not d.compared:
         return []
     if d.unchanged:
-        return ["Unchanged: the same instance types and zones as last week."]
+        return [
+            "Unchanged: the same instance types and zones as last week.",
+            *_split_line(d.numbers),
+        ]
     lines = []
     if d.added_types:
         lines.append(f"Instance types added: {', '.join(d.added_types)}")
@@ -94,7 +110,67 @@ def diff_lines(p: ProfileReport) -> list[str]:
         lines.append(f"Zones added: {', '.join(d.added_zones)}")
     if d.removed_zones:
         lines.append(f"Zones removed: {', '.join(d.removed_zones)}")
-    return lines + [f"Change: {c}" for c in d.changes]
+    return lines + [f"Change: {c}" for c in d.changes] + _split_line(d.numbers)
+
+
+def _split_line(n: WeekOverWeek | None) -> list[str]:
+    if n is None:
+        return []
+    if not n.split_recorded:
+        return [f"Node split: {NOT_RECORDED}."]
+    if not n.moves:
+        return [SAME_SPLIT]
+    return [f"Node split changed in {len(n.moves)} pools (nodes per pool below)."]
+
+
+def _compared(label: str, value: Compared, show: Callable[[float | None], str]) -> list[str]:
+    before = NOT_RECORDED if value.before is None else show(value.before)
+    return [label, before, show(value.after), fmt.signed_pct(value.change)]
+
+
+def _node_change(before: int, after: int) -> str:
+    if before == 0:
+        return f"added, +{after}"
+    if after == 0:
+        return f"dropped, −{before}"
+    return f"moved, {'+' if after > before else '−'}{abs(after - before)}"
+
+
+def week_rows(p: ProfileReport) -> Table:
+    """Last week against now in numbers: nodes per pool, weekly cost, the recommended pools'
+    price and hazard, the verdict; [] rows = nothing to compare with."""
+    headers = ["compared", "last week", "now", "change"]
+    n = p.diff.numbers
+    if n is None:
+        return headers, []
+    rows = [
+        [f"nodes in {_pool(m.key.instance_type, m.key.zone_id)}", str(m.before), str(m.after),
+         _node_change(m.before, m.after)]
+        for m in n.moves
+    ]  # fmt: skip
+    if not n.split_recorded:
+        rows.append(["node split", NOT_RECORDED, f"{n.nodes_after} nodes", fmt.MISSING])
+    for label, value in (("weekly cost, spot (effective)", n.spot),
+                         ("weekly cost, on-demand", n.on_demand)):  # fmt: skip
+        row = _compared(label, value, fmt.money)
+        if not n.cost_recorded:
+            row[1] = NOT_RECORDED
+        elif value.before is not None and value.after is not None:
+            row[3] = f"{fmt.signed_money(value.after - value.before)} ({row[3]})"
+        rows.append(row)
+    show = {"price": fmt.per_hour, "hazard": fmt.hazard}
+    for c in n.pools:
+        label = f"{'spot price' if c.metric == 'price' else 'hazard'}, "
+        rows.append(
+            _compared(label + _pool(c.key.instance_type, c.key.zone_id), c.value, show[c.metric])
+        )
+    if not n.hazard_recorded:
+        rows.append(["hazard of the recommended pools", NOT_RECORDED, "", fmt.MISSING])
+    if not n.verdict_recorded:
+        rows.append(["verdict", NOT_RECORDED, _VERDICTS[n.verdict_after], fmt.MISSING])
+    elif n.verdict_before != n.verdict_after:
+        rows.append(["verdict", _VERDICTS[n.verdict_before], _VERDICTS[n.verdict_after], "flipped"])
+    return headers, rows
 
 
 def cost_rows(p: ProfileReport) -> Table:

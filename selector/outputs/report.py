@@ -13,6 +13,11 @@ from datetime import datetime
 from typing import Any, Final
 
 from selector.outputs.profile import OutputProfile
+from selector.outputs.report_compare import (
+    RECOMMENDATIONS_VERSION,
+    recommendation,
+    week_over_week,
+)
 from selector.outputs.report_model import (
     CostEstimate,
     ProfileReport,
@@ -34,8 +39,6 @@ __all__ = [
 ]
 
 HOURS_PER_WEEK: Final = 7 * 24.0
-# The layout of `Report.recommendations` (stored, and read back as next week's `previous`).
-RECOMMENDATIONS_VERSION: Final = 1
 NO_DATA_NOTE: Final = "no data was collected in this week"
 # Price lines per chart: one distinct colour each (outputs/report/svg.py's eight-colour palette);
 # the pools carrying nodes come first, then the rest in rank order.
@@ -89,7 +92,7 @@ def build_report(
         "version": RECOMMENDATIONS_VERSION,
         "week": inputs.week,
         "simulated": simulated,
-        "profiles": {p.name: _recommendation(p) for p in profiles},
+        "profiles": {p.name: recommendation(p) for p in profiles},
     }
     compared = previous.get("week") if isinstance(previous, Mapping) else None
     return Report(
@@ -151,7 +154,7 @@ def _profile(
     zones = tuple(sorted({p.key.zone_id for p in pools if p.key.zone_id}))
     charted = [p.key for p in pools if p.nodes > 0] + [p.key for p in pools if p.nodes <= 0]
     series = {s.key: s for s in inputs.prices}
-    return replace(
+    report = replace(
         base,
         available=True,
         instance_types=types,
@@ -163,12 +166,15 @@ def _profile(
         diff=_diff(profile, types, zones, before.get(profile.name)),
         cost=_cost(spot, pools),
         verdict=spot.verdict.message,
+        spot_pays_off=spot.verdict.spot_pays_off,
         movers=movers(ranked.start, ranked.end),
         prices=tuple(series[k] for k in charted[:PRICE_LINES] if k in series),
         heat=heat_map(ranked.end or spot, types),
         fallback=fallback,
         simulated=spot.simulated,
     )
+    previous = before.get(profile.name)
+    return replace(report, diff=replace(report.diff, numbers=week_over_week(report, previous)))
 
 
 def _spot_pools(ranking: Ranking | None) -> list[RankedPool]:
@@ -248,25 +254,3 @@ def _changes(
     edit(nodepool, "topology.k8s.aws/zone-id", added_z, removed_z)
     edit("EC2 Fleet / ASG", "the launch template overrides", added_t, removed_t)
     return tuple(lines)
-
-
-def _recommendation(p: ProfileReport) -> dict[str, Any]:
-    """What next week's report compares against (JSON-able)."""
-    return {
-        "cloud": p.cloud,
-        "region": p.region,
-        "nodepool": p.nodepool,
-        "available": p.available,
-        "instance_types": list(p.instance_types),
-        "zones": list(p.zones),
-        "pools": [
-            {
-                "instance_type": r.key.instance_type,
-                "zone_id": r.key.zone_id,
-                "nodes": r.nodes,
-                "price": r.price,
-                "effective_cost": r.effective_cost,
-            }
-            for r in p.pools
-        ],
-    }

@@ -15,11 +15,14 @@ from selector.pools import PoolKey
 
 __all__ = [
     "CapacityAccount",
+    "Compared",
     "CostEstimate",
     "FallbackAccount",
     "HeatCell",
     "Mover",
     "NodeLifetime",
+    "NodeMove",
+    "PoolChange",
     "PoolEvents",
     "PricePoint",
     "PriceSeries",
@@ -30,6 +33,7 @@ __all__ = [
     "SourceHealth",
     "SpotCandidate",
     "WeekInputs",
+    "WeekOverWeek",
 ]
 
 
@@ -106,6 +110,58 @@ class WeekInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class Compared:
+    """One number last week and now; `before` None = not recorded last week."""
+
+    before: float | None
+    after: float | None
+
+    @property
+    def change(self) -> float | None:
+        """Relative: after / before - 1 (None when either side is missing or before is 0)."""
+        if self.before is None or self.after is None or self.before == 0:
+            return None
+        return self.after / self.before - 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeMove:
+    """A pool whose share of the profile's nodes changed (0 on one side: added or dropped)."""
+
+    key: PoolKey
+    before: int
+    after: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolChange:
+    """A pool recommended both weeks: its spot price or hazard then and now."""
+
+    key: PoolKey
+    metric: str  # "price" ($/h) | "hazard" (interruptions/h)
+    value: Compared
+
+
+@dataclass(frozen=True, slots=True)
+class WeekOverWeek:
+    """The profile's numbers against last week's stored recommendation; a `*_recorded` False
+    means last week's document predates that field (shown as "not recorded last week")."""
+
+    split_recorded: bool
+    moves: tuple[NodeMove, ...]  # only the pools whose node count changed
+    nodes_before: int
+    nodes_after: int
+    cost_recorded: bool
+    spot: Compared  # weekly cost at the effective cost per useful hour, $
+    on_demand: Compared  # weekly cost on on-demand, $
+    pools: tuple[PoolChange, ...]  # per metric, the largest relative changes first
+    hazard_recorded: bool
+    verdict_recorded: bool
+    verdict_before: bool | None  # spot pays off last week (None = undecided / not recorded)
+    verdict_after: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class RecommendationDiff:
     """What changed against last week's recommendation (None fields = nothing to compare)."""
 
@@ -115,6 +171,7 @@ class RecommendationDiff:
     added_zones: tuple[str, ...] = ()
     removed_zones: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()  # the NodePool / Fleet edits this implies, one line each
+    numbers: WeekOverWeek | None = None  # node split, cost, prices against last week
 
     @property
     def unchanged(self) -> bool:
@@ -208,6 +265,7 @@ class ProfileReport:
     diff: RecommendationDiff = field(default_factory=lambda: RecommendationDiff(compared=False))
     cost: CostEstimate | None = None
     verdict: str | None = None
+    spot_pays_off: bool | None = None  # the verdict's decision (None: one side had no price)
     movers: tuple[Mover, ...] = ()
     prices: tuple[PriceSeries, ...] = ()
     heat: tuple[HeatCell, ...] = ()

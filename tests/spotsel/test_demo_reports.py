@@ -14,6 +14,7 @@ from core.db import make_engine
 from core.reports import list_weeks, load_week
 from core.settings import Settings
 from core.weeks import IsoWeek
+from outputs.report import fmt
 from spotsel.cli import app
 from spotsel.commands.demo_weeks import LAST_WEEK_MARKET_TIMES, last_week_times
 from spotsel.state import AppState
@@ -118,4 +119,16 @@ def test_demo_writes_this_weeks_report_compared_with_last_weeks(
             assert _listed(section, label) == expected, (name, label)
             changes += len(expected)
     assert changes >= 1, "the week-over-week section lists at least one added or removed type/zone"
+    # The numbers against last week: a comparison table per profile recommended both weeks, its
+    # cost row carrying both stored weekly costs; an empty table everywhere fails here.
+    rows = 0
+    for name, now_rec in after.items():
+        if not (now_rec["available"] and before[name]["available"]):
+            continue
+        table = [line for line in _changes(text, name).splitlines() if line.startswith("| ")]
+        rows += len(table[1:])  # below the header row
+        old, new = before[name]["cost"]["effective"], now_rec["cost"]["effective"]
+        cost = f"| weekly cost, spot (effective) | {fmt.money(old)} | {fmt.money(new)} |"
+        assert any(line.startswith(cost) for line in table), (name, table)
+    assert rows >= 1, "the week-over-week section has at least one comparison row"
     assert "<svg" in html.read_text(encoding="utf-8"), "the charts are drawn"
