@@ -16,6 +16,8 @@ family and in a global total), which may spread over more types than asked, neve
 Speed. The flow runs on the best `PREFIX_START` distinct pools, doubling until the residual
 potentials prove that no pool further down the list could lower the cost (a pool that would
 close a cheaper cycle fails the check), so a few hundred candidates cost a few small flows.
+When a binding family cap makes the type reward per family, the first prefix already holds
+every type a reward could pay for (fewer cannot pass the check).
 
 Listing: every pool that carries nodes, then the best pools adding a missing type or zone until
 the list shows `min_instance_types` types and `min_zones` zones, then the best others up to
@@ -222,8 +224,7 @@ class _Problem:
         if type_cov and caps[_FAMILY] < self.nodes:
             # Per-family type rewards pay for up to `nodes` types: no prefix holding fewer of the
             # types that earn one can be optimal (the check would fail it), so skip its flow.
-            while m < self._rewarded_types_end(caps):
-                m *= 2
+            m = max(m, self._rewarded_types_end(caps))
         while True:
             net = _Network(self, self.pools[:m], caps, type_cov=type_cov)
             sent = net.graph.run(0, 1, self.nodes, net.order)
