@@ -164,8 +164,12 @@ def week_rows(p: ProfileReport) -> Table:
         rows.append(
             _compared(label + _pool(c.key.instance_type, c.key.zone_id), c.value, show[c.metric])
         )
-    if not n.hazard_recorded:
-        rows.append(["hazard of the recommended pools", NOT_RECORDED, "", fmt.MISSING])
+    for metric, name in (("price", "spot price"), ("hazard", "hazard")):
+        if metric == "hazard" and not n.hazard_recorded:
+            rows.append(["hazard of the recommended pools", NOT_RECORDED, "", fmt.MISSING])
+        elif n.kept and not any(c.metric == metric for c in n.pools):
+            label = f"{name} of the {n.kept} pools still recommended"
+            rows.append([label, "same", "same", "unchanged"])
     if not n.verdict_recorded:
         rows.append(["verdict", NOT_RECORDED, _VERDICTS[n.verdict_after], fmt.MISSING])
     elif n.verdict_before != n.verdict_after:

@@ -95,8 +95,8 @@ def _moves(p: ProfileReport, before: Mapping[PoolKey, Mapping[str, Any]]) -> lis
 def _pool_changes(
     p: ProfileReport, before: Mapping[PoolKey, Mapping[str, Any]]
 ) -> tuple[tuple[PoolChange, ...], bool]:
-    """Per metric, the still-recommended pools that moved most (unmoved ones too, if fewer
-    moved: a price that held is news as well), and whether last week recorded hazards."""
+    """Per metric, the still-recommended pools that moved most (a pool that held is left out:
+    the renderers say when none moved), and whether last week recorded hazards."""
     kept = [r for r in p.pools if r.key in before]
     out: list[PoolChange] = []
     hazard_recorded = any(_number(before[r.key].get("hazard")) is not None for r in kept)
@@ -112,7 +112,8 @@ def _pool_changes(
             change = c.value.change
             return -1.0 if change is None else abs(change)
 
-        out.extend(sorted(changes, key=lambda c: (-size(c), c.key))[:POOL_CHANGES_TOP])
+        moved = [c for c in changes if c.value.change]
+        out.extend(sorted(moved, key=lambda c: (-size(c), c.key))[:POOL_CHANGES_TOP])
     return tuple(out), hazard_recorded
 
 
@@ -135,6 +136,7 @@ def week_over_week(p: ProfileReport, entry: Mapping[str, Any] | None) -> WeekOve
         spot=Compared(_number(old_cost.get("effective")), now.effective if now else None),
         on_demand=Compared(_number(old_cost.get("on_demand")), now.on_demand if now else None),
         pools=pools,
+        kept=sum(1 for r in p.pools if r.key in (before or {})),
         hazard_recorded=hazard_recorded,
         verdict_recorded="spot_pays_off" in entry,
         verdict_before=(

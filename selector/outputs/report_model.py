@@ -155,6 +155,7 @@ class WeekOverWeek:
     spot: Compared  # weekly cost at the effective cost per useful hour, $
     on_demand: Compared  # weekly cost on on-demand, $
     pools: tuple[PoolChange, ...]  # per metric, the largest relative changes first
+    kept: int  # pools recommended both weeks (those `pools` are picked from)
     hazard_recorded: bool
     verdict_recorded: bool
     verdict_before: bool | None  # spot pays off last week (None = undecided / not recorded)

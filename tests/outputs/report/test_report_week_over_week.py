@@ -123,7 +123,8 @@ def test_the_same_split_still_shows_cost_and_prices(week_engine: Engine) -> None
     assert "| weekly cost, spot (effective) |" in section
     assert f"| spot price, {old['instance_type']} in {old['zone_id']} |" in section
     assert "+100.0 % |" in section
-    assert "| hazard, " in section
+    assert "| hazard, " not in section  # no hazard moved: one line says so
+    assert "pools still recommended | same | same | unchanged |" in section
     assert NOT_RECORDED not in section
     assert "| verdict |" not in section  # the verdict held
 
@@ -148,13 +149,17 @@ def test_an_old_stored_layout_still_renders(week_engine: Engine) -> None:
         del v1_entry[key]
     for pool in v1_entry["pools"]:
         del pool["hazard"]
+    cheaper = v1_entry["pools"][0]
+    cheaper["price"] *= 0.5
     docs = _docs(week_engine, v1)
     section = _section(docs)
     assert f"- {SAME_SPLIT}" in section
     assert f"| weekly cost, spot (effective) | {NOT_RECORDED} |" in section
     assert f"| hazard of the recommended pools | {NOT_RECORDED} |" in section
     assert f"| verdict | {NOT_RECORDED} |" in section
-    assert "| spot price, " in section  # v1 prices still compare
+    # Version 1 prices still compare.
+    assert f"| spot price, {cheaper['instance_type']} in {cheaper['zone_id']} |" in section
+    assert "+100.0 % |" in section
     assert NOT_RECORDED in docs.html
     # Before version 1: types and zones only, no version key.
     bare = {
