@@ -122,9 +122,10 @@ def diversify(
 ) -> Selection:
     """Pick positions (candidates are in quality order) and a node split.
 
-    A type must have one family throughout. `market_types` is the number of distinct
-    instance types among all eligible pools (the candidates hold at least the best pool of
-    each, so it only ever confirms what the candidates show).
+    A type must have one family throughout (checked when nodes are split, `nodes` > 1).
+    `market_types` is the number of distinct instance types among all eligible pools (the
+    candidates hold at least the best pool of each, so it only ever confirms what the
+    candidates show).
     """
     c = constraints
     cols = (types, families, zones)
@@ -132,11 +133,18 @@ def diversify(
     if not types:
         return Selection((), (), tuple(_coverage_unmet(c, 0, 0, n_types, 0, 0)))
     caps = [_cap(share, c.nodes) for share in _shares(c)]
-    problem = _Problem(cols, c.nodes, min(c.min_instance_types, c.nodes), min(c.min_zones, c.nodes))
-    split = problem.solve(caps)
     relaxed: dict[int, int] = {}
-    if sum(split.values()) < c.nodes:
-        split, relaxed = _relax(problem, caps)
+    if c.nodes == 1:
+        # One unit, no coverage reward (both coverages are min(…, nodes) = 1) and every cap at
+        # least 1: the flow would take its one cheapest arc, the best pool (position 0). No
+        # family is read, so none is checked.
+        split = {0: 1}
+    else:
+        k_types, k_zones = min(c.min_instance_types, c.nodes), min(c.min_zones, c.nodes)
+        problem = _Problem(cols, c.nodes, k_types, k_zones)
+        split = problem.solve(caps)
+        if sum(split.values()) < c.nodes:
+            split, relaxed = _relax(problem, caps)
     carriers = sorted(pos for pos, k in split.items() if k > 0)
     listed = _list(cols, carriers, c)
     needed = len(listed)
@@ -216,10 +224,6 @@ class _Problem:
         return self._solve(caps, type_cov=self.k_types >= 2)
 
     def _solve(self, caps: Sequence[int], *, type_cov: bool) -> dict[int, int]:
-        if self.nodes == 1:
-            # One unit, no coverage reward (both coverages are min(…, nodes) = 1) and every cap
-            # at least 1: the flow takes the one cheapest pool arc, the best pool (position 0).
-            return {self.pools[0]: 1}
         m = PREFIX_START
         if type_cov and caps[_FAMILY] < self.nodes:
             # Per-family type rewards pay for up to `nodes` types: no prefix holding fewer of the
