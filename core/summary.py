@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.clock import parse_utc
 from core.store import count_rows
 from core.tables import CollectionRun, CollectionRunRegion, FleetEvent, InstanceType, Offering
-from selector.capacity import ICE_TTL_HOURS
+from selector.ice import ICE_TTL_HOURS
 
 __all__ = [
     "FLEET_EVENT_KINDS",

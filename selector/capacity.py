@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from selector.errors import SignalError
+from selector.ice import ICE_HALF_LIFE_HOURS, ICE_PENALTY_PER_EVENT, ICE_TTL_HOURS
 
 __all__ = [
     "AZURE_PLACEMENT",
@@ -64,18 +65,6 @@ REGIONAL_DISCOUNT: Final = 0.85
 CAPACITY_TTL_HOURS: Final = 24.0
 # Past the TTL a score's weight halves every day, sliding toward NEUTRAL_CAPACITY.
 STALE_HALF_LIFE_HOURS: Final = 24.0
-# Each recent insufficient-capacity error multiplies c by this (three errors ≈ c / 3).
-ICE_PENALTY_PER_EVENT: Final = 0.7
-# How long an insufficient-capacity (ICE) error is remembered. Karpenter hard-excludes an offering
-# for only 3 minutes after an ICE (its unavailable-offerings cache, `UnavailableOfferingsTTL =
-# 3 * time.Minute`, karpenter-provider-aws pkg/cache/cache.go), then retries it. Real launch probes
-# remember far longer: after a failed probe the next probe of that pool fails more often than its
-# base rate, by +0.35 at 15 min, halving in ~5 h and back at the daily-cycle floor by 12 h (the 17
-# SkyPilot 1-node probe traces, `python bench/ice_memory.py`). So errors fade with that half-life
-# and are forgotten at the TTL: the store's reader counts errors within it
-# (core/pool_reader.CAPACITY_ERROR_WINDOW) and the decay below drops them past it.
-ICE_HALF_LIFE_HOURS: Final = 5.0
-ICE_TTL_HOURS: Final = 12.0
 
 # The zone price signal, fitted on SpotLake's 18,133 single-type zonal scores (2022-07-12) within
 # each (region, type), c = score / 3 (`python bench/zone_signals.py`, sections 1 and 3):

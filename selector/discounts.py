@@ -22,14 +22,19 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Final
 
 from selector.errors import RequirementsError
-from selector.pool_index import PoolIndex
 from selector.pools import CLOUDS
+
+if TYPE_CHECKING:  # numpy loads with the ranking, not with every parse of a request
+    import numpy as np
+    import numpy.typing as npt
+
+    from selector.pool_index import PoolIndex
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "ANY",
@@ -40,9 +45,6 @@ __all__ = [
     "on_demand_discount_by_row",
     "parse_discounts",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 FIELD: Final = "on_demand_discounts"
 ANY: Final = "*"
@@ -153,6 +155,8 @@ def on_demand_discount_by_row(
     snap: PoolIndex, rows: IntArray, discounts: OnDemandDiscounts
 ) -> FloatArray:
     """Fraction off list per row of `rows` (vectorised `OnDemandDiscounts.discount_for`)."""
+    import numpy as np
+
     out = np.zeros(rows.size)
     if not discounts or rows.size == 0:
         return out
@@ -181,6 +185,8 @@ def _family_names(
     snap: PoolIndex, rows: IntArray, family_code: IntArray
 ) -> npt.NDArray[np.object_]:
     """Lower-case family name per row, read from one record per family code present."""
+    import numpy as np
+
     first = np.full(int(family_code.max()) + 1, -1, dtype=np.int64)
     first[family_code] = rows  # any row of the code will do: the family is the code's
     names = np.array(

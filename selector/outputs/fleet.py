@@ -15,12 +15,14 @@ simulated data is tagged `spotsel.io/simulated=true` (`selector.outputs.provenan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from selector.outputs.errors import OutputError
 from selector.outputs.launch_templates import LaunchTemplate, LaunchTemplates
 from selector.outputs.provenance import Provenance
-from selector.results import Ranking
+
+if TYPE_CHECKING:
+    from selector.results import Ranking
 
 __all__ = [
     "ASG_MAX_INSTANCE_TYPES",

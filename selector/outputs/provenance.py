@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from selector.results import Ranking
+if TYPE_CHECKING:
+    from selector.results import Ranking
+
 
 __all__ = [
     "SIMULATED_KEY",

@@ -19,7 +19,6 @@ import typer
 from core.clock import utcnow
 from core.errors import ConfigError
 from spotsel.commands.collect import run_collection
-from spotsel.commands.demo_weeks import collect_last_week, write_demo_reports
 from spotsel.commands.outputs import example_profiles, write_demo_outputs
 from spotsel.commands.serve import curl_example, ensure_port_free, run_serve
 from spotsel.commands.status import print_store
@@ -62,6 +61,7 @@ def demo(
     from core.db import check_connection, redact_url
     from selector import parse_requirements, rank
     from spotsel import render_ranking
+    from spotsel.commands.demo_weeks import collect_last_week, write_demo_reports
 
     state = app_state(ctx)
     folder = out_dir or state.get_settings().data_dir / "demo-output"

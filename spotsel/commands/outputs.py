@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
@@ -35,16 +35,15 @@ from selector.outputs import (
     ARCHES,
     FLEET_STRATEGIES,
     FLEET_TYPES,
-    AksNodePools,
     FleetOptions,
-    GkeNodePools,
-    KarpenterDocuments,
-    OutputProfile,
     Provenance,
     parse_launch_templates,
 )
 from spotsel.consoles import err, out
 from spotsel.state import AppState, LoadedPools, app_state, load_pools
+
+if TYPE_CHECKING:
+    from selector.outputs import AksNodePools, GkeNodePools, KarpenterDocuments, OutputProfile
 
 __all__ = [
     "DIFF_EXIT_CODE",

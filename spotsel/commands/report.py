@@ -26,12 +26,13 @@ import typer
 from core.clock import utcnow
 from core.errors import ConfigError
 from core.weeks import IsoWeek
-from selector.discounts import NO_DISCOUNTS, OnDemandDiscounts
 from spotsel.consoles import err, out
 from spotsel.state import app_state
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) loads when a report is produced, not to start the CLI
     from sqlalchemy import Engine
+
+    from selector.discounts import OnDemandDiscounts
 
 __all__ = [
     "LAST_WEEK",
@@ -117,7 +118,7 @@ def produce_report(
     profiles_file: Path,
     now: datetime,
     out_dir: Path | None,
-    discounts: OnDemandDiscounts = NO_DISCOUNTS,
+    discounts: OnDemandDiscounts | None = None,
     note: Callable[[str], object] = lambda _line: None,
 ) -> WrittenReport:
     """Generate ``week``'s report as of ``now``, record it, and write it to ``out_dir`` (if
@@ -125,6 +126,7 @@ def produce_report(
     from core.reports import load_week
     from outputs import load_profiles
     from outputs.report import generate_report
+    from selector.discounts import NO_DISCOUNTS
 
     profiles = load_profiles(profiles_file)
     previous_week = week.previous()
@@ -141,7 +143,7 @@ def produce_report(
         profiles=profiles,
         now=now,
         previous=None if previous is None else previous.recommendations,
-        discounts=discounts,
+        discounts=NO_DISCOUNTS if discounts is None else discounts,
     )
     files = {REPORT_HTML: documents.html, REPORT_MARKDOWN: documents.markdown}
     staged = _stage(out_dir, files) if out_dir is not None else []

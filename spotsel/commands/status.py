@@ -78,7 +78,7 @@ def print_store(engine: Engine, *, now: datetime) -> None:
 def fleet_line(fleet: FleetEventSummary) -> str:
     """``fleet events: 12 in 3 pools (interruption 3, …); newest 2.0 h ago; capacity errors in
     the last 12 h (lowering capacity): 2``."""
-    from selector.capacity import ICE_TTL_HOURS
+    from selector.ice import ICE_TTL_HOURS
 
     if not fleet.total:
         return "fleet events: none (the ranking uses public signals only)"
