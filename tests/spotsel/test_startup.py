@@ -26,12 +26,13 @@ HEAVY = (
     "apscheduler", "alembic", "sqlalchemy", "pydantic_settings",
     "jsonschema", "yaml", "kubernetes", "jinja2",
     "collectors.aws", "collectors.gcp", "collectors.azure", "collectors.sim", "collectors.runner",
-    "core.db", "core.tables", "core.settings", "outputs",
+    "core.db", "core.tables", "core.settings", "outputs", "numpy",
 )  # fmt: skip
 # What `spotsel status` must not load: it names the sources, it does not run them.
 NOT_FOR_STATUS = (
     "boto3", "botocore", "google", "azure", "httpx", "fastapi", "uvicorn", "apscheduler",
     "collectors.aws", "collectors.gcp", "collectors.azure", "collectors.sim", "outputs",
+    "numpy",  # the ranking's: status counts rows, it ranks nothing
 )  # fmt: skip
 
 
