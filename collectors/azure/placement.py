@@ -32,10 +32,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from collectors.parsing import refuses_malformed
-from core.clock import parse_utc
 from core.errors import CredentialsError, SourceDataError
 from core.limits import check_rows, row_problem, shorten
 from core.runs import RegionError
+from core.score_history import last_scored
 from core.tables import REGIONAL_ZONE, PlacementScore
 from selector import SignalError, normalise_placement
 
@@ -132,25 +132,7 @@ def placement_targets(offered: Mapping[str, Collection[str]]) -> list[PlacementT
 
 def placement_history(engine: Engine | None, *, now: datetime) -> dict[tuple[str, str], datetime]:
     """(region, size) → when it was last scored (newest stored row, any zone)."""
-    if engine is None:
-        return {}
-    stmt = (
-        select(
-            PlacementScore.region,
-            PlacementScore.instance_types,
-            func.max(PlacementScore.observed_at),
-        )
-        .where(
-            PlacementScore.cloud == "azure",
-            PlacementScore.source == SOURCE,
-            PlacementScore.observed_at > now - HISTORY_WINDOW,
-        )
-        .group_by(PlacementScore.region, PlacementScore.instance_types)
-    )
-    with Session(engine) as session:
-        rows = list(session.execute(stmt))
-    # SQLite hands max() back as text: parse_utc reads both.
-    return {(r, s): seen for r, s, at in rows if (seen := parse_utc(at)) is not None}
+    return last_scored(engine, cloud="azure", source=SOURCE, since=now - HISTORY_WINDOW)
 
 
 def placement_calls_spent(engine: Engine | None, *, now: datetime) -> int:

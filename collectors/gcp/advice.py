@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from collectors.gcp.inventory import Inventory
 from collectors.parsing import refuses_malformed
@@ -29,7 +28,8 @@ from core.clock import parse_utc
 from core.errors import SourceDataError
 from core.limits import check_rows, row_problem, shorten
 from core.runs import RegionError
-from core.tables import REGIONAL_ZONE, PlacementScore
+from core.score_history import last_scored
+from core.tables import REGIONAL_ZONE
 from selector import SignalError, normalise_placement
 
 __all__ = [
@@ -114,25 +114,7 @@ def advice_targets(
 
 def advice_history(engine: Engine | None, *, now: datetime) -> dict[tuple[str, str], datetime]:
     """(region, type) → when its obtainability was last stored (from ``placement_scores``)."""
-    if engine is None:
-        return {}
-    stmt = (
-        select(
-            PlacementScore.region,
-            PlacementScore.instance_types,
-            func.max(PlacementScore.observed_at),
-        )
-        .where(
-            PlacementScore.cloud == "gcp",
-            PlacementScore.source == SOURCE,
-            PlacementScore.observed_at > now - PLAN_LOOKBACK,
-        )
-        .group_by(PlacementScore.region, PlacementScore.instance_types)
-    )
-    with Session(engine) as session:
-        rows = list(session.execute(stmt))
-    # SQLite hands max() back as text: parse_utc reads both.
-    return {(r, t): seen for r, t, at in rows if (seen := parse_utc(at)) is not None}
+    return last_scored(engine, cloud="gcp", source=SOURCE, since=now - PLAN_LOOKBACK)
 
 
 def plan_advice(
