@@ -5,7 +5,8 @@ previous snapshot's signals and reads only what can have changed since: the rows
 collection runs wrote (their collection times are at or after the earliest start of those
 runs) and the rows whose meaning moved with the clock (a price change, event or offering that
 came into force, a change or capacity error that left its window). It patches the affected
-pools and rebuilds the index. The result equals a full reload at the same ``now``.
+pools and patches the index (``PoolIndex.patched``: only the patched records' rows are read
+again). The result equals a full reload at the same ``now``.
 
 A previous snapshot's signals are handed over to exactly one successor: a load that fails
 half-way leaves none behind, and the next load is a full one.
@@ -138,7 +139,10 @@ def load_snapshot(
             patched = len(changed)
     records = zonal_over_regional(state.records)
     built = time.perf_counter()
-    index = PoolIndex.build(records, built_at=now)
+    if full or previous is None:
+        index = PoolIndex.build(records, built_at=now)
+    else:  # rows of the records the patch left alone are reused (same objects)
+        index = PoolIndex.patched(previous.index, records, built_at=now)
     finished = time.perf_counter()
     last_full = None if full or previous is None else previous.stats
     stats = LoadStats(

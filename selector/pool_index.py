@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from operator import attrgetter, itemgetter
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -104,35 +105,30 @@ class PoolIndex:
     def build(cls, records: Sequence[PoolRecord], *, built_at: datetime) -> PoolIndex:
         """Index `records`; raises `PoolIndexError` on duplicate keys or naive datetimes."""
         _require_aware(built_at, "built_at")
-        rows = sorted(
-            records, key=lambda r: (r.key.cloud, r.key.region, r.key.zone_id, r.key.instance_type)
-        )
-        for prev, cur in itertools.pairwise(rows):
-            if prev.key == cur.key:
-                raise PoolIndexError(f"duplicate pool key {cur.key}")
-        clouds, cloud_code = _encode([r.key.cloud for r in rows])
-        regions, region_code = _encode([r.key.region for r in rows])
-        zones, zone_code = _encode([(r.key.cloud, r.key.region, r.key.zone_id) for r in rows])
-        _, type_code = _encode([(r.key.cloud, r.key.instance_type) for r in rows])
-        _, family_code = _encode([(r.key.cloud, r.family) for r in rows])
-        arches, arch_code = _encode([r.arch for r in rows])
-        models = [normalise_gpu_model(r.gpu_model) if r.gpu_model else "" for r in rows]
-        gpu_models, gpu_model_code = _encode(models)
+        # Each column is read in one C-level pass (attrgetter), and strings and timestamps are
+        # converted once per distinct value: rows share few clouds, zones, labels and times.
+        parts = list(map(_KEY_PARTS, records))
+        order = sorted(range(len(parts)), key=parts.__getitem__)  # stable, as sorting records
+        rows = [records[i] for i in order]
+        parts = [parts[i] for i in order]
+        for i, (prev, cur) in enumerate(itertools.pairwise(parts)):
+            if prev == cur:
+                raise PoolIndexError(f"duplicate pool key {rows[i + 1].key}")
+        clouds, cloud_code = _encode([p[0] for p in parts])
+        regions, region_code = _encode([p[1] for p in parts])
+        zones, zone_code = _encode(list(map(_ZONE_PART, parts)))
+        _, type_code = _encode(list(map(_TYPE_PART, parts)))
+        _, family_code = _encode(list(zip(map(_CLOUD, rows), map(_FAMILY, rows), strict=True)))
+        arches, arch_code = _encode(list(map(_ARCH, rows)))
+        raw_models = list(map(_GPU_MODEL, rows))
+        normal = {m: normalise_gpu_model(m) if m else "" for m in dict.fromkeys(raw_models)}
+        gpu_models, gpu_model_code = _encode(list(map(normal.__getitem__, raw_models)))
         if "" in gpu_models:
             blank = gpu_models.index("")
             gpu_model_code = np.where(gpu_model_code == blank, -1, gpu_model_code)
-        rate, low, high, default, prior = _hazards(rows)
-        spot_price = _floats(rows, lambda r: r.spot_price)
-        volatility = _floats(rows, lambda r: r.spot_price_volatility)
-        capacity_score = _floats(rows, lambda r: r.capacity_score)
-        capacity_zonal = np.array([r.capacity_zonal for r in rows], dtype=bool)
+        kinds = list(map(_ACCELERATOR, rows))
         zoned = np.array([zone != "" for _, _, zone in zones], dtype=bool)[zone_code]
-        simulated = np.array([r.simulated for r in rows], dtype=bool)
-        # Zone peers: one (cloud, instance type) in one region, real and simulated apart.
-        peer = (type_code * len(regions) + region_code) * 2 + simulated
-        ratio, zone_signal = _zone_signals(
-            peer, zoned, spot_price, volatility, capacity_score, capacity_zonal
-        )
+        columns = _row_columns(rows)
         return cls(
             built_at=built_at,
             records=tuple(rows),
@@ -147,42 +143,163 @@ class PoolIndex:
             arch_code=_ro(arch_code),
             gpu_models=gpu_models,
             gpu_model_code=_ro(gpu_model_code),
-            is_gpu=_ro(np.array([r.accelerator_kind == "gpu" for r in rows], dtype=bool)),
-            accelerated=_ro(np.array([r.accelerator_kind != "none" for r in rows], dtype=bool)),
-            vcpus=_floats(rows, lambda r: r.vcpus),
-            memory_gib=_floats(rows, lambda r: r.memory_gib),
-            gpu_count=_floats(rows, lambda r: r.gpu_count),
-            gpu_memory_gib=_floats(rows, lambda r: r.gpu_memory_gib),
-            spot_offered=_ro(np.array([r.spot_offered for r in rows], dtype=bool)),
-            on_demand_offered=_ro(np.array([r.on_demand_offered for r in rows], dtype=bool)),
-            spot_price=spot_price,
-            on_demand_price=_floats(rows, lambda r: r.on_demand_price),
-            spot_at=_times(rows, lambda r: r.spot_price_at, "spot_price_at"),
-            on_demand_at=_times(rows, lambda r: r.on_demand_at, "on_demand_at"),
-            interruption_at=_times(rows, lambda r: r.interruption_at, "interruption_at"),
-            capacity_at=_times(rows, lambda r: r.capacity_at, "capacity_at"),
-            fleet_at=_times(rows, lambda r: r.fleet_at, "fleet_at"),
-            capacity_error_at=_times(
-                rows, lambda r: r.capacity_errors_dated, "fleet_capacity_error_at"
-            ),
-            hazard_rate=_ro(rate),
-            hazard_low=_ro(low),
-            hazard_high=_ro(high),
-            hazard_default=_ro(default),
-            hazard_prior=_ro(prior),
-            capacity_score=capacity_score,
-            capacity_zonal=_ro(capacity_zonal),
-            ice_errors=_floats(rows, lambda r: r.fleet_capacity_errors),
-            spot_volatility=volatility,
-            zone_price_ratio=_ro(ratio),
-            zone_signal=_ro(zone_signal),
-            zone_penalty=_ro(zone_signal_penalty(ratio, volatility)),
-            simulated=_ro(simulated),
+            is_gpu=_ro(np.array([k == "gpu" for k in kinds], dtype=bool)),
+            accelerated=_ro(np.array([k != "none" for k in kinds], dtype=bool)),
+            **columns,
+            **_derived(rows, columns, type_code, region_code, len(regions), zoned),
             one_family_per_type=_one_family_per_type(type_code, family_code),
         )
 
+    @classmethod
+    def patched(
+        cls, previous: PoolIndex, records: Sequence[PoolRecord], *, built_at: datetime
+    ) -> PoolIndex:
+        """`build(records)`, reusing `previous`'s rows for the records it already holds.
+
+        A record that is the very object `previous` holds keeps its row; a new record of a pool
+        `previous` holds replaces that pool's row. Only those rows are read again; the columns
+        derived from whole groups (hazards, zone signals) are recomputed vectorised. New or
+        removed pools, or a changed family, architecture, GPU model or accelerator kind (the
+        categorical codes could move), fall back to `build`.
+        """
+        _require_aware(built_at, "built_at")
+        if len(records) != previous.size:
+            return cls.build(records, built_at=built_at)
+        position = {id(r): j for j, r in enumerate(previous.records)}
+        fresh = [r for r in records if position.pop(id(r), None) is None]
+        left = {previous.records[j].key: j for j in position.values()}  # rows not reused
+        if len(left) != len(fresh):
+            return cls.build(records, built_at=built_at)
+        rows = list(previous.records)
+        changed: list[int] = []
+        for record in fresh:
+            j = left.pop(record.key, None)
+            if j is None or _categories(rows[j]) != _categories(record):
+                return cls.build(records, built_at=built_at)
+            rows[j] = record
+            changed.append(j)
+        columns = _row_columns(rows, previous=previous, changed=changed)
+        # Zone codes do not move (the keys are the same): one row per zone says if it is zonal.
+        zone_ids, first = np.unique(previous.zone_code, return_index=True)
+        zonal_zone = np.zeros(int(zone_ids.max()) + 1 if zone_ids.size else 0, dtype=bool)
+        zonal_zone[zone_ids] = [rows[i].key.zone_id != "" for i in first.tolist()]
+        derived = _derived(
+            rows,
+            columns,
+            previous.type_code,
+            previous.region_code,
+            len(previous.regions),
+            zonal_zone[previous.zone_code],
+        )
+        return replace(previous, built_at=built_at, records=tuple(rows), **columns, **derived)
+
     def gpu_class(self, row: int) -> str | None:
         return gpu_class_of(self.records[row].gpu_model)
+
+
+# Columns read straight from each record: `build` reads every row, `patched` the changed ones.
+# A column computed in `build` from several rows must go to `_derived` instead (or `patched`
+# would keep a stale value).
+_FLOAT_COLUMNS = {
+    "vcpus": "vcpus",
+    "memory_gib": "memory_gib",
+    "gpu_count": "gpu_count",
+    "gpu_memory_gib": "gpu_memory_gib",
+    "spot_price": "spot_price",
+    "on_demand_price": "on_demand_price",
+    "capacity_score": "capacity_score",
+    "ice_errors": "fleet_capacity_errors",
+    "spot_volatility": "spot_price_volatility",
+}
+_BOOL_COLUMNS = {
+    "spot_offered": "spot_offered",
+    "on_demand_offered": "on_demand_offered",
+    "capacity_zonal": "capacity_zonal",
+    "simulated": "simulated",
+}
+# Column -> (record attribute, the name errors give it).
+_TIME_COLUMNS = {
+    "spot_at": ("spot_price_at", "spot_price_at"),
+    "on_demand_at": ("on_demand_at", "on_demand_at"),
+    "interruption_at": ("interruption_at", "interruption_at"),
+    "capacity_at": ("capacity_at", "capacity_at"),
+    "fleet_at": ("fleet_at", "fleet_at"),
+    "capacity_error_at": ("capacity_errors_dated", "fleet_capacity_error_at"),
+}
+_KEY_PARTS = attrgetter("key.cloud", "key.region", "key.zone_id", "key.instance_type")
+_ZONE_PART = itemgetter(0, 1, 2)
+_TYPE_PART = itemgetter(0, 3)
+_CLOUD = attrgetter("key.cloud")
+_FAMILY = attrgetter("family")
+_ARCH = attrgetter("arch")
+_GPU_MODEL = attrgetter("gpu_model")
+_ACCELERATOR = attrgetter("accelerator_kind")
+_CATEGORIES = attrgetter("family", "arch", "gpu_model", "accelerator_kind")
+_SIGNAL = attrgetter("interruption_source", "interruption_label", "interruption_value")
+_FLEET_INTERRUPTIONS = attrgetter("fleet_interruptions")
+_FLEET_HOURS = attrgetter("fleet_instance_hours")
+
+
+def _categories(record: PoolRecord) -> tuple[str, str, str | None, str]:
+    categories: tuple[str, str, str | None, str] = _CATEGORIES(record)
+    return categories
+
+
+def _row_columns(
+    rows: list[PoolRecord], *, previous: PoolIndex | None = None, changed: Sequence[int] = ()
+) -> dict[str, Any]:
+    """The per-row columns of `rows`; with `previous`, its columns with the `changed` rows
+    read again (every other row is the very record `previous` indexed)."""
+    read = rows if previous is None else [rows[j] for j in changed]
+    fresh: dict[str, npt.NDArray[Any]] = {}
+    for name, attr in _FLOAT_COLUMNS.items():
+        fresh[name] = np.array(list(map(attrgetter(attr), read)), dtype=np.float64)  # None = NaN
+    for name, attr in _BOOL_COLUMNS.items():
+        fresh[name] = np.array(list(map(attrgetter(attr), read)), dtype=bool)
+    for name, (attr, label) in _TIME_COLUMNS.items():
+        fresh[name] = _times(read, list(map(attrgetter(attr), read)), label)
+    if previous is None:
+        return {name: _ro(array) for name, array in fresh.items()}
+    at = np.array(changed, dtype=np.int64)
+    out: dict[str, npt.NDArray[Any]] = {}
+    for name, array in fresh.items():
+        column = np.array(getattr(previous, name))  # a writable copy
+        column[at] = array
+        out[name] = _ro(column)
+    return out
+
+
+def _derived(
+    rows: list[PoolRecord],
+    columns: dict[str, Any],
+    type_code: IntArray,
+    region_code: IntArray,
+    n_regions: int,
+    zoned: BoolArray,
+) -> dict[str, Any]:
+    """The columns computed over whole groups of rows or from several columns."""
+    rate, low, high, default, prior = _hazards(rows)
+    volatility = columns["spot_volatility"]
+    # Zone peers: one (cloud, instance type) in one region, real and simulated apart.
+    peer = (type_code * n_regions + region_code) * 2 + columns["simulated"]
+    ratio, zone_signal = _zone_signals(
+        peer,
+        zoned,
+        columns["spot_price"],
+        volatility,
+        columns["capacity_score"],
+        columns["capacity_zonal"],
+    )
+    return {
+        "hazard_rate": _ro(rate),
+        "hazard_low": _ro(low),
+        "hazard_high": _ro(high),
+        "hazard_default": _ro(default),
+        "hazard_prior": _ro(prior),
+        "zone_price_ratio": _ro(ratio),
+        "zone_signal": _ro(zone_signal),
+        "zone_penalty": _ro(zone_signal_penalty(ratio, volatility)),
+    }
 
 
 def _one_family_per_type(type_code: IntArray, family_code: IntArray) -> bool:
@@ -199,16 +316,12 @@ def _ro(array: A) -> A:
 
 
 def _encode(values: list[H]) -> tuple[tuple[H, ...], IntArray]:
-    table: dict[H, int] = {}
-    codes = [table.setdefault(v, len(table)) for v in values]
-    return tuple(table), np.array(codes, dtype=np.int64)
-
-
-def _floats(rows: list[PoolRecord], get: Callable[[PoolRecord], float | None]) -> FloatArray:
-    values = [get(r) for r in rows]
-    array = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
-    array.flags.writeable = False
-    return array
+    """The distinct values in order of first appearance and each value's code."""
+    table: dict[H, int] = dict.fromkeys(values, 0)
+    for code, value in enumerate(table):
+        table[value] = code
+    codes = np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
+    return tuple(table), codes
 
 
 def _require_aware(value: datetime, name: str) -> None:
@@ -216,18 +329,20 @@ def _require_aware(value: datetime, name: str) -> None:
         raise PoolIndexError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
 
 
-def _times(
-    rows: list[PoolRecord], get: Callable[[PoolRecord], datetime | None], name: str
-) -> FloatArray:
-    out = np.full(len(rows), math.nan)
-    for i, r in enumerate(rows):
-        value = get(r)
-        if value is not None:
-            if value.tzinfo is None:
-                raise PoolIndexError(f"{r.key}: {name} must be timezone-aware (UTC)")
-            out[i] = value.timestamp()
-    out.flags.writeable = False
-    return out
+def _times(rows: list[PoolRecord], values: list[datetime | None], name: str) -> FloatArray:
+    """POSIX seconds of `values` (NaN = None), converted once per datetime object: the reader
+    shares one object per distinct time (a run's), and an id hashes faster than a datetime."""
+    ids = list(map(id, values))
+    stamps: dict[int, float] = {}
+    for key, value in dict(zip(ids, values, strict=True)).items():
+        if value is None:
+            stamps[key] = math.nan
+        elif value.tzinfo is None:
+            where = rows[values.index(value)].key
+            raise PoolIndexError(f"{where}: {name} must be timezone-aware (UTC)")
+        else:
+            stamps[key] = value.timestamp()
+    return np.fromiter(map(stamps.__getitem__, ids), dtype=np.float64, count=len(values))
 
 
 def _hazards(
@@ -235,31 +350,29 @@ def _hazards(
 ) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray, FloatArray]:
     """(rate, low, high) after the fleet update, the default mask, and the bucket-only rate."""
     n = len(rows)
-    priors = np.empty((n, 4))
-    default = np.zeros(n, dtype=bool)
-    cache: dict[tuple[str | None, str | None, float | None], tuple[float, ...] | None] = {}
+    signals = list(map(_SIGNAL, rows))
+    # Rows share few distinct signals: each is converted once, then looked up by its code.
+    codes: dict[tuple[str | None, str | None, float | None], int] = dict.fromkeys(signals, 0)
+    table = np.empty((len(codes), 4))
+    unreadable = np.zeros(len(codes), dtype=bool)
     unknown = prior_probability(None, None, None)
-    for i, r in enumerate(rows):
+    for code, signal in enumerate(codes):
+        codes[signal] = code
         # The conversion follows the signal's kind, not its provenance (a simulated advisor
         # bucket converts like a real one).
-        kind = signal_kind(r.interruption_source, r.interruption_label, r.interruption_value)
-        signal = (kind, r.interruption_label, r.interruption_value)
-        if signal not in cache:
-            try:
-                cache[signal] = None if signal[0] is None else prior_probability(*signal)
-            except SignalError:
-                cache[signal] = None  # unreadable signal: same as none, flagged below
-        prior = cache[signal]
-        if prior is None:
-            default[i] = True
-            prior = unknown
-        priors[i] = prior
+        kind = signal_kind(*signal)
+        try:
+            prior = None if kind is None else prior_probability(kind, signal[1], signal[2])
+        except SignalError:
+            prior = None  # unreadable signal: same as none, flagged below
+        unreadable[code] = prior is None
+        table[code] = unknown if prior is None else prior
+    row_code = np.fromiter(map(codes.__getitem__, signals), dtype=np.int64, count=n)
+    priors, default = table[row_code], unreadable[row_code]
     bucket = (priors[:, 0], priors[:, 1], priors[:, 2], priors[:, 3], default)
-    rate, low, high = hazard_arrays(
-        *bucket,
-        np.array([max(r.fleet_interruptions, 0) for r in rows], dtype=np.float64),
-        np.array([max(r.fleet_instance_hours, 0.0) for r in rows], dtype=np.float64),
-    )
+    interruptions = np.array(list(map(_FLEET_INTERRUPTIONS, rows)), dtype=np.float64)
+    hours = np.array(list(map(_FLEET_HOURS, rows)), dtype=np.float64)
+    rate, low, high = hazard_arrays(*bucket, np.maximum(interruptions, 0.0), np.maximum(hours, 0.0))
     # The same conversion with no evidence: the prior the fleet update starts from.
     bucket_rate, _, _ = hazard_arrays(*bucket, np.zeros(n), np.zeros(n))
     return rate, low, high, default, bucket_rate
