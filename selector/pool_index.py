@@ -104,6 +104,13 @@ class PoolIndex:
     @classmethod
     def build(cls, records: Sequence[PoolRecord], *, built_at: datetime) -> PoolIndex:
         """Index `records`; raises `PoolIndexError` on duplicate keys or naive datetimes."""
+        return cls._indexed(records, built_at, None)
+
+    @classmethod
+    def _indexed(
+        cls, records: Sequence[PoolRecord], built_at: datetime, reuse: PoolIndex | None
+    ) -> PoolIndex:
+        """`build`; the per-row columns of the records `reuse` holds are taken from it."""
         _require_aware(built_at, "built_at")
         # Each column is read in one C-level pass (attrgetter), and strings and timestamps are
         # converted once per distinct value: rows share few clouds, zones, labels and times.
@@ -128,7 +135,7 @@ class PoolIndex:
             gpu_model_code = np.where(gpu_model_code == blank, -1, gpu_model_code)
         kinds = list(map(_ACCELERATOR, rows))
         zoned = np.array([zone != "" for _, _, zone in zones], dtype=bool)[zone_code]
-        columns = _row_columns(rows)
+        columns = _row_columns(rows, reuse)
         return cls(
             built_at=built_at,
             records=tuple(rows),
@@ -160,25 +167,24 @@ class PoolIndex:
         `previous` holds replaces that pool's row. Only those rows are read again; the columns
         derived from whole groups (hazards, zone signals) are recomputed vectorised. New or
         removed pools, or a changed family, architecture, GPU model or accelerator kind (the
-        categorical codes could move), fall back to `build`.
+        categorical codes could move), sort and encode every row as `build` does, still taking
+        the per-row columns of the records `previous` holds from it.
         """
         _require_aware(built_at, "built_at")
         if len(records) != previous.size:
-            return cls.build(records, built_at=built_at)
+            return cls._indexed(records, built_at, previous)
         position = {id(r): j for j, r in enumerate(previous.records)}
         fresh = [r for r in records if position.pop(id(r), None) is None]
         left = {previous.records[j].key: j for j in position.values()}  # rows not reused
         if len(left) != len(fresh):
-            return cls.build(records, built_at=built_at)
+            return cls._indexed(records, built_at, previous)
         rows = list(previous.records)
-        changed: list[int] = []
         for record in fresh:
             j = left.pop(record.key, None)
             if j is None or _categories(rows[j]) != _categories(record):
-                return cls.build(records, built_at=built_at)
+                return cls._indexed(records, built_at, previous)
             rows[j] = record
-            changed.append(j)
-        columns = _row_columns(rows, previous=previous, changed=changed)
+        columns = _row_columns(rows, previous)
         # Zone codes do not move (the keys are the same): one row per zone says if it is zonal.
         zone_ids, first = np.unique(previous.zone_code, return_index=True)
         zonal_zone = np.zeros(int(zone_ids.max()) + 1 if zone_ids.size else 0, dtype=bool)
@@ -245,12 +251,16 @@ def _categories(record: PoolRecord) -> tuple[str, str, str | None, str]:
     return categories
 
 
-def _row_columns(
-    rows: list[PoolRecord], *, previous: PoolIndex | None = None, changed: Sequence[int] = ()
-) -> dict[str, Any]:
-    """The per-row columns of `rows`; with `previous`, its columns with the `changed` rows
-    read again (every other row is the very record `previous` indexed)."""
-    read = rows if previous is None else [rows[j] for j in changed]
+def _row_columns(rows: list[PoolRecord], previous: PoolIndex | None) -> dict[str, Any]:
+    """The per-row columns of `rows`: a record `previous` holds (the very object) keeps its
+    values there, every other record is read."""
+    src = None
+    read = rows
+    if previous is not None and previous.size:
+        position = {id(r): j for j, r in enumerate(previous.records)}
+        src = np.fromiter((position.get(id(r), -1) for r in rows), dtype=np.int64, count=len(rows))
+        fresh_at = np.flatnonzero(src < 0)
+        read = [rows[j] for j in fresh_at.tolist()]
     fresh: dict[str, npt.NDArray[Any]] = {}
     for name, attr in _FLOAT_COLUMNS.items():
         fresh[name] = np.array(list(map(attrgetter(attr), read)), dtype=np.float64)  # None = NaN
@@ -258,13 +268,12 @@ def _row_columns(
         fresh[name] = np.array(list(map(attrgetter(attr), read)), dtype=bool)
     for name, (attr, label) in _TIME_COLUMNS.items():
         fresh[name] = _times(read, list(map(attrgetter(attr), read)), label)
-    if previous is None:
+    if src is None:
         return {name: _ro(array) for name, array in fresh.items()}
-    at = np.array(changed, dtype=np.int64)
     out: dict[str, npt.NDArray[Any]] = {}
     for name, array in fresh.items():
-        column = np.array(getattr(previous, name))  # a writable copy
-        column[at] = array
+        column = getattr(previous, name)[np.maximum(src, 0)]  # a gathered, writable copy
+        column[fresh_at] = array
         out[name] = _ro(column)
     return out
 
