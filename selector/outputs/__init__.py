@@ -10,6 +10,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# `launch_templates` names both a submodule and its function: importing the submodule would
+# bind the module to that name, so the (light) function is bound here, after it, for good.
+from selector.outputs.launch_templates import launch_templates
+
 if TYPE_CHECKING:
     from selector.outputs.aks import AksNodePool, AksNodePools, aks_node_pools, check_one_cluster
     from selector.outputs.errors import OutputError
