@@ -32,9 +32,11 @@ __all__ = [
     "FILE_MODE",
     "HEADER",
     "Change",
+    "StagedFiles",
     "diff_files",
     "render_files",
     "render_workloads",
+    "stage_files",
     "write_atomic",
     "write_files",
 ]
@@ -123,29 +125,46 @@ def write_files(directory: Path, files: Mapping[str, str]) -> list[Path]:
     return written
 
 
-def write_atomic(directory: Path, files: Mapping[str, str]) -> list[Path]:
-    """Write every file to a temporary name first, then rename all into place."""
+@dataclass(frozen=True)
+class StagedFiles:
+    """Files written under temporary names in one directory, not yet in place."""
+
+    pairs: tuple[tuple[Path, Path], ...]  # (temporary, final)
+
+    def commit(self) -> list[Path]:
+        """Rename every file into place; return the final paths."""
+        for tmp, final in self.pairs:
+            os.replace(tmp, final)
+        return [final for _, final in self.pairs]
+
+    def discard(self) -> None:
+        for tmp, _ in self.pairs:
+            tmp.unlink(missing_ok=True)
+
+
+def stage_files(directory: Path, files: Mapping[str, str]) -> StagedFiles:
+    """Write every file to a temporary name in ``directory``; nothing replaces a file yet."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create output directory {directory}: {exc.strerror}") from exc
-    temps: list[tuple[str, Path]] = []
+    pairs: list[tuple[Path, Path]] = []
     try:
         for name, text in files.items():
             fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            temps.append((name, Path(tmp_name)))
+            pairs.append((Path(tmp_name), directory / name))
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 os.fchmod(handle.fileno(), FILE_MODE)
                 handle.write(text)
     except OSError as exc:
-        for _, leftover in temps:
-            leftover.unlink(missing_ok=True)
+        StagedFiles(tuple(pairs)).discard()
         raise ConfigError(f"cannot write to {directory}: {exc.strerror}") from exc
-    written = []
-    for name, tmp in temps:
-        os.replace(tmp, directory / name)
-        written.append(directory / name)
-    return written
+    return StagedFiles(tuple(pairs))
+
+
+def write_atomic(directory: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write every file to a temporary name first, then rename all into place."""
+    return stage_files(directory, files).commit()
 
 
 # --- diff ---------------------------------------------------------------------------------------

@@ -13,9 +13,7 @@ temporary files and leaves the folder and the store as they were.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -86,31 +84,6 @@ def save_week(engine: Engine, *, week: str, generated_at: datetime, **report: An
     reports.save_week(engine, week=week, generated_at=generated_at, **report)
 
 
-def _stage(directory: Path, files: Mapping[str, str]) -> list[tuple[Path, Path]]:
-    """Each file written under a temporary name in ``directory``: (temporary, final) pairs."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create output directory {directory}: {exc.strerror}") from exc
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name, text in files.items():
-            fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            staged.append((Path(tmp_name), directory / name))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                os.fchmod(handle.fileno(), FILE_MODE)
-                handle.write(text)
-    except OSError as exc:
-        _discard(staged)
-        raise ConfigError(f"cannot write to {directory}: {exc.strerror}") from exc
-    return staged
-
-
-def _discard(staged: list[tuple[Path, Path]]) -> None:
-    for tmp, _ in staged:
-        tmp.unlink(missing_ok=True)
-
-
 def produce_report(
     engine: Engine,
     *,
@@ -126,6 +99,7 @@ def produce_report(
     from core.reports import load_week
     from outputs import load_profiles
     from outputs.report import generate_report
+    from outputs.writer import StagedFiles, stage_files
     from selector.discounts import NO_DISCOUNTS
 
     profiles = load_profiles(profiles_file)
@@ -146,7 +120,7 @@ def produce_report(
         discounts=NO_DISCOUNTS if discounts is None else discounts,
     )
     files = {REPORT_HTML: documents.html, REPORT_MARKDOWN: documents.markdown}
-    staged = _stage(out_dir, files) if out_dir is not None else []
+    staged = stage_files(out_dir, files) if out_dir is not None else StagedFiles(())
     try:
         save_week(
             engine,
@@ -158,14 +132,12 @@ def produce_report(
             markdown=documents.markdown,
         )
     except BaseException:
-        _discard(staged)
+        staged.discard()
         raise
-    for tmp, final in staged:
-        os.replace(tmp, final)
     return WrittenReport(
         week=week,
         simulated=documents.simulated,
-        paths=tuple(final for _, final in staged),
+        paths=tuple(staged.commit()),
         compared_with=previous_week if previous is not None else None,
     )
 
