@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from selector.flow import FlowGraph
 from selector.requirements import Requirements
+from selector.strategies import first_positions
 
 __all__ = ["Constraints", "Selection", "UnmetConstraint", "constraints_of", "diversify"]
 
@@ -277,9 +278,8 @@ def _dense(
 
 
 def _first_positions(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The first position of each distinct code."""
-    first: npt.NDArray[np.int64] = np.unique(codes, return_index=True)[1].astype(np.int64)
-    return first
+    """The first position of each distinct code (dense codes 0..k-1)."""
+    return first_positions(codes)
 
 
 def _magnitude(values: npt.NDArray[np.float64]) -> float:

@@ -256,19 +256,20 @@ _OFFER_STAGES: Final = ("capacity_type", "price", "stale_price", "max_price")
 def _offer_stage(
     offered: BoolArray,
     price: npt.NDArray[np.float64],
-    age_hours: npt.NDArray[np.float64],
-    max_age: float,
+    priced_at: npt.NDArray[np.float64],
+    fresh_since: float,
     max_price: float | None,
 ) -> npt.NDArray[np.int8]:
     # The first stage failed, as nested products of the passes (one pass over the arrays per
-    # test, no scatter): not offered 0, no price 1, stale 2 (NaN age is not fresh), over 3, else 4.
+    # test, no scatter): not offered 0, no price 1, stale 2 (priced before `fresh_since`, or
+    # undated: NaN compares False), over 3, else 4.
     stage = (
         np.ones(offered.shape, dtype=np.int8)
         if max_price is None
         else (~(price > max_price)).astype(np.int8)
     )
     stage += 1
-    stage *= age_hours <= max_age
+    stage *= priced_at >= fresh_since
     stage += 1
     stage *= ~np.isnan(price)
     stage += 1
@@ -281,21 +282,25 @@ def apply_filters(snap: PoolIndex, req: Requirements, *, now_ts: float) -> Filte
     rows, exclusions = _spec_rows(snap, req)
     spec_rows = rows
 
-    spot_age = (now_ts - snap.spot_at[rows]) / 3600.0
-    od_age = (now_ts - snap.on_demand_at[rows]) / 3600.0
     od_ttl = max(req.max_price_age_hours, ON_DEMAND_PRICE_TTL_HOURS)
     spot_stage = _offer_stage(
         snap.spot_offered[rows],
         snap.spot_price[rows],
-        spot_age,
-        req.max_price_age_hours,
+        snap.spot_at[rows],
+        now_ts - req.max_price_age_hours * 3600.0,
         req.max_price,
     )
     # max_price holds against what on-demand really costs (list × (1 − discount)).
-    od_paid = snap.on_demand_price[rows] * (
-        1.0 - on_demand_discount_by_row(snap, rows, req.on_demand_discounts)
+    od_paid = snap.on_demand_price[rows]
+    if req.on_demand_discounts:
+        od_paid = od_paid * (1.0 - on_demand_discount_by_row(snap, rows, req.on_demand_discounts))
+    od_stage = _offer_stage(
+        snap.on_demand_offered[rows],
+        od_paid,
+        snap.on_demand_at[rows],
+        now_ts - od_ttl * 3600.0,
+        req.max_price,
     )
-    od_stage = _offer_stage(snap.on_demand_offered[rows], od_paid, od_age, od_ttl, req.max_price)
     done = len(_OFFER_STAGES)
     want_spot = "spot" in req.capacity_types
     want_od = "on-demand" in req.capacity_types

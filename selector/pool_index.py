@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 H = TypeVar("H", bound=Hashable)
 A = TypeVar("A", bound=npt.NDArray[np.generic])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -96,10 +97,21 @@ class PoolIndex:
     # Every instance type has one family throughout: then a family's cheapest pool is its
     # cheapest type's, and ranking needs no per-family minimum over all candidates.
     one_family_per_type: bool = False
+    # Request-independent arrays ranking derives from the columns on first use (`memo`); never
+    # copied by `replace`, so a patched index starts without them.
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def size(self) -> int:
         return len(self.records)
+
+    def memo(self, name: str, derive: Callable[[PoolIndex], T]) -> T:
+        """`derive(self)`, computed once per index (a race computes it twice, harmlessly)."""
+        try:
+            value: T = self._memo[name]
+        except KeyError:
+            value = self._memo[name] = derive(self)
+        return value
 
     @classmethod
     def build(cls, records: Sequence[PoolRecord], *, built_at: datetime) -> PoolIndex:

@@ -37,7 +37,7 @@ from selector.pool_index import PoolIndex
 from selector.pools import PoolRecord
 from selector.requirements import Requirements
 from selector.results import RankedPool, Ranking, SignalAges
-from selector.strategies import Candidates, order_candidates
+from selector.strategies import Candidates, order_candidates, tie_places
 
 __all__ = ["rank"]
 
@@ -146,15 +146,32 @@ def _cost_step(
     price = np.empty(rows.size)
     if n_spot:
         lost_by_cloud = np.array([lost_hours(c, req) for c in snap.clouds] or [0.0])
-        lost[:n_spot] = lost_by_cloud[snap.cloud_code[spot_rows]]
+        if (lost_by_cloud == lost_by_cloud[0]).all():  # one workload loss everywhere: no gather
+            lost[:n_spot] = lost_by_cloud[0]
+        else:
+            lost[:n_spot] = lost_by_cloud[snap.cloud_code[spot_rows]]
         price[:n_spot] = snap.spot_price[spot_rows]
-    discount = on_demand_discount_by_row(snap, od_rows, req.on_demand_discounts)
-    price[n_spot:] = snap.on_demand_price[od_rows] * (1.0 - discount)
+    if req.on_demand_discounts:
+        discount = on_demand_discount_by_row(snap, od_rows, req.on_demand_discounts)
+        price[n_spot:] = snap.on_demand_price[od_rows] * (1.0 - discount)
+    else:
+        price[n_spot:] = snap.on_demand_price[od_rows]
     useful = useful_fraction(rate, lost)
     return price, lost, useful, price / useful
 
 
 def _capacity_step(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[FloatArray, IntArray]:
+    """Capacity and its flags at `now_ts`: the time-invariant value where it holds, computed
+    afresh only for the rows whose score has aged past its TTL or that carry ICE errors."""
+    static, static_flags, expires = snap.memo("capacity", _static_capacity)
+    capacity, flags = static[rows], static_flags[rows]
+    moving = np.flatnonzero(~(now_ts < expires[rows]))
+    if moving.size:
+        capacity[moving], flags[moving] = _capacity_now(snap, rows[moving], now_ts)
+    return capacity, flags
+
+
+def _capacity_now(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[FloatArray, IntArray]:
     return cap.capacity_arrays(
         snap.capacity_score[rows],
         snap.capacity_zonal[rows],
@@ -163,6 +180,28 @@ def _capacity_step(snap: PoolIndex, rows: IntArray, now_ts: float) -> tuple[Floa
         (now_ts - snap.capacity_error_at[rows]) / 3600.0,
         zone_penalty=snap.zone_penalty[rows],
     )
+
+
+def _static_capacity(snap: PoolIndex) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Capacity, flags and the time until which both hold, per row.
+
+    A dated score counts in full until it is CAPACITY_TTL_HOURS old and an undated one not at
+    all, so without ICE errors c does not move until then; rows with errors fade, so they are
+    always recomputed (expiry -inf). A second's margin leaves the TTL boundary to the formula."""
+    at = snap.capacity_at
+    dated = ~np.isnan(at)
+    errors = np.nan_to_num(snap.ice_errors, nan=0.0) > 0
+    capacity, flags = cap.capacity_arrays(
+        snap.capacity_score,
+        snap.capacity_zonal,
+        np.where(dated, 0.0, np.nan),
+        np.zeros(snap.size),
+        np.full(snap.size, np.nan),
+        zone_penalty=snap.zone_penalty,
+    )
+    expires = np.where(dated, at + cap.CAPACITY_TTL_HOURS * 3600.0 - 1.0, np.inf)
+    expires[errors] = -np.inf
+    return capacity, flags, expires
 
 
 def _score(
@@ -183,9 +222,12 @@ def _score(
 
     return Candidates(
         rows, spot, price, rate, lost, useful, effective, capacity_of,
-        zone_price_ratio=snap.zone_price_ratio,
-        volatility=snap.spot_volatility,
+        tie_place=snap.memo("tie_places", _tie_places),
     )  # fmt: skip
+
+
+def _tie_places(snap: PoolIndex) -> IntArray:
+    return tie_places(snap.zone_price_ratio, snap.spot_volatility)
 
 
 # --- shortlist, explanation, verdict ----------------------------------------------------------

@@ -22,7 +22,9 @@ __all__ = [
     "PRICE_CAPACITY_THRESHOLD",
     "SIMILAR_COST_TOLERANCE",
     "Candidates",
+    "first_positions",
     "order_candidates",
+    "tie_places",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -53,8 +55,9 @@ class Candidates:
     useful: FloatArray
     effective: FloatArray
     capacity_of: Callable[[IntArray], FloatArray]
-    zone_price_ratio: FloatArray | None = None  # per snapshot row; NaN / None = no comparison
-    volatility: FloatArray | None = None  # per snapshot row, 7-day CV; NaN / None = unknown
+    # Per snapshot row, its place in the tie order: the zone's price level (no comparison = at
+    # its type's median), then its volatility (unknown = still), then the row. None = the row.
+    tie_place: IntArray | None = None
 
     @property
     def size(self) -> int:
@@ -76,15 +79,40 @@ def cost_bands(cost: FloatArray, tie_band: float = SIMILAR_COST_TOLERANCE) -> In
     return bands
 
 
-def _zone_keys(cand: Candidates, subset: IntArray) -> tuple[FloatArray, FloatArray]:
-    """Zone price level (no comparison = at its type's median) and volatility (unknown = still,
-    as the store records a pool without changes) of `subset`, lower first."""
-    ratio, vol = cand.zone_price_ratio, cand.volatility
-    rows = cand.rows[subset]
-    return (
-        np.ones(subset.size) if ratio is None else np.nan_to_num(ratio[rows], nan=1.0),
-        np.zeros(subset.size) if vol is None else np.nan_to_num(vol[rows], nan=0.0),
+def first_positions(codes: IntArray) -> IntArray:
+    """The position of each distinct value's first occurrence in `codes` (small non-negative
+    ints), in value order: `np.unique(codes, return_index=True)[1]` without its sort."""
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    span = int(codes.max()) + 1
+    if span > 4 * codes.size + 1024:  # sparse codes: a table that large costs more than a sort
+        sparse: IntArray = np.unique(codes, return_index=True)[1].astype(np.int64)
+        return sparse
+    first = np.full(span, codes.size, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(codes.size, dtype=np.int64))
+    found: IntArray = first[first < codes.size]
+    return found
+
+
+def tie_places(zone_price_ratio: FloatArray, volatility: FloatArray) -> IntArray:
+    """Each row's place when ordered by zone price level (NaN = 1, at its type's median), then
+    volatility (NaN = 0: the store records a still price as no change), then row: one integer
+    key for what breaks exact ties, computed once per snapshot."""
+    n = zone_price_ratio.size
+    order = np.lexsort(
+        (np.arange(n), np.nan_to_num(volatility, nan=0.0), np.nan_to_num(zone_price_ratio, nan=1.0))
     )
+    place = np.empty(n, dtype=np.int64)
+    place[order] = np.arange(n, dtype=np.int64)
+    return place
+
+
+def _tie_key(cand: Candidates, subset: IntArray) -> IntArray:
+    """The tie order of `subset`: its rows' places, spot before on-demand within a row."""
+    rows = cand.rows[subset]
+    place = rows if cand.tie_place is None else cand.tie_place[rows]
+    key: IntArray = place * 2 + (~cand.spot[subset])
+    return key
 
 
 class _Keys:
@@ -178,15 +206,13 @@ def order_candidates(
     keys, score = strategy_keys.at(subset)
     # Ties end with the zone's price level and volatility (for zones of one type with one λ the
     # strategy's cost keys already follow the zone's price, so these decide exact ties), then
-    # the pool key (row order) and spot before on-demand.
-    tie = (*_zone_keys(cand, subset), cand.rows[subset], (~cand.spot[subset]).astype(np.int64))
+    # the pool key (row order) and spot before on-demand: one key, `tie_places`.
     # np.lexsort sorts by the last key first.
-    by = np.lexsort((*reversed(tie), *reversed(keys)))
+    by = np.lexsort((_tie_key(cand, subset), *reversed(keys)))
     order = subset[by]
     first = np.zeros(order.size, dtype=bool)
     first[: min(head, order.size)] = True
     for values in (*(column[order] for column in groups), *(g(order) for g in nested_groups)):
-        _, idx = np.unique(values, return_index=True)
-        first[idx] = True
+        first[first_positions(values)] = True
     shortlist: IntArray = order[first].astype(np.int64)
     return shortlist, np.asarray(score, dtype=np.float64)[by[first]]

@@ -120,3 +120,50 @@ def test_capacity_errors_fade_with_time() -> None:
     fresh, _ = _one(1.0, ice=3, ice_age=0.0)
     old, _ = _one(1.0, ice=3, ice_age=10.0)
     assert fresh < old < 1.0
+
+
+def test_capacity_from_the_snapshots_invariant_part_equals_the_formula_at_any_time() -> None:
+    """The per-index cache of time-invariant capacity gives, at every `now` (before, at and past
+    a score's TTL, with and without ICE errors, undated scores, missing ones), exactly the
+    capacity and flags the formula gives."""
+    import importlib
+    from datetime import timedelta
+
+    import numpy as np
+
+    from selector import PoolIndex
+    from tests.selector.factories import HOUR, NOW, make_pool
+
+    rank_module = importlib.import_module("selector.rank")
+    pools = []
+    for i, (age_h, score, zonal, errors) in enumerate(
+        [
+            (2, 0.9, True, 0),
+            (23.9997, 0.8, True, 0),  # one second before the TTL
+            (24, 0.7, False, 0),
+            (30, 0.6, True, 0),
+            (None, 0.5, True, 0),  # undated score
+            (3, None, False, 0),  # missing score
+            (1, 0.9, True, 2),  # recent ICE errors
+            (50, 0.4, False, 1),
+        ]
+    ):
+        pools.append(
+            make_pool(
+                zone_id=f"use1-az{i}",
+                capacity_score=score,
+                capacity_raw=None if score is None else str(score),
+                capacity_zonal=zonal,
+                capacity_at=None if age_h is None or score is None else NOW - age_h * HOUR,
+                fleet_capacity_errors=errors,
+                fleet_capacity_error_at=NOW - HOUR if errors else None,
+            )
+        )
+    snap = PoolIndex.build(pools, built_at=NOW)
+    rows = np.arange(snap.size, dtype=np.int64)
+    for shift_h in (-48, -1, 0, 0.5, 1, 6, 13, 22, 23.99, 24, 25, 100):
+        now_ts = (NOW + timedelta(hours=shift_h)).timestamp()
+        cached = rank_module._capacity_step(snap, rows, now_ts)
+        fresh = rank_module._capacity_now(snap, rows, now_ts)
+        assert cached[0].tolist() == fresh[0].tolist(), shift_h
+        assert cached[1].tolist() == fresh[1].tolist(), shift_h

@@ -201,3 +201,18 @@ def test_a_pool_worse_on_every_signal_never_changes_the_top_choice(
     again = _rank([*pools, worse], req)
     assert again.pools[0].key == r.pools[0].key
     assert again.pools[0].capacity_type == r.pools[0].capacity_type
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=40), max_size=200)
+    | st.lists(st.integers(min_value=0, max_value=10**6), max_size=30)
+)
+def test_first_positions_are_numpys_unique_first_indices(codes: list[int]) -> None:
+    """The sort-free first occurrence (dense codes) and its sparse fallback agree with np.unique."""
+    import numpy as np
+
+    from selector.strategies import first_positions
+
+    array = np.asarray(codes, dtype=np.int64)
+    expected = np.unique(array, return_index=True)[1]
+    assert first_positions(array).tolist() == expected.tolist()
