@@ -8,16 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.clock import as_utc
 from core.errors import ConfigError, DatabaseUnavailableError, SchemaNotReadyError
+
+if TYPE_CHECKING:  # the ORM loads with the first session: `spotsel status` reads without one
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "UTCDateTime",
@@ -123,6 +125,8 @@ def require_schema(engine: Engine) -> None:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
+    from sqlalchemy.orm import sessionmaker
+
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session

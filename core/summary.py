@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Integer, distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, distinct, func, select, table
 
 from core.clock import parse_utc
-from core.store import count_rows
-from core.tables import CollectionRun, CollectionRunRegion, FleetEvent, InstanceType, Offering
+from core.summary_tables import (
+    COLLECTION_RUN_REGIONS,
+    COLLECTION_RUNS,
+    FLEET_EVENTS,
+    INSTANCE_TYPES,
+    OFFERINGS,
+)
 from selector.ice import ICE_TTL_HOURS
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Select
+    from sqlalchemy.orm import Session
+    from sqlalchemy.sql.expression import TableClause
+
+    # The API reads in its session; `spotsel status` on a plain connection, without the ORM.
+    Reader = Session | Connection
 
 __all__ = [
     "FLEET_EVENT_KINDS",
@@ -58,35 +71,37 @@ class SourceStatus:
     failed_regions: tuple[str, ...]
 
 
-def source_statuses(session: Session) -> list[SourceStatus]:
+def source_statuses(session: Reader) -> list[SourceStatus]:
     """The latest run of every source plus the newest data it has ever landed."""
+    runs_table, regions = COLLECTION_RUNS.c, COLLECTION_RUN_REGIONS.c
     latest_id = (
-        select(CollectionRun.source, func.max(CollectionRun.id).label("id"))
-        .group_by(CollectionRun.source)
+        select(runs_table.source, func.max(runs_table.id).label("id"))
+        .group_by(runs_table.source)
         .subquery()
     )
     newest = (
         select(
-            CollectionRun.source,
-            func.max(CollectionRun.data_as_of).label("as_of"),
+            runs_table.source,
+            func.max(runs_table.data_as_of).label("as_of"),
             func.count().label("runs"),
         )
-        .group_by(CollectionRun.source)
+        .group_by(runs_table.source)
         .subquery()
     )
     query = (
-        select(CollectionRun, newest.c.as_of, newest.c.runs)
-        .join(latest_id, latest_id.c.id == CollectionRun.id)
-        .join(newest, newest.c.source == CollectionRun.source)
-        .order_by(CollectionRun.source)
+        select(COLLECTION_RUNS, newest.c.as_of, newest.c.runs)
+        .join(latest_id, latest_id.c.id == runs_table.id)
+        .join(newest, newest.c.source == runs_table.source)
+        .order_by(runs_table.source)
     )
     statuses = []
     rows: list[Any] = list(session.execute(query).all())
-    for run, as_of, runs in rows:
-        failed = session.scalars(
-            select(CollectionRunRegion.region)
-            .where(CollectionRunRegion.run_id == run.id, CollectionRunRegion.status == "failed")
-            .order_by(CollectionRunRegion.region)
+    for run in rows:
+        as_of, runs = run.as_of, run.runs
+        failed: Sequence[str] = session.scalars(
+            select(regions.region)
+            .where(regions.run_id == run.id, regions.status == "failed")
+            .order_by(regions.region)
         ).all()
         statuses.append(
             SourceStatus(
@@ -105,19 +120,24 @@ def source_statuses(session: Session) -> list[SourceStatus]:
     return statuses
 
 
-def store_totals(session: Session) -> dict[str, int]:
+def store_totals(session: Reader) -> dict[str, int]:
     """Row counts of what the store holds (``pools`` = offered type × zone)."""
-    totals = {label: count_rows(session, table) for label, table in TOTAL_TABLES}
-    totals["gpu_instance_types"] = int(
-        session.scalar(
-            select(func.count()).select_from(InstanceType).where(InstanceType.gpu_count > 0)
-        )
-        or 0
+    totals = {label: _count(session, table(name)) for label, name in TOTAL_TABLES}
+    gpu_types = select(func.count()).select_from(INSTANCE_TYPES)
+    totals["gpu_instance_types"] = _count_of(
+        session, gpu_types.where(INSTANCE_TYPES.c.gpu_count > 0)
     )
-    totals["spot_pools"] = int(
-        session.scalar(select(func.count()).select_from(Offering).where(Offering.spot)) or 0
-    )
+    spot_pools = select(func.count()).select_from(OFFERINGS).where(OFFERINGS.c.spot)
+    totals["spot_pools"] = _count_of(session, spot_pools)
     return totals
+
+
+def _count(session: Reader, rows: TableClause) -> int:
+    return _count_of(session, select(func.count()).select_from(rows))
+
+
+def _count_of(session: Reader, query: Select[int]) -> int:
+    return int(session.scalar(query) or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,26 +151,27 @@ class CloudSummary:
     spot_pools: int
 
 
-def cloud_summaries(session: Session) -> list[CloudSummary]:
+def cloud_summaries(session: Reader) -> list[CloudSummary]:
     """Per-cloud breakdown of types and pools."""
-    types = dict(
-        session.execute(select(InstanceType.cloud, func.count()).group_by(InstanceType.cloud)).all()
+    types_table, offerings = INSTANCE_TYPES.c, OFFERINGS.c
+    types: dict[str, int] = dict(
+        session.execute(select(types_table.cloud, func.count()).group_by(types_table.cloud)).all()
     )
-    gpu_types = dict(
+    gpu_types: dict[str, int] = dict(
         session.execute(
-            select(InstanceType.cloud, func.count())
-            .where(InstanceType.gpu_count > 0)
-            .group_by(InstanceType.cloud)
+            select(types_table.cloud, func.count())
+            .where(types_table.gpu_count > 0)
+            .group_by(types_table.cloud)
         ).all()
     )
     pools = session.execute(
         select(
-            Offering.cloud,
-            func.count(distinct(Offering.region)),
-            func.count(distinct(Offering.zone_id)),
+            offerings.cloud,
+            func.count(distinct(offerings.region)),
+            func.count(distinct(offerings.zone_id)),
             func.count(),
-            func.sum(func.cast(Offering.spot, Integer)),
-        ).group_by(Offering.cloud)
+            func.sum(func.cast(offerings.spot, Integer)),
+        ).group_by(offerings.cloud)
     ).all()
     by_cloud = {row[0]: row for row in pools}
     clouds = sorted(set(types) | set(by_cloud))
@@ -195,16 +216,15 @@ class FleetEventSummary:
         }
 
 
-def fleet_event_summary(session: Session, *, now: datetime) -> FleetEventSummary:
+def fleet_event_summary(session: Reader, *, now: datetime) -> FleetEventSummary:
     """Counts per kind of the events at or before ``now``, the newest one and its age."""
-    at = FleetEvent.occurred_at
+    events = FLEET_EVENTS.c
+    at = events.occurred_at
     counts = dict.fromkeys(FLEET_EVENT_KINDS, 0)
     newest: datetime | None = None
     rows: list[Any] = list(
         session.execute(
-            select(FleetEvent.kind, func.count(), func.max(at))
-            .where(at <= now)
-            .group_by(FleetEvent.kind)
+            select(events.kind, func.count(), func.max(at)).where(at <= now).group_by(events.kind)
         ).all()
     )
     for kind, n, latest in rows:
@@ -214,14 +234,12 @@ def fleet_event_summary(session: Session, *, now: datetime) -> FleetEventSummary
             newest = seen
     remembered = session.scalar(
         select(func.count())
-        .select_from(FleetEvent)
-        .where(FleetEvent.kind == ICE_KIND, at <= now, at >= now - timedelta(hours=ICE_TTL_HOURS))
+        .select_from(FLEET_EVENTS)
+        .where(events.kind == ICE_KIND, at <= now, at >= now - timedelta(hours=ICE_TTL_HOURS))
     )
     pools = session.scalar(
         select(func.count()).select_from(
-            select(
-                FleetEvent.cloud, FleetEvent.region, FleetEvent.zone_id, FleetEvent.instance_type
-            )
+            select(events.cloud, events.region, events.zone_id, events.instance_type)
             .where(at <= now)
             .distinct()
             .subquery()

@@ -30,8 +30,6 @@ def status(
     output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.TABLE,
 ) -> None:
     """Per source: last run, status, rows and age of the newest data; store totals."""
-    from sqlalchemy.orm import Session
-
     from core.db import redact_url, require_schema
     from core.summary import fleet_event_summary, source_statuses, store_totals
 
@@ -39,10 +37,10 @@ def status(
     require_schema(engine)
     now = utcnow()
     if output is OutputFormat.JSON:
-        with Session(engine) as session:
-            totals = store_totals(session)
-            statuses = source_statuses(session)
-            fleet = fleet_event_summary(session, now=now)
+        with engine.connect() as connection:  # one read, without loading the ORM
+            totals = store_totals(connection)
+            statuses = source_statuses(connection)
+            fleet = fleet_event_summary(connection, now=now)
         doc = render.status_document(
             database=redact_url(str(engine.url)),
             totals=totals,
@@ -59,15 +57,13 @@ def status(
 
 def print_store(engine: Engine, *, now: datetime) -> None:
     """The store's totals, per cloud, and per source (``spotsel status`` and the demo)."""
-    from sqlalchemy.orm import Session
-
     from core.summary import cloud_summaries, fleet_event_summary, source_statuses, store_totals
 
-    with Session(engine) as session:
-        totals = store_totals(session)
-        clouds = cloud_summaries(session)
-        statuses = source_statuses(session)
-        fleet = fleet_event_summary(session, now=now)
+    with engine.connect() as connection:  # one read, without loading the ORM
+        totals = store_totals(connection)
+        clouds = cloud_summaries(connection)
+        statuses = source_statuses(connection)
+        fleet = fleet_event_summary(connection, now=now)
     render.print_totals(out, totals)
     render.print_clouds(out, clouds)
     labels = {name: "(simulated)" for name in SOURCE_NAMES if name in SIMULATED_SOURCES}
