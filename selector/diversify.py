@@ -9,9 +9,10 @@ zones — is a reward on each type's and zone's first node, up to the number ask
 any rank sum: coverage comes first whenever the caps allow it, quality decides the rest.
 
 Exactness. Caps and coverage: met whenever reachable over the candidates. Quality: optimal,
-except when a family cap binds *and* the split that best meets the caps alone lacks the type
-coverage; then the reward counts types per family (a flow cannot count one type both in its
-family and in a global total), which may spread over more types than asked, never fewer.
+except when a family cap binds, the split that best meets the caps alone lacks the type
+coverage, *and* the best split with coverage but without the family caps breaks one of them;
+then the reward counts types per family (a flow cannot count one type both in its family and
+in a global total), which may spread over more types than asked, never fewer.
 
 Speed. The flow runs on the best `PREFIX_START` distinct pools, doubling until the residual
 potentials prove that no pool further down the list could lower the cost (a pool that would
@@ -217,12 +218,26 @@ class _Problem:
     def solve(self, caps: Sequence[int]) -> dict[int, int]:
         """The optimal split {position: nodes} under `caps` (less than `nodes` if unreachable)."""
         if caps[_FAMILY] < self.nodes and self.k_types >= 2:
-            # Without the type reward the flow is exact; if it spreads over enough types anyway
-            # it is the answer, and the per-family reward (see the module doc) is not needed.
+            # Without the family caps the type reward is global, so exact: when that optimum
+            # happens to keep within the family caps it is optimal under them too.
+            loose = list(caps)
+            loose[_FAMILY] = self.nodes
+            split = self._solve(loose, type_cov=True)
+            if sum(split.values()) == self.nodes and self._within_family_cap(split, caps):
+                return split
+            # Without the type reward the flow is exact too; if it spreads over enough types
+            # anyway it is the answer, and the per-family reward (module doc) is not needed.
             split = self._solve(caps, type_cov=False)
             if len({self.cols[_TYPE][p] for p in split}) >= self.k_types:
                 return split
         return self._solve(caps, type_cov=self.k_types >= 2)
+
+    def _within_family_cap(self, split: dict[int, int], caps: Sequence[int]) -> bool:
+        load: dict[int, int] = {}
+        families = self.cols[_FAMILY]
+        for pos, k in split.items():
+            load[families[pos]] = load.get(families[pos], 0) + k
+        return max(load.values(), default=0) <= caps[_FAMILY]
 
     def _solve(self, caps: Sequence[int], *, type_cov: bool) -> dict[int, int]:
         m = PREFIX_START

@@ -326,3 +326,23 @@ def test_the_prefix_check_rejects_a_better_pool_further_down() -> None:
         sel = diversify(types, types, zones, c, market_types=2)
     assert dict(zip(sel.chosen, sel.nodes, strict=True)) == {0: 1, 1: 0, 2: 1}
     assert sel.unmet == ()
+
+
+def test_a_binding_family_cap_does_not_spread_past_the_types_asked() -> None:
+    """Three types asked, two nodes per family: the best pool carries two nodes and the next
+    two types one each (rank sum 3), not one node on each of four types (6), as a reward paid
+    per family (up to two types each) would have it."""
+    types, families, zones = [0, 1, 2, 3], [0, 1, 2, 0], [0, 1, 2, 3]
+    c = Constraints(
+        top=4,
+        nodes=4,
+        min_instance_types=3,
+        min_zones=1,
+        max_share_per_type=1.0,
+        max_share_per_family=0.5,
+        max_share_per_zone=1.0,
+    )
+    sel = diversify(types, families, zones, c, market_types=4)
+    split = {p: k for p, k in zip(sel.chosen, sel.nodes, strict=True) if k}
+    assert split == {0: 2, 1: 1, 2: 1}
+    assert _score((types, families, zones), [2, 1, 1, 0], c) == _brute((types, families, zones), c)
