@@ -20,6 +20,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from collectors.aws.clients import boto_client_config
+from collectors.aws.inventory import fetch_instance_types
 
 SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 SPOT_FIXTURE = (
@@ -42,8 +43,17 @@ SPOT_DISCOUNT = {"g4dn.xlarge": 0.31, "g5.xlarge": 0.42, "g6.xlarge": 0.39, "p3.
 
 Responder = Callable[[str, dict[str, Any]], dict[str, Any]]
 
-# DescribeInstanceTypes in moto takes seconds per region (1,395 types): ask it once per process.
-_TYPES_CACHE: dict[str, list[dict[str, Any]]] = {}
+# Moto's DescribeInstanceTypes takes seconds of CPU (it serialises 1,395 types to XML), and its
+# catalog is one list for every region (a class attribute of its EC2 backend): walk it once per
+# process, kept as JSON (a fresh copy is a json.loads, far cheaper than a deep copy).
+_MOTO_CATALOG: list[str] = []
+# Moto's answers that depend on nothing a test sets up (its static offerings and zones), which
+# cost up to seconds of CPU each to serialise: memorised per process by region, operation and
+# parameters (each page of a paginated walk has its own), as JSON.
+MEMORISED_OPERATIONS = frozenset({"DescribeInstanceTypeOfferings", "DescribeAvailabilityZones"})
+_MOTO_ANSWERS: dict[str, str] = {}
+# Moto's zone IDs by region (the same in every test: moto's fixed account).
+_ZONE_IDS: dict[str, list[str]] = {}
 
 
 def error(code: str, message: str, status: int = 400) -> dict[str, Any]:
@@ -52,6 +62,16 @@ def error(code: str, message: str, status: int = 400) -> dict[str, Any]:
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": status},
     }
+
+
+def moto_instance_types() -> list[dict[str, Any]]:
+    """Moto's DescribeInstanceTypes answer, every page through a real client, fetched once per
+    process (call it under ``mock_aws``); a fresh copy each time."""
+    if not _MOTO_CATALOG:
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        _MOTO_CATALOG.append(json.dumps(fetch_instance_types(ec2)))
+    types: list[dict[str, Any]] = json.loads(_MOTO_CATALOG[0])
+    return types
 
 
 def _stable(*parts: str) -> int:
@@ -114,18 +134,14 @@ class FakeAws:
     def __call__(self, service: str, region: str) -> Any:
         client = boto3.client(service, region_name=region, config=boto_client_config())
         if service == "ec2":
-            for op, responder in (
-                ("DescribeSpotPriceHistory", self._spot),
-                ("GetSpotPlacementScores", self._placement),
-                ("DescribeInstanceTypes", None),
-            ):
+            hooked: dict[str, Responder | None] = dict.fromkeys(MEMORISED_OPERATIONS)
+            hooked["DescribeSpotPriceHistory"] = self._spot
+            hooked["GetSpotPlacementScores"] = self._placement
+            hooked["DescribeInstanceTypes"] = None
+            for op, responder in hooked.items():
                 self._hook(client, "ec2", op, region, responder)
             for (reg, op), responder in self.overrides.items():
-                if reg == region and op not in {
-                    "DescribeSpotPriceHistory",
-                    "GetSpotPlacementScores",
-                    "DescribeInstanceTypes",
-                }:
+                if reg == region and op not in hooked:
                     self._hook(client, "ec2", op, region, responder)
         if service == "pricing":
             self._hook(client, "pricing", "GetProducts", region, self._pricing)
@@ -138,6 +154,9 @@ class FakeAws:
             # before-call sees the serialised request; keep the API parameters for it.
             context["api_params"] = copy.deepcopy(params)
 
+        def memo_key(params: dict[str, Any]) -> str:
+            return json.dumps([region, op, params], sort_keys=True, default=str)
+
         def handler(context: dict[str, Any], **_: Any) -> Any:
             params = context["api_params"]
             self.calls.append((region, op, params))
@@ -145,22 +164,26 @@ class FakeAws:
             if op == "DescribeInstanceTypes" and responder is None:
                 return self._types(client, region)
             if responder is None:
-                return None  # let moto answer
+                answer = _MOTO_ANSWERS.get(memo_key(params)) if op in MEMORISED_OPERATIONS else None
+                if answer is None:
+                    return None  # let moto answer
+                return AWSResponse(None, 200, {}, None), json.loads(answer)
             parsed = responder(region, params)
             status = parsed.get("ResponseMetadata", {}).get("HTTPStatusCode", 200)
             return AWSResponse(None, status, {}, None), parsed
 
+        def memorise(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            key = memo_key(context["api_params"])
+            if (region, op) not in self.overrides and key not in _MOTO_ANSWERS:
+                _MOTO_ANSWERS[key] = json.dumps(parsed, default=str)
+
         client.meta.events.register(f"before-parameter-build.{service}.{op}", keep)
         client.meta.events.register(f"before-call.{service}.{op}", handler)
+        if op in MEMORISED_OPERATIONS:
+            client.meta.events.register(f"after-call.{service}.{op}", memorise)
 
     def _types(self, client: Any, region: str) -> Any:
-        if region not in _TYPES_CACHE:
-            fresh = boto3.client("ec2", region_name=region)
-            pages = fresh.get_paginator("describe_instance_types").paginate()
-            _TYPES_CACHE[region] = [t for p in pages for t in p["InstanceTypes"]]
-        return AWSResponse(None, 200, {}, None), {
-            "InstanceTypes": copy.deepcopy(_TYPES_CACHE[region])
-        }
+        return AWSResponse(None, 200, {}, None), {"InstanceTypes": moto_instance_types()}
 
     def spot_history(self, region: str) -> list[dict[str, Any]]:
         """The region's full (fixed) price history: what AWS would hold."""
@@ -205,8 +228,10 @@ class FakeAws:
         return {"SpotPlacementScores": scores}
 
     def zone_ids(self, region: str) -> list[str]:
-        zones = boto3.client("ec2", region_name=region).describe_availability_zones()
-        return [z["ZoneId"] for z in zones["AvailabilityZones"]]
+        if region not in _ZONE_IDS:
+            zones = boto3.client("ec2", region_name=region).describe_availability_zones()
+            _ZONE_IDS[region] = [z["ZoneId"] for z in zones["AvailabilityZones"]]
+        return list(_ZONE_IDS[region])
 
     def _pricing(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         filters = {f["Field"]: f["Value"] for f in params["Filters"]}

@@ -11,7 +11,6 @@ import boto3
 import pytest
 
 from collectors.aws.inventory import (
-    fetch_instance_types,
     fetch_offerings,
     fetch_zones,
     network_gbps,
@@ -21,6 +20,7 @@ from collectors.aws.inventory import (
     usage_classes,
 )
 from core.errors import SourceDataError
+from tests.collectors.aws.fakes import moto_instance_types
 
 
 def _static(shared_data: Path, name: str) -> dict[str, Any]:
@@ -59,8 +59,7 @@ def test_recorded_group_has_inferentia_and_arm(shared_data: Path, now: datetime)
 
 
 def test_moto_catalog_gpu_and_neuron_types(moto: None, now: datetime) -> None:
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    records = fetch_instance_types(ec2)
+    records = moto_instance_types()  # fetch_instance_types, once per process
     rows = _by_name(parse_instance_types(records, observed_at=now))
     assert len(rows) > 1_000, "paginated through every page"
     g5 = rows["g5.xlarge"]
@@ -74,7 +73,7 @@ def test_moto_catalog_gpu_and_neuron_types(moto: None, now: datetime) -> None:
 
 def test_moto_offerings_keyed_by_zone_id(moto: None, now: datetime) -> None:
     ec2 = boto3.client("ec2", region_name="eu-west-1")
-    usage = usage_classes(fetch_instance_types(ec2))
+    usage = usage_classes(moto_instance_types())
     rows = parse_offerings(fetch_offerings(ec2), region="eu-west-1", usage=usage, observed_at=now)
     zones = parse_zones(
         fetch_zones(ec2), account="123456789012", region="eu-west-1", observed_at=now
@@ -180,8 +179,7 @@ def test_zone_and_offering_values_the_store_cannot_hold(now: datetime) -> None:
 
 def test_moto_catalog_fpga_media_and_other_accelerators(moto: None, now: datetime) -> None:
     """Devices that are not CUDA GPUs keep their own kind, so `gpus: 0` can leave them out."""
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    rows = _by_name(parse_instance_types(fetch_instance_types(ec2), observed_at=now))
+    rows = _by_name(parse_instance_types(moto_instance_types(), observed_at=now))
     f2 = rows["f2.12xlarge"]
     assert (f2["accelerator_kind"], f2["gpu_count"]) == ("fpga", 2)
     assert rows["vt1.3xlarge"]["accelerator_kind"] == "media"
