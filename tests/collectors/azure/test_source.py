@@ -276,13 +276,15 @@ def test_an_unavailable_credential_is_one_line_before_any_call(
 
 
 def test_default_credential_without_any_identity_is_one_line(
-    engine: Engine, settings: Settings, now: datetime
+    engine: Engine, settings: Settings, now: datetime, imds_without_identity: FakeArm
 ) -> None:
     # The production path: DefaultAzureCredential, every AZURE_* variable cleared and managed
-    # identity pointed at a closed loopback port (conftest): nothing to sign in with.
+    # identity asking a loopback IMDS that has no identity to give (conftest): nothing to sign
+    # in with.
     with pytest.raises(CredentialsError, match="az login") as info:
         run_source(engine, get_source("azure"), _ctx(settings, now))
     assert "\n" not in str(info.value)
+    assert imds_without_identity.seen("GET", "/metadata/identity/oauth2/token"), "asked IMDS"
 
 
 @pytest.mark.parametrize(
