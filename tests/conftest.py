@@ -39,9 +39,20 @@ def _backends(config: pytest.Config) -> list[str]:
     return ["sqlite", "postgresql"] if choice == "all" else [choice]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "one_engine(name): run a database test on this engine only; the test says why nothing "
+        "it checks depends on the engine",
+    )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", _backends(metafunc.config))
+        backends = _backends(metafunc.config)
+        if (only := metafunc.definition.get_closest_marker("one_engine")) is not None:
+            backends = [b for b in backends if b == only.args[0]]  # none left: skipped
+        metafunc.parametrize("backend", backends)
 
 
 @pytest.fixture(scope="session")
