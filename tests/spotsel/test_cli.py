@@ -1,4 +1,5 @@
-"""The command line as a user meets it: demo, collect, status, db, and one-line errors."""
+"""The command line as a user meets it: collect, status, db, and one-line errors (the demo:
+test_demo.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from core import migrate
 from core.errors import SchemaNotReadyError, SpotselError
-from core.pool_reader import load_pool_index
 from core.settings import Settings
-from spotsel import state
 from spotsel.cli import app
 from spotsel.state import AppState
 
@@ -33,50 +31,6 @@ def _status(settings: Settings) -> dict[str, Any]:
     result = _invoke(settings, "status", "--output", "json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def test_demo_loads_the_market_and_is_repeatable(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    loads: list[object] = []
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        loads.append(args)
-        return load_pool_index(*args, **kwargs)
-
-    monkeypatch.setattr(state, "load_pool_index", counted)
-    first = _invoke(settings, "demo", "--no-serve")
-    assert first.exit_code == 0, first.output
-    assert len(loads) == 1, "the ranking, the NodePools and the Fleet request share one load"
-    assert "simulated" in first.stdout
-    assert "spot pays off" in first.stdout, "the demo ranks the seed scenario with a verdict"
-    assert "curl -s -X POST http://127.0.0.1:8080/v1/recommendations" in first.stdout
-    outputs = settings.data_dir / "demo-output"
-    nodepools = sorted((outputs / "nodepools").glob("*.nodepools.yaml"))
-    assert nodepools, "the demo writes the NodePools of the example profiles"
-    spot_pools = [
-        doc
-        for path in nodepools
-        for doc in yaml.safe_load_all(path.read_text())
-        if doc and doc["kind"] == "NodePool" and doc["metadata"]["name"].endswith("-spot")
-    ]
-    assert spot_pools
-    for pool in spot_pools:
-        taints = pool["spec"]["template"]["spec"]["taints"]
-        assert {"key": "spot", "value": "true", "effect": "NoSchedule"} in taints
-    fleet = json.loads((outputs / "fleet-request.json").read_text())
-    assert fleet["SpotOptions"]["AllocationStrategy"] in {
-        "price-capacity-optimized",
-        "capacity-optimized-prioritized",
-    }
-    totals = _status(settings)["totals"]
-    assert totals["instance_types"] > 100
-    assert totals["pools"] > 2_000
-    second = _invoke(settings, "demo")  # no terminal: a script never blocks on the server
-    assert second.exit_code == 0, second.output
-    assert "Serve it: spotsel serve --no-auth" in second.stdout
-    assert "0 new" in second.stdout
-    assert _status(settings)["totals"] == totals, "running the demo twice changes no counts"
 
 
 def test_status_json_lists_every_source(settings: Settings) -> None:
