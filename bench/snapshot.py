@@ -17,7 +17,7 @@ Measured in one run per engine (SQLite in a temporary file, PostgreSQL in a temp
 2. the snapshot as the API keeps it (``core.pool_snapshot.load_snapshot``), in full;
 3. after the hourly run, the same call given the previous snapshot (incremental), and a full
    reload at the same ``now``, whose records and index columns the incremental snapshot must
-   equal (its index is ``PoolIndex.patched`` from the previous one).
+   equal (its index is ``PoolIndex.with_changes`` of the previous one).
 ``PoolIndex.build`` is timed apart, as the share of each load it takes. Each load prints
 "target <= 1 s: met / NOT met".
 """
@@ -258,7 +258,7 @@ def bench_engine(name: str, url: str, pools: list[PoolRecord], args: argparse.Na
         same = set(patched.index.records) == set(reloaded.index.records)
         same = same and _same_columns(patched.index, reloaded.index)
         print(f"  after one run ({landed.count():,} rows, {patched.stats.pools_patched:,} pools "
-              f"patched): incremental {incremental:.2f} s ({patch_cpu}; PoolIndex.patched "
+              f"patched): incremental {incremental:.2f} s ({patch_cpu}; index patch "
               f"{patched.stats.build_seconds:.2f} s of it), full reload {again:.2f} s "
               f"({_cpu('load_snapshot')}); "
               f"equal to the full reload: {same}")  # fmt: skip

@@ -4,9 +4,10 @@ A full load reads every table (``core.pool_reader``). An incremental load starts
 previous snapshot's signals and reads only what can have changed since: the rows the newer
 collection runs wrote (their collection times are at or after the earliest start of those
 runs) and the rows whose meaning moved with the clock (a price change, event or offering that
-came into force, a change or capacity error that left its window). It patches the affected
-pools and patches the index (``PoolIndex.patched``: only the patched records' rows are read
-again). The result equals a full reload at the same ``now``.
+came into force, a change or capacity error that left its window; each a range of an indexed
+time column). It patches the affected pools and the index (``PoolIndex.with_changes``: only
+their rows are read and merged in by key; a regional pool comes or goes only when its type's
+zones gain or lose their last spot price). The result equals a full reload at the same ``now``.
 
 A previous snapshot's signals are handed over to exactly one successor: a load that fails
 half-way leaves none behind, and the next load is a full one.
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,7 +65,7 @@ from core.tables import (
     PlacementScore,
     SpotPrice,
 )
-from selector import PoolIndex, PoolRecord
+from selector import PoolIndex, PoolKey, PoolRecord
 
 __all__ = ["FULL_RELOAD_AFTER", "MAX_PATCH_SPAN", "LoadStats", "PoolSnapshot", "load_snapshot"]
 
@@ -92,7 +94,10 @@ class LoadStats:
 @dataclass
 class _State:
     signals: Signals
-    records: dict[Pool, PoolRecord]
+    records: dict[Pool, PoolRecord]  # every pool's record, the ones the index hides included
+    # (cloud, region, type) -> its zonal pools with a spot price: while any, the regional pool
+    # stays out of the index (``zonal_over_regional``), so a patch looks at the types it touches.
+    priced_zones: Counter[tuple[str, str, str]]
 
 
 @dataclass
@@ -124,25 +129,20 @@ def load_snapshot(
         stamps = Stamps()
         full = state is None or previous is None or since is None
         if state is None or previous is None or since is None:
-            state = _State(read_signals(conn, now=now, stamps=stamps), {})
-            state.records = all_records(state.signals)
-            patched = len(state.records)
+            signals = read_signals(conn, now=now, stamps=stamps)
+            records = all_records(signals)
+            state = _State(signals, records, Counter(map(_zone_type, _priced_zonal(records))))
+            patched = len(records)
         else:
             changed = _patch(conn, state.signals, prev=previous.now, now=now, since=since,
                              stamps=stamps)  # fmt: skip
-            for pool in changed:
-                record = state.signals.record(pool)
-                if record is None:
-                    state.records.pop(pool, None)
-                else:
-                    state.records[pool] = record
+            put, drop = _repatch(state, changed)
             patched = len(changed)
-    records = zonal_over_regional(state.records)
     built = time.perf_counter()
     if full or previous is None:
-        index = PoolIndex.build(records, built_at=now)
-    else:  # rows of the records the patch left alone are reused (same objects)
-        index = PoolIndex.patched(previous.index, records, built_at=now)
+        index = PoolIndex.build(zonal_over_regional(state.records), built_at=now)
+    else:  # only the changed pools' rows are read; the others are the previous index's
+        index = previous.index.with_changes(put=put, drop=drop, built_at=now)
     finished = time.perf_counter()
     last_full = None if full or previous is None else previous.stats
     stats = LoadStats(
@@ -164,6 +164,49 @@ def load_snapshot(
                "pools_patched": patched, "generation": generation},
     )  # fmt: skip
     return PoolSnapshot(index, generation, now, stats, state)
+
+
+def _repatch(state: _State, changed: set[Pool]) -> tuple[list[PoolRecord], list[PoolKey]]:
+    """Rebuild the records of ``changed``; the records the index must put and the pools it must
+    drop, ``zonal_over_regional`` applied to the (cloud, region, type)s they belong to."""
+    records, priced = state.records, state.priced_zones
+    touched: set[Pool] = set(changed)
+    for pool in changed:
+        old = records.get(pool)
+        record = state.signals.record(pool)
+        if record is None:
+            records.pop(pool, None)
+        else:
+            records[pool] = record
+        c, r, z, t = pool
+        if z != REGIONAL_ZONE:
+            moved = _is_priced(record) - _is_priced(old)
+            if moved:
+                priced[(c, r, t)] += moved
+                touched.add((c, r, REGIONAL_ZONE, t))  # it may have to come or go
+    put: list[PoolRecord] = []
+    drop: list[PoolKey] = []
+    for pool in touched:
+        c, r, z, t = pool
+        record = records.get(pool)
+        if record is not None and (z != REGIONAL_ZONE or priced[(c, r, t)] <= 0):
+            put.append(record)  # a regional record the index holds already changes nothing
+        elif record is not None or pool in changed:
+            drop.append(PoolKey(c, r, z, t))
+    return put, drop
+
+
+def _priced_zonal(records: dict[Pool, PoolRecord]) -> Iterator[Pool]:
+    return (pool for pool, record in records.items()
+            if pool[2] != REGIONAL_ZONE and record.spot_price is not None)  # fmt: skip
+
+
+def _is_priced(record: PoolRecord | None) -> int:
+    return int(record is not None and record.spot_price is not None)
+
+
+def _zone_type(pool: Pool) -> tuple[str, str, str]:
+    return pool[0], pool[1], pool[3]
 
 
 def _patch_window(
@@ -214,11 +257,10 @@ def _patch(
             s.specs[type_key] = spec
             by_type.add(type_key)
 
+    # One OR at the top, each side a range of an indexed time column (see core.tables).
+    still = and_(Offering.last_seen >= since, Offering.first_seen <= now)
     came = _between(Offering.first_seen, prev, now)
-    offered = offering_rows(
-        conn.execute(select(*OFFERING_COLUMNS).where(
-            or_(Offering.last_seen >= since, came), Offering.first_seen <= now))
-    )  # fmt: skip
+    offered = offering_rows(conn.execute(select(*OFFERING_COLUMNS).where(or_(still, came))))
     for pool, offering in offered.items():
         if s.offerings.get(pool) != offering:
             s.offerings[pool] = offering
@@ -301,5 +343,7 @@ def _put(into: dict[Pool, Any], key: Pool, value: Any) -> None:
 
 
 def _distinct_pools(conn: Connection, model: Any, where: Any) -> set[Pool]:
-    rows: Sequence[Any] = conn.execute(select(*pool_columns(model)).where(where).distinct()).all()
+    # Deduplicated here, not by DISTINCT: SQLite would then walk the pool key index in order
+    # (no sort) over the whole table rather than look the few matching rows up by time.
+    rows: Sequence[Any] = conn.execute(select(*pool_columns(model)).where(where)).all()
     return {(c, r, z, t) for c, r, z, t in rows}

@@ -131,8 +131,10 @@ class Offering(Base):
     spot: Mapped[bool] = mapped_column(Boolean)
     on_demand: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(SOURCE)
-    first_seen: Mapped[datetime]
-    last_seen: Mapped[datetime]
+    # Indexed by time, as every table a snapshot patch reads: it reads only the rows a run wrote
+    # or the clock moved (core.pool_snapshot), which is a range of one of these columns.
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    last_seen: Mapped[datetime] = mapped_column(index=True)
 
 
 class SpotPrice(Base):
@@ -144,11 +146,11 @@ class SpotPrice(Base):
     region: Mapped[str] = mapped_column(REGION, primary_key=True)
     zone_id: Mapped[str] = mapped_column(ZONE, primary_key=True)
     instance_type: Mapped[str] = mapped_column(TYPE_NAME, primary_key=True)
-    ts: Mapped[datetime] = mapped_column(primary_key=True)
+    ts: Mapped[datetime] = mapped_column(primary_key=True, index=True)
     price_usd_per_hour: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(SOURCE)
     # When a collection last confirmed this change (AWS re-sends the change in force).
-    observed_at: Mapped[datetime]
+    observed_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class OnDemandPrice(Base):
@@ -162,7 +164,7 @@ class OnDemandPrice(Base):
     os: Mapped[str] = mapped_column(String(32), primary_key=True, default="linux")
     price_usd_per_hour: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(SOURCE)
-    observed_at: Mapped[datetime]
+    observed_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class PlacementScore(Base):
@@ -176,7 +178,7 @@ class PlacementScore(Base):
     # Sorted, comma-joined instance types of the queried set.
     instance_types: Mapped[str] = mapped_column(Text, primary_key=True)
     target_capacity: Mapped[int] = mapped_column(Integer, primary_key=True)
-    observed_at: Mapped[datetime] = mapped_column(primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(primary_key=True, index=True)
     score: Mapped[float | None] = mapped_column(Float)  # normalised to [0, 1]
     raw: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(SOURCE)
@@ -192,7 +194,7 @@ class InterruptionRate(Base):
     zone_id: Mapped[str] = mapped_column(ZONE, primary_key=True)  # REGIONAL_ZONE = regional
     instance_type: Mapped[str] = mapped_column(TYPE_NAME, primary_key=True)
     source: Mapped[str] = mapped_column(SOURCE, primary_key=True)
-    observed_at: Mapped[datetime] = mapped_column(primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(primary_key=True, index=True)
     bucket: Mapped[int | None] = mapped_column(Integer)  # e.g. AWS advisor r index
     label: Mapped[str | None] = mapped_column(String(32))  # "<5%", "0-5", …
     rate: Mapped[float | None] = mapped_column(Float)  # e.g. GCP preemption fraction
@@ -215,12 +217,12 @@ class FleetEvent(Base):
     instance_type: Mapped[str] = mapped_column(TYPE_NAME)
     # interruption | rebalance | insufficient-capacity | usage
     kind: Mapped[str] = mapped_column(String(32))
-    occurred_at: Mapped[datetime]
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
     instance_hours: Mapped[float | None] = mapped_column(Float)  # exposure, for kind=usage
     source: Mapped[str] = mapped_column(SOURCE)
     external_id: Mapped[str] = mapped_column(String(128))  # dedup key from the emitter
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    observed_at: Mapped[datetime]
+    observed_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class FleetInstance(Base):

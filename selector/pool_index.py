@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
@@ -25,7 +25,15 @@ from selector.capacity import zone_signal_penalty
 from selector.errors import PoolIndexError, SignalError
 from selector.gpus import gpu_class_of, normalise_gpu_model
 from selector.hazard import hazard_arrays, prior_probability, signal_kind
-from selector.pools import PoolRecord
+from selector.pool_index_merge import (
+    KEY_PARTS,
+    find_rows,
+    gathered,
+    insertion_points,
+    merge_rows,
+    recode,
+)
+from selector.pools import PoolKey, PoolRecord
 
 __all__ = ["PoolIndex"]
 
@@ -48,9 +56,12 @@ class PoolIndex:
     cloud_code: IntArray
     regions: tuple[str, ...]
     region_code: IntArray
-    zone_code: IntArray  # (cloud, region, zone_id); "" zone = regional
-    type_code: IntArray  # (cloud, instance_type)
-    family_code: IntArray  # (cloud, family)
+    zones: tuple[tuple[str, str, str], ...]  # (cloud, region, zone_id); "" zone = regional
+    zone_code: IntArray
+    types: tuple[tuple[str, str], ...]  # (cloud, instance_type)
+    type_code: IntArray
+    families: tuple[tuple[str, str], ...]  # (cloud, family)
+    family_code: IntArray
     arches: tuple[str, ...]
     arch_code: IntArray
     gpu_models: tuple[str, ...]
@@ -116,17 +127,10 @@ class PoolIndex:
     @classmethod
     def build(cls, records: Sequence[PoolRecord], *, built_at: datetime) -> PoolIndex:
         """Index `records`; raises `PoolIndexError` on duplicate keys or naive datetimes."""
-        return cls._indexed(records, built_at, None)
-
-    @classmethod
-    def _indexed(
-        cls, records: Sequence[PoolRecord], built_at: datetime, reuse: PoolIndex | None
-    ) -> PoolIndex:
-        """`build`; the per-row columns of the records `reuse` holds are taken from it."""
         _require_aware(built_at, "built_at")
         # Each column is read in one C-level pass (attrgetter), and strings and timestamps are
         # converted once per distinct value: rows share few clouds, zones, labels and times.
-        parts = list(map(_KEY_PARTS, records))
+        parts = list(map(KEY_PARTS, records))
         order = sorted(range(len(parts)), key=parts.__getitem__)  # stable, as sorting records
         rows = [records[i] for i in order]
         parts = [parts[i] for i in order]
@@ -136,37 +140,29 @@ class PoolIndex:
         clouds, cloud_code = _encode([p[0] for p in parts])
         regions, region_code = _encode([p[1] for p in parts])
         zones, zone_code = _encode(list(map(_ZONE_PART, parts)))
-        _, type_code = _encode(list(map(_TYPE_PART, parts)))
-        _, family_code = _encode(list(zip(map(_CLOUD, rows), map(_FAMILY, rows), strict=True)))
+        types, type_code = _encode(list(map(_TYPE_PART, parts)))
+        families, family_code = _encode(_family_values(rows))
         arches, arch_code = _encode(list(map(_ARCH, rows)))
-        raw_models = list(map(_GPU_MODEL, rows))
-        normal = {m: normalise_gpu_model(m) if m else "" for m in dict.fromkeys(raw_models)}
-        gpu_models, gpu_model_code = _encode(list(map(normal.__getitem__, raw_models)))
-        if "" in gpu_models:
-            blank = gpu_models.index("")
-            gpu_model_code = np.where(gpu_model_code == blank, -1, gpu_model_code)
-        kinds = list(map(_ACCELERATOR, rows))
-        zoned = np.array([zone != "" for _, _, zone in zones], dtype=bool)[zone_code]
-        columns = _row_columns(rows, reuse)
-        return cls(
-            built_at=built_at,
-            records=tuple(rows),
-            clouds=clouds,
-            cloud_code=_ro(cloud_code),
-            regions=regions,
-            region_code=_ro(region_code),
-            zone_code=_ro(zone_code),
-            type_code=_ro(type_code),
-            family_code=_ro(family_code),
-            arches=arches,
-            arch_code=_ro(arch_code),
-            gpu_models=gpu_models,
-            gpu_model_code=_ro(gpu_model_code),
-            is_gpu=_ro(np.array([k == "gpu" for k in kinds], dtype=bool)),
-            accelerated=_ro(np.array([k != "none" for k in kinds], dtype=bool)),
-            **columns,
-            **_derived(rows, columns, type_code, region_code, len(regions), zoned),
-            one_family_per_type=_one_family_per_type(type_code, family_code),
+        gpu_models, gpu_model_code = _encode(_gpu_model_values(rows))
+        return cls._assemble(
+            built_at,
+            rows,
+            {
+                "clouds": clouds,
+                "cloud_code": cloud_code,
+                "regions": regions,
+                "region_code": region_code,
+                "zones": zones,
+                "zone_code": zone_code,
+                "types": types,
+                "type_code": type_code,
+                "families": families,
+                "family_code": family_code,
+                "arches": arches,
+                "arch_code": arch_code,
+            },
+            (gpu_models, gpu_model_code),
+            _row_columns(rows),
         )
 
     @classmethod
@@ -175,49 +171,121 @@ class PoolIndex:
     ) -> PoolIndex:
         """`build(records)`, reusing `previous`'s rows for the records it already holds.
 
-        A record that is the very object `previous` holds keeps its row; a new record of a pool
-        `previous` holds replaces that pool's row. Only those rows are read again; the columns
-        derived from whole groups (hazards, zone signals) are recomputed vectorised. New or
-        removed pools, or a changed family, architecture, GPU model or accelerator kind (the
-        categorical codes could move), sort and encode every row as `build` does, still taking
-        the per-row columns of the records `previous` holds from it.
+        A record that is the very object `previous` holds keeps its row; any other record is
+        read and merged in at its sorted position (replacing the row of its pool, if
+        `previous` holds it); the rows of the records missing from `records` are dropped.
         """
-        _require_aware(built_at, "built_at")
-        if len(records) != previous.size:
-            return cls._indexed(records, built_at, previous)
         position = {id(r): j for j, r in enumerate(previous.records)}
         fresh = [r for r in records if position.pop(id(r), None) is None]
-        left = {previous.records[j].key: j for j in position.values()}  # rows not reused
-        if len(left) != len(fresh):
-            return cls._indexed(records, built_at, previous)
-        rows = list(previous.records)
-        for record in fresh:
-            j = left.pop(record.key, None)
-            if j is None or _categories(rows[j]) != _categories(record):
-                return cls._indexed(records, built_at, previous)
-            rows[j] = record
-        columns = _row_columns(rows, previous)
-        # Zone codes do not move (the keys are the same): one row per zone says if it is zonal.
-        zone_ids, first = np.unique(previous.zone_code, return_index=True)
-        zonal_zone = np.zeros(int(zone_ids.max()) + 1 if zone_ids.size else 0, dtype=bool)
-        zonal_zone[zone_ids] = [rows[i].key.zone_id != "" for i in first.tolist()]
-        derived = _derived(
-            rows,
-            columns,
-            previous.type_code,
-            previous.region_code,
-            len(previous.regions),
-            zonal_zone[previous.zone_code],
+        return previous._merged(fresh, position.values(), built_at)
+
+    def with_changes(
+        self,
+        *,
+        put: Sequence[PoolRecord],
+        drop: Iterable[PoolKey],
+        built_at: datetime,
+    ) -> PoolIndex:
+        """This index with the records `put` (each replacing its pool's row, if any) and without
+        the pools `drop` (a pool it does not hold is ignored): `build` of the patched records,
+        at a cost that grows with the changes, not with the index.
+
+        A record in `put` that is the very object this index holds changes nothing; `put` holds
+        each pool at most once.
+        """
+        rows, n = self.records, self.size
+        fresh: list[PoolRecord] = []
+        points: list[int] = []
+        replaced: list[int] = []
+        for record, j in zip(put, insertion_points(rows, put), strict=True):
+            held = j < n and rows[j].key == record.key
+            if held and rows[j] is record:
+                continue
+            fresh.append(record)
+            points.append(j)
+            if held:
+                replaced.append(j)
+        dropped = find_rows(rows, drop)
+        if any(key in dropped for key in (r.key for r in put)):
+            raise PoolIndexError("a pool cannot be put and dropped in one patch")
+        return self._merged(fresh, [*replaced, *dropped.values()], built_at, points)
+
+    def _merged(
+        self,
+        fresh: Sequence[PoolRecord],
+        dropped: Iterable[int],
+        built_at: datetime,
+        points: Sequence[int] | None = None,
+    ) -> PoolIndex:
+        """This index without the rows `dropped`, with `fresh` merged in: `build`'s result.
+
+        Only the fresh records are read; the codes and per-row columns of the kept rows are
+        gathered from this index, and the columns that compare zones are recomputed.
+        """
+        _require_aware(built_at, "built_at")
+        merge = merge_rows(self.records, fresh, dropped, points)
+        parts = list(map(KEY_PARTS, merge.fresh))
+        codes: dict[str, Any] = {}
+        for table, code, values in (
+            ("clouds", "cloud_code", [p[0] for p in parts]),
+            ("regions", "region_code", [p[1] for p in parts]),
+            ("zones", "zone_code", list(map(_ZONE_PART, parts))),
+            ("types", "type_code", list(map(_TYPE_PART, parts))),
+            ("families", "family_code", _family_values(merge.fresh)),
+            ("arches", "arch_code", list(map(_ARCH, merge.fresh))),
+        ):
+            codes[table], codes[code] = recode(
+                getattr(self, table), getattr(self, code), merge, values
+            )
+        # `build` numbers the blank GPU model like any other, then writes -1 for it.
+        gpu_code = self.gpu_model_code
+        if "" in self.gpu_models:
+            gpu_code = np.where(gpu_code < 0, self.gpu_models.index(""), gpu_code)
+        gpu = recode(self.gpu_models, gpu_code, merge, _gpu_model_values(merge.fresh))
+        fresh_columns = _row_columns(merge.fresh)
+        columns = {}
+        for name, read in fresh_columns.items():
+            columns[name] = column = gathered(getattr(self, name), merge)
+            column[merge.fresh_at] = read
+        return self._assemble(built_at, merge.rows, codes, gpu, columns)
+
+    @classmethod
+    def _assemble(
+        cls,
+        built_at: datetime,
+        rows: list[PoolRecord],
+        codes: dict[str, Any],
+        gpu: tuple[tuple[str, ...], IntArray],
+        columns: dict[str, Any],
+    ) -> PoolIndex:
+        """The index of `rows` (sorted) from their codes and per-row columns: the columns that
+        compare rows with each other are derived here."""
+        gpu_models, gpu_model_code = gpu
+        if "" in gpu_models:
+            blank = gpu_models.index("")
+            gpu_model_code = np.where(gpu_model_code == blank, -1, gpu_model_code)
+        zoned = np.array([zone != "" for _, _, zone in codes["zones"]], dtype=bool)
+        zoned = zoned[codes["zone_code"]]
+        type_code, family_code = codes["type_code"], codes["family_code"]
+        derived = _derived(columns, type_code, codes["region_code"], len(codes["regions"]), zoned)
+        return cls(
+            built_at=built_at,
+            records=tuple(rows),
+            **_read_only(codes),
+            gpu_models=gpu_models,
+            gpu_model_code=_ro(gpu_model_code),
+            **{name: _ro(array) for name, array in columns.items()},
+            **derived,
+            one_family_per_type=_one_family_per_type(type_code, family_code),
         )
-        return replace(previous, built_at=built_at, records=tuple(rows), **columns, **derived)
 
     def gpu_class(self, row: int) -> str | None:
         return gpu_class_of(self.records[row].gpu_model)
 
 
-# Columns read straight from each record: `build` reads every row, `patched` the changed ones.
-# A column computed in `build` from several rows must go to `_derived` instead (or `patched`
-# would keep a stale value).
+# Columns read straight from each record (or computed from that record alone): `build` reads
+# every row, a patch only the new ones. A column computed from several rows must go to
+# `_derived` instead (or a patch would keep a stale value).
 _FLOAT_COLUMNS = {
     "vcpus": "vcpus",
     "memory_gib": "memory_gib",
@@ -244,7 +312,6 @@ _TIME_COLUMNS = {
     "fleet_at": ("fleet_at", "fleet_at"),
     "capacity_error_at": ("capacity_errors_dated", "fleet_capacity_error_at"),
 }
-_KEY_PARTS = attrgetter("key.cloud", "key.region", "key.zone_id", "key.instance_type")
 _ZONE_PART = itemgetter(0, 1, 2)
 _TYPE_PART = itemgetter(0, 3)
 _CLOUD = attrgetter("key.cloud")
@@ -252,54 +319,48 @@ _FAMILY = attrgetter("family")
 _ARCH = attrgetter("arch")
 _GPU_MODEL = attrgetter("gpu_model")
 _ACCELERATOR = attrgetter("accelerator_kind")
-_CATEGORIES = attrgetter("family", "arch", "gpu_model", "accelerator_kind")
 _SIGNAL = attrgetter("interruption_source", "interruption_label", "interruption_value")
 _FLEET_INTERRUPTIONS = attrgetter("fleet_interruptions")
 _FLEET_HOURS = attrgetter("fleet_instance_hours")
 
 
-def _categories(record: PoolRecord) -> tuple[str, str, str | None, str]:
-    categories: tuple[str, str, str | None, str] = _CATEGORIES(record)
-    return categories
+def _family_values(rows: list[PoolRecord]) -> list[tuple[str, str]]:
+    return list(zip(map(_CLOUD, rows), map(_FAMILY, rows), strict=True))
 
 
-def _row_columns(rows: list[PoolRecord], previous: PoolIndex | None) -> dict[str, Any]:
-    """The per-row columns of `rows`: a record `previous` holds (the very object) keeps its
-    values there, every other record is read."""
-    src = None
-    read = rows
-    if previous is not None and previous.size:
-        position = {id(r): j for j, r in enumerate(previous.records)}
-        src = np.fromiter((position.get(id(r), -1) for r in rows), dtype=np.int64, count=len(rows))
-        fresh_at = np.flatnonzero(src < 0)
-        read = [rows[j] for j in fresh_at.tolist()]
-    fresh: dict[str, npt.NDArray[Any]] = {}
+def _gpu_model_values(rows: list[PoolRecord]) -> list[str]:
+    """Each row's normalised GPU model ("" = none), normalised once per distinct model."""
+    raw_models = list(map(_GPU_MODEL, rows))
+    normal = {m: normalise_gpu_model(m) if m else "" for m in dict.fromkeys(raw_models)}
+    return list(map(normal.__getitem__, raw_models))
+
+
+def _row_columns(rows: list[PoolRecord]) -> dict[str, npt.NDArray[Any]]:
+    """The columns each row's record alone determines (writable: a patch writes into them)."""
+    columns: dict[str, npt.NDArray[Any]] = {}
     for name, attr in _FLOAT_COLUMNS.items():
-        fresh[name] = np.array(list(map(attrgetter(attr), read)), dtype=np.float64)  # None = NaN
+        columns[name] = np.array(list(map(attrgetter(attr), rows)), dtype=np.float64)  # None=NaN
     for name, attr in _BOOL_COLUMNS.items():
-        fresh[name] = np.array(list(map(attrgetter(attr), read)), dtype=bool)
+        columns[name] = np.array(list(map(attrgetter(attr), rows)), dtype=bool)
     for name, (attr, label) in _TIME_COLUMNS.items():
-        fresh[name] = _times(read, list(map(attrgetter(attr), read)), label)
-    if src is None:
-        return {name: _ro(array) for name, array in fresh.items()}
-    out: dict[str, npt.NDArray[Any]] = {}
-    for name, array in fresh.items():
-        column = getattr(previous, name)[np.maximum(src, 0)]  # a gathered, writable copy
-        column[fresh_at] = array
-        out[name] = _ro(column)
-    return out
+        columns[name] = _times(rows, list(map(attrgetter(attr), rows)), label)
+    kinds = list(map(_ACCELERATOR, rows))
+    columns["is_gpu"] = np.array([k == "gpu" for k in kinds], dtype=bool)
+    columns["accelerated"] = np.array([k != "none" for k in kinds], dtype=bool)
+    rate, low, high, default, prior = _hazards(rows)
+    columns |= {"hazard_rate": rate, "hazard_low": low, "hazard_high": high,
+                "hazard_default": default, "hazard_prior": prior}  # fmt: skip
+    return columns
 
 
 def _derived(
-    rows: list[PoolRecord],
     columns: dict[str, Any],
     type_code: IntArray,
     region_code: IntArray,
     n_regions: int,
     zoned: BoolArray,
 ) -> dict[str, Any]:
-    """The columns computed over whole groups of rows or from several columns."""
-    rate, low, high, default, prior = _hazards(rows)
+    """The columns computed over whole groups of rows: each zone against its type's others."""
     volatility = columns["spot_volatility"]
     # Zone peers: one (cloud, instance type) in one region, real and simulated apart.
     peer = (type_code * n_regions + region_code) * 2 + columns["simulated"]
@@ -312,11 +373,6 @@ def _derived(
         columns["capacity_zonal"],
     )
     return {
-        "hazard_rate": _ro(rate),
-        "hazard_low": _ro(low),
-        "hazard_high": _ro(high),
-        "hazard_default": _ro(default),
-        "hazard_prior": _ro(prior),
         "zone_price_ratio": _ro(ratio),
         "zone_signal": _ro(zone_signal),
         "zone_penalty": _ro(zone_signal_penalty(ratio, volatility)),
@@ -329,6 +385,10 @@ def _one_family_per_type(type_code: IntArray, family_code: IntArray) -> bool:
     family_of = np.full(int(type_code.max()) + 1, -1, dtype=np.int64)
     family_of[type_code] = family_code
     return bool(np.array_equal(family_of[type_code], family_code))
+
+
+def _read_only(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _ro(v) if isinstance(v, np.ndarray) else v for name, v in values.items()}
 
 
 def _ro(array: A) -> A:

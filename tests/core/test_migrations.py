@@ -61,9 +61,9 @@ def test_downgrade_plan_counts_what_base_drops(bare_engine: Engine) -> None:
     _fill(bare_engine)
     plan = migrate.downgrade_plan(bare_engine, "base")
     assert (plan.current, plan.target, plan.undone) == (
-        "0004",
+        "0005",
         None,
-        ("0004", "0003", "0002", "0001"),
+        ("0005", "0004", "0003", "0002", "0001"),
     )
     dropped = dict(plan.dropped_tables)
     assert set(dropped) == set(Base.metadata.tables), "base drops every table"
@@ -81,16 +81,16 @@ def test_downgrade_plan_counts_what_base_drops(bare_engine: Engine) -> None:
     assert "\n" not in line
     assert "offerings (2 rows)" in line
     assert "instance_types (1 row)" in line
-    assert migrate.current_revision(bare_engine) == "0004", "planning changes nothing"
+    assert migrate.current_revision(bare_engine) == "0005", "planning changes nothing"
 
 
 @pytest.mark.parametrize(
     ("target", "undone"),
     [
-        pytest.param("-1", ("0004",), id="relative to the current revision"),
-        pytest.param("0004-1", ("0004",), id="relative to a named revision"),
-        pytest.param("0003", ("0004",), id="the previous revision"),
-        pytest.param("0004", (), id="the current revision"),
+        pytest.param("-1", ("0005",), id="relative to the current revision"),
+        pytest.param("0005-1", ("0005",), id="relative to a named revision"),
+        pytest.param("0004", ("0005",), id="the previous revision"),
+        pytest.param("0005", (), id="the current revision"),
         pytest.param("head", (), id="a symbolic name"),
     ],
 )

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 
 from api.pool_cache import PoolIndexCache
 from core.pool_snapshot import MAX_PATCH_SPAN, PoolSnapshot, load_snapshot
 from core.store import persist_run
+from selector import PoolIndex
 from tests.factories import T0, make_offering, make_result, make_spot_price, make_type
 
 NOW = T0
@@ -102,6 +105,10 @@ RUNS: dict[str, Callable[[], Rows]] = {
         "instance_types": [make_type(name="g6.xlarge", family="g6", vcpus=8, observed_at=LATER)]},
     "a pool no longer offered as spot": lambda: {"offerings": [
         make_offering(zone_id="use1-az2", spot=False, last_seen=LATER)]},
+    # No zone of g6.xlarge has a spot price left: its regional pool comes into the index.
+    "a regional pool uncovered": lambda: {"offerings": [
+        make_offering(zone_id=z, instance_type="g6.xlarge", spot=False, last_seen=LATER)
+        for z in ZONES]},
 }  # fmt: skip
 
 
@@ -118,7 +125,37 @@ def _equal_to_full_reload(engine: Engine, patched: PoolSnapshot, now: datetime) 
     }  # fmt: skip
     assert not differ, f"patched (left) differs from a full reload (right): {differ}"
     assert patched.generation == full.generation
+    for name in ("records", *(f.name for f in fields(PoolIndex) if f.name != "records")):
+        mine_column, full_column = getattr(patched.index, name), getattr(full.index, name)
+        if isinstance(full_column, np.ndarray):
+            assert np.array_equal(mine_column, full_column, equal_nan=True), name
+        elif name not in ("records", "built_at", "_memo"):
+            assert mine_column == full_column, name
     return full
+
+
+def test_a_regional_pool_comes_and_goes_with_its_zones_prices(engine: Engine) -> None:
+    persist_run(engine, make_result(_store()))
+    snapshot = load_snapshot(engine, now=NOW)
+    regional = ("aws", "us-east-1", "", "g6.xlarge")
+    for n, (spot, shown) in enumerate([(False, True), (True, False), (False, True)], start=1):
+        zones = ZONES if not spot else ZONES[:1]  # one priced zone hides it again
+        offerings = [
+            make_offering(
+                zone_id=z,
+                instance_type="g6.xlarge",
+                spot=spot,
+                last_seen=LATER + timedelta(minutes=n),
+            )
+            for z in zones
+        ]
+        persist_run(engine, make_result({"offerings": offerings}))  # fmt: skip
+        snapshot = load_snapshot(engine, now=LATER + timedelta(minutes=n), previous=snapshot)
+        assert snapshot.stats.kind == "incremental"
+        keys = {(k.cloud, k.region, k.zone_id, k.instance_type) for k in
+                (r.key for r in snapshot.index.records)}  # fmt: skip
+        assert (regional in keys) is shown, n
+        _equal_to_full_reload(engine, snapshot, LATER + timedelta(minutes=n))
 
 
 @pytest.mark.parametrize("run", list(RUNS), ids=list(RUNS))

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench._pools import make_pools
 from selector import PoolIndex, PoolRecord
@@ -121,3 +123,76 @@ def test_patched_rejects_what_build_rejects() -> None:
     naive = replace(records[0], capacity_at=(NOW - timedelta(hours=2)).replace(tzinfo=None))
     with pytest.raises(PoolIndexError, match="capacity_at must be timezone-aware"):
         PoolIndex.patched(index, [naive, *records[1:]], built_at=NOW)
+
+
+# A small universe of pool values, so that new pools often bring a category the index lacks and
+# as often one it holds (placed before or after its first row), and removals empty categories.
+CLOUDS = ("aws", "azure", "gcp")
+REGIONS = ("a-region", "us-east-1", "zz-region")
+ZONES = ("", "a-zone", "use1-az1", "z-zone")
+TYPES = ("a1.large", "g4dn.xlarge", "m5.xlarge", "z9.metal")
+ARCHES = ("x86_64", "arm64")
+GPUS = (None, "T4", "nvidia-a10g", "A10G")
+KINDS = ("gpu", "none", "neuron")
+
+
+@st.composite
+def _pool(draw: st.DrawFn) -> PoolRecord:
+    return make_pool(
+        cloud=draw(st.sampled_from(CLOUDS)),
+        region=draw(st.sampled_from(REGIONS)),
+        zone_id=draw(st.sampled_from(ZONES)),
+        instance_type=draw(st.sampled_from(TYPES)),
+        family=draw(st.sampled_from(("a1", "g4dn", "m5", "other"))),
+        arch=draw(st.sampled_from(ARCHES)),
+        gpu_model=draw(st.sampled_from(GPUS)),
+        accelerator_kind=draw(st.sampled_from(KINDS)),
+        spot_price=draw(st.sampled_from((None, 0.1, 0.2, 0.3))),
+        spot_price_volatility=draw(st.sampled_from((None, 0.0, 0.1))),
+        simulated=draw(st.booleans()),
+        interruption_label=draw(st.sampled_from(LABELS)),
+        fleet_interruptions=draw(st.integers(0, 2)),
+        fleet_instance_hours=draw(st.sampled_from((0.0, 10.0))),
+    )
+
+
+def _unique(pools: list[PoolRecord]) -> list[PoolRecord]:
+    return list({p.key: p for p in pools}.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_pool(), max_size=30).map(_unique),
+    st.lists(_pool(), max_size=8).map(_unique),
+    st.lists(st.integers(0, 29), max_size=12),
+)
+def test_new_changed_and_removed_pools_patch_as_a_full_build(
+    base: list[PoolRecord], incoming: list[PoolRecord], removed: list[int]
+) -> None:
+    """Pools come (new categories or known ones, anywhere in key order), change and go (whole
+    categories with them): `patched` and `with_changes` both give `build`'s index."""
+    index = PoolIndex.build(base, built_at=NOW)
+    gone = {base[i].key for i in removed if i < len(base)}
+    held = {p.key: p for p in base if p.key not in gone}
+    put = [p for p in incoming if p.key not in gone]
+    records = list((held | {p.key: p for p in put}).values())
+    want = PoolIndex.build(records, built_at=NOW + HOUR)
+    _assert_same(PoolIndex.patched(index, records, built_at=NOW + HOUR), want)
+    changed = index.with_changes(put=put, drop=gone, built_at=NOW + HOUR)
+    _assert_same(changed, want)
+    unchanged = [r for r in changed.records if r.key not in {p.key for p in put}]
+    assert all(any(r is old for old in base) for r in unchanged)  # kept rows are not copied
+
+
+def test_with_changes_ignores_unknown_and_held_pools_and_refuses_contradictions() -> None:
+    records = _pools()
+    index = PoolIndex.build(records, built_at=NOW)
+    stranger = make_pool(region="nowhere-1")
+    same = index.with_changes(put=[index.records[3]], drop=[stranger.key], built_at=NOW + HOUR)
+    _assert_same(same, PoolIndex.build(records, built_at=NOW + HOUR))
+    assert same.records == index.records
+    moved = replace(index.records[3], spot_price=1.5)
+    with pytest.raises(PoolIndexError, match="put and dropped"):
+        index.with_changes(put=[moved], drop=[moved.key], built_at=NOW)
+    with pytest.raises(PoolIndexError, match="duplicate pool key"):
+        index.with_changes(put=[moved, replace(moved, spot_price=2.0)], drop=[], built_at=NOW)
