@@ -214,6 +214,8 @@ class _Problem:
         self.reward = nodes * len(types) + 1
         # (pools up to each type's best pool, rank within its family), built on first use.
         self._type_starts: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+        # Per type and per zone, the index in `pools` of its first pool, ascending.
+        self._firsts: tuple[npt.NDArray[np.int64], ...] | None = None
 
     def solve(self, caps: Sequence[int]) -> dict[int, int]:
         """The optimal split {position: nodes} under `caps` (less than `nodes` if unreachable)."""
@@ -240,7 +242,7 @@ class _Problem:
         return max(load.values(), default=0) <= caps[_FAMILY]
 
     def _solve(self, caps: Sequence[int], *, type_cov: bool) -> dict[int, int]:
-        m = PREFIX_START
+        m = max(PREFIX_START, self._coverage_end(caps, type_cov=type_cov))
         if type_cov and caps[_FAMILY] < self.nodes:
             # Per-family type rewards pay for up to `nodes` types: no prefix holding fewer of the
             # types that earn one can be optimal (the check would fail it), so skip its flow.
@@ -253,6 +255,23 @@ class _Problem:
             if sent == self.nodes and net.certifies(self.pool_positions[m:]):
                 return net.split()
             m *= 2
+
+    def _coverage_end(self, caps: Sequence[int], *, type_cov: bool) -> int:
+        """Pools the prefix needs to hold as many types and zones as the caps let carry the
+        nodes, and as the coverage rewards pay for: a prefix with fewer sends too few nodes
+        or fails the check (a pool adding a rewarded type or zone lowers the cost)."""
+        if self._firsts is None:
+            in_order = (self.type_code[self.pool_positions], self.zone_code[self.pool_positions])
+            self._firsts = tuple(np.sort(_first_positions(codes)) for codes in in_order)
+        wants = (
+            max(-(-self.nodes // caps[_TYPE]), self.k_types if type_cov else 1),
+            max(-(-self.nodes // caps[_ZONE]), self.k_zones),
+        )
+        end = 0
+        for firsts, want in zip(self._firsts, wants, strict=True):
+            if firsts.size:
+                end = max(end, int(firsts[min(want, firsts.size) - 1]) + 1)
+        return end
 
     def _rewarded_types_end(self, caps: Sequence[int]) -> int:
         """Pools the prefix needs to hold every type a per-family reward could pay for.
@@ -376,7 +395,8 @@ class _Network:
         `rest` at once, on per-type and per-zone potentials (a type the prefix lacks takes
         its potential from its family's arcs).
         """
-        g, pot = self.graph, self.graph.potential
+        g = self.graph
+        pot = list(g.potential)
         problem = self.problem
         caps = self.caps
 
@@ -388,24 +408,34 @@ class _Network:
             arcs = (pot[g.head[e]] + g.cost[e ^ 1] for e in g.out[v] if g.cap[e ^ 1] > 0)
             return min(arcs, default=pot[v])
 
+        # Lowering a node to what its residual out-arcs allow keeps every in-arc valid, so the
+        # nodes between the types and the sink sink first, nearest the sink first: the types
+        # (those the prefix lacks included) then see the lowest potentials their arcs reach.
+        # Without this a saturated reward node keeps its flow-time potential, up to a reward
+        # above the sink, and fails pools of a new type that could not lower the cost.
+        downstream = [*self.family.values(), *self.first.values()]
+        if self.type_cov and not self.family_layer:
+            downstream.append(3)
+        for v in downstream:
+            pot[v] = lowest(v)
         type_pot = {t: lowest(v) for t, v in self.type.items()}
-        pot = list(pot)  # zones see the lowered types: together still valid
-        for t, v in self.type.items():
+        for t, v in self.type.items():  # zones see the lowered types: together still valid
             pot[v] = type_pot[t]
+        if self.zone_cov:  # likewise raised: zones the prefix lacks take its potential
+            pot[2] = highest(2)
         zone_pot = {z: highest(v) for z, v in self.zone.items()}
         # A zone or type no pool of the prefix has: its potential from its arcs, analytically.
         new_zone = min(
             pot[0] if not self.zone_cov or caps[_ZONE] > 1 else math.inf,
             pot[2] if self.zone_cov else math.inf,
         )
-        sink = pot[1]
         types, _, zones = problem.values
         # A new type's potential depends on its family only, and only on whether the prefix has
         # that family: one value for every family it lacks.
         families = problem.values[1]
-        by_family = np.full(families.size, self._new_type_family(None, sink), dtype=np.float64)
+        by_family = np.full(families.size, self._new_type_family(None, pot), dtype=np.float64)
         for f in self.family:
-            by_family[np.searchsorted(families, f)] = self._new_type_family(f, sink)
+            by_family[np.searchsorted(families, f)] = self._new_type_family(f, pot)
         type_level = by_family[problem.family_of_code]
         if type_pot:
             type_level[np.searchsorted(types, list(type_pot))] = list(type_pot.values())
@@ -414,7 +444,7 @@ class _Network:
             zone_level[np.searchsorted(zones, list(zone_pot))] = list(zone_pot.values())
         levels = (type_level, zone_level, by_family)
         if max(_magnitude(x) for x in levels) > _EXACT:
-            return self._certifies_exactly(rest, type_pot, zone_pot, new_zone, sink)
+            return self._certifies_exactly(rest, type_pot, zone_pot, new_zone, pot)
         fails = zone_level[problem.zone_code[rest]] + rest < type_level[problem.type_code[rest]]
         return not bool(fails.any())
 
@@ -424,7 +454,7 @@ class _Network:
         type_pot: dict[int, float],
         zone_pot: dict[int, float],
         new_zone: float,
-        sink: float,
+        pot: list[float],
     ) -> bool:
         """The check pool by pool in Python numbers, for potentials past float precision."""
         types, _, zones = self.problem.cols
@@ -432,19 +462,19 @@ class _Network:
             t, z = types[p], zones[p]
             tp = type_pot.get(t)
             if tp is None:
-                tp = self._new_type(t, sink)
+                tp = self._new_type(t, pot)
             zp = zone_pot.get(z, new_zone)
             if zp + p < tp:
                 return False
         return True
 
-    def _new_type(self, t: int, sink: float) -> float:
-        return self._new_type_family(self.problem.family_of[t], sink)
+    def _new_type(self, t: int, pot: list[float]) -> float:
+        return self._new_type_family(self.problem.family_of[t], pot)
 
-    def _new_type_family(self, f: int | None, sink: float) -> float:
+    def _new_type_family(self, f: int | None, pot: list[float]) -> float:
         """The potential a type of family `f` (None: one the prefix lacks) that no pool of the
-        prefix has would take."""
-        pot, caps = self.graph.potential, self.caps
+        prefix has would take, under the potentials `pot`."""
+        caps, sink = self.caps, pot[1]
         after = pot[self.family[f]] if f in self.family else sink
         if not self.type_cov:
             return after
