@@ -5,10 +5,10 @@ settings the parent validated (database URL, --no-auth, keys, request limits, ..
 as ``SPOTSEL_*`` environment variables (`worker_environment`), which settings read with the
 highest precedence after overrides.
 
-The server itself bounds what arrives before the app sees a request: uvicorn's h11 protocol
-buffers at most `MAX_HEAD_BYTES` of an unfinished request head (measured: with httptools, the
-default when installed, 200 MB of headers on one connection were buffered whole and lifted
-the process by as much; h11 answers 400 and closes at the limit), and past
+The server itself bounds what arrives before the app sees a request: its httptools protocol
+(`api.http_protocol`) buffers at most `MAX_HEAD_BYTES` of an unfinished request head (measured:
+with uvicorn's own httptools protocol, 200 MB of headers on one connection were buffered whole
+and lifted the process by as much; this one answers 400 and closes at the limit), and past
 `Settings.api_max_connections` open connections it answers 503 at once (measured: 300
 connections each sending a 1 MiB body slowly lifted a process by 300 MB; capped at 100, by
 100 MB). Bodies are bounded by the app (`api.guard`).
@@ -24,10 +24,12 @@ from typing import Any, Final
 import uvicorn
 
 from api.app import NO_KEYS_ERROR, create_app
+from api.http_protocol import MAX_HEAD_BYTES, BoundedHttpToolsProtocol
 from core.errors import ConfigError
 from core.settings import ENV_PREFIX, Settings
 
 __all__ = [
+    "MAX_HEAD_BYTES",
     "PUBLIC_NO_AUTH_FLAG",
     "check_startup",
     "is_loopback",
@@ -39,9 +41,6 @@ __all__ = [
 APP_FACTORY: Final = "api.app:create_app_from_env"
 # The flag that lets --no-auth listen beyond loopback (spotsel serve).
 PUBLIC_NO_AUTH_FLAG: Final = "--allow-public-no-auth"
-# An unfinished request line plus headers: real requests send well under 2 KiB; 16 KiB is
-# uvicorn's own h11 default and what Node.js allows, so no legitimate client comes near it.
-MAX_HEAD_BYTES: Final = 16 * 1024
 # uvicorn's supervisor pings every worker and replaces one that does not answer within this
 # many seconds ("Child process [...] died"). A worker answers once its process has started: a
 # spawned worker imports the entry point again, which took about 6 s on a loaded 2-core machine
@@ -100,8 +99,7 @@ def uvicorn_options(settings: Settings, *, host: str, port: int, log_level: str)
         "host": host,
         "port": port,
         "log_level": log_level,
-        "http": "h11",
-        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "http": BoundedHttpToolsProtocol,
         "limit_concurrency": settings.api_max_connections,
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_TIMEOUT_S,
     }

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from api.http_protocol import BoundedHttpToolsProtocol
 from api.server import (
     MAX_HEAD_BYTES,
     WORKER_HEALTHCHECK_TIMEOUT_S,
@@ -278,6 +279,18 @@ def test_an_endless_request_head_is_refused_at_the_head_limit(server: Server) ->
     assert _healthy(server)
 
 
+def test_a_head_near_the_limit_with_a_large_body_in_the_same_reads_reaches_the_route(
+    server: Server,
+) -> None:
+    """Only head bytes count towards the head limit, even when the body follows at once."""
+    padding = {"X-Padding": "p" * (MAX_HEAD_BYTES - 1_024)}
+    size = 512 * 1024  # spaces: within the body limit, and not JSON
+    answer = send_streaming(server, _post_head(size, {**auth(READ_KEY), **padding}), total=size)
+    assert answer.status == 422, "past the head limit check and the guard, to the parser"
+    again = send_streaming(server, _post_head(size, {**auth(READ_KEY), **padding}), total=size)
+    assert again.status == 422
+
+
 def test_a_body_within_the_limit_reaches_the_route(server: Server) -> None:
     body = b'{"gpus": 1}'
     request = urllib.request.Request(
@@ -333,8 +346,9 @@ def test_workers_rebuild_the_parent_settings_from_the_environment(
 
 def test_every_process_runs_with_the_server_limits() -> None:
     options = uvicorn_options(Settings(api_max_connections=9), host="h", port=1, log_level="info")
-    assert options["http"] == "h11", "httptools buffers request heads without a limit"
-    assert options["h11_max_incomplete_event_size"] == MAX_HEAD_BYTES
+    protocol = options["http"]
+    assert protocol is BoundedHttpToolsProtocol, "uvicorn's buffers request heads without limit"
+    assert protocol.max_head_bytes == MAX_HEAD_BYTES
     assert options["limit_concurrency"] == 9
     # uvicorn's default (5 s) killed a worker still importing on a loaded machine.
     assert options["timeout_worker_healthcheck"] == WORKER_HEALTHCHECK_TIMEOUT_S > 5
