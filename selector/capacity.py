@@ -148,9 +148,11 @@ def ice_weight(ice_errors: FloatArray, ice_age_hours: FloatArray) -> FloatArray:
     halving every ICE_HALF_LIFE_HOURS, none past ICE_TTL_HOURS. c is multiplied by
     ICE_PENALTY_PER_EVENT to this power."""
     # Undated errors are treated as current: an ICE we cannot date is still a warning.
-    age = np.nan_to_num(ice_age_hours, nan=0.0).clip(min=0)
+    # (np.fmax and np.where over np.nan_to_num: a few µs less per call on the few rows a
+    # ranking explains.)
+    age = np.fmax(ice_age_hours, 0.0)  # fmax drops the NaN
     fade = np.where(age <= ICE_TTL_HOURS, 0.5 ** (age / ICE_HALF_LIFE_HOURS), 0.0)
-    weight: FloatArray = np.nan_to_num(ice_errors, nan=0.0) * fade
+    weight: FloatArray = np.where(np.isnan(ice_errors), 0.0, ice_errors) * fade
     return weight
 
 
@@ -171,7 +173,8 @@ def capacity_arrays(
     missing = np.isnan(score)
     base = np.where(missing, NEUTRAL_CAPACITY, score)
     base = np.where(~zonal & ~missing, base * REGIONAL_DISCOUNT, base)
-    overdue = np.nan_to_num(age_hours - CAPACITY_TTL_HOURS, nan=np.inf)
+    overdue = age_hours - CAPACITY_TTL_HOURS
+    overdue = np.where(np.isnan(overdue), np.inf, overdue)
     # Unknown age counts as fully stale: an undated score is not trusted.
     weight = np.where(overdue <= 0, 1.0, 0.5 ** (np.maximum(overdue, 0) / STALE_HALF_LIFE_HOURS))
     stale = ~missing & (overdue > 0)

@@ -50,23 +50,34 @@ def check_known_names(snapshot: PoolIndex, requirements: Requirements) -> None:
     `snapshot`. An empty index is left to the caller, which reports an empty store itself."""
     if snapshot.size == 0:
         return
-    _check("regions", "region", requirements.regions, snapshot.regions)
-    offered = [model for model in snapshot.gpu_models if model]
-    _check("gpu_models", "GPU model", requirements.gpu_models, offered, also_known=_CLASS_MODELS)
+    if requirements.regions:
+        _check("regions", "region", requirements.regions, snapshot.memo("known_regions", _regions))
+    if requirements.gpu_models:
+        models = snapshot.memo("known_gpu_models", _gpu_models)
+        _check("gpu_models", "GPU model", requirements.gpu_models, models)
 
 
-def _check(
-    field: str,
-    noun: str,
-    wanted: Iterable[str],
-    known: Collection[str],
-    *,
-    also_known: Collection[str] = (),
-) -> None:
-    # The filters compare names case-insensitively: so does this check.
-    by_lower = {name.lower(): name for name in known}
-    accepted = set(by_lower) | {name.lower() for name in also_known}
-    unknown = sorted({name for name in wanted if name.lower() not in accepted})
+class _Known:
+    """Names an index holds, by lower case (the filters compare names case-insensitively), and
+    the lower-case names a request may use (those, and names known elsewhere)."""
+
+    def __init__(self, held: Collection[str], also_known: Collection[str] = ()) -> None:
+        self.held = held
+        self.by_lower = {name.lower(): name for name in held}
+        self.accepted = frozenset(self.by_lower) | {name.lower() for name in also_known}
+
+
+def _regions(snapshot: PoolIndex) -> _Known:
+    return _Known(snapshot.regions)
+
+
+def _gpu_models(snapshot: PoolIndex) -> _Known:
+    return _Known([model for model in snapshot.gpu_models if model], also_known=_CLASS_MODELS)
+
+
+def _check(field: str, noun: str, wanted: Iterable[str], known: _Known) -> None:
+    by_lower = known.by_lower
+    unknown = sorted({name for name in wanted if name.lower() not in known.accepted})
     if not unknown:
         return
     shown = [_with_matches(name, by_lower) for name in unknown[:MAX_UNKNOWN_SHOWN]]
@@ -76,7 +87,7 @@ def _check(
     plural = "s" if len(unknown) > 1 else ""
     raise RequirementsError(
         field,
-        f"unknown {noun}{plural} {', '.join(shown)}; the store holds {_listed(known, noun)}",
+        f"unknown {noun}{plural} {', '.join(shown)}; the store holds {_listed(known.held, noun)}",
     )
 
 

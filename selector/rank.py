@@ -237,12 +237,14 @@ def _signal_kind(rec: PoolRecord) -> str | None:
     return signal_kind(rec.interruption_source, rec.interruption_label, rec.interruption_value)
 
 
-def _age(now_ts: float, at: float) -> float | None:
-    return None if math.isnan(at) else max(now_ts - float(at), 0.0)
+def _optional(values: FloatArray) -> list[float | None]:
+    """The values as Python floats, NaN as None."""
+    return [None if v != v else v for v in values.tolist()]  # NaN != NaN
 
 
-def _opt(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
+def _ages(now_ts: float, at: FloatArray) -> list[float | None]:
+    """Seconds since each time in `at` (never negative); None where it is unknown."""
+    return _optional(np.maximum(now_ts - at, 0.0))
 
 
 def _explain(
@@ -254,7 +256,10 @@ def _explain(
     selection: Selection,
     now_ts: float,
 ) -> tuple[RankedPool, ...]:
-    """The returned pools as RankedPool: the only step that builds Python objects per pool."""
+    """The returned pools as RankedPool: the only step that builds Python objects per pool.
+
+    Every column is read for the returned rows at once (a numpy gather, one `tolist`); the
+    loop only assembles the objects."""
     positions = np.asarray(selection.chosen, dtype=np.int64)
     chosen = shortlist[positions]
     rows_c = cand.rows[chosen]
@@ -262,9 +267,21 @@ def _explain(
     # λ's interval and capacity are needed for these rows only (`_score` leaves them out).
     _, lows, highs = _hazard_step(snap, rows_c, spot_c, now_ts)
     capacities, capacity_flags = _capacity_step(snap, rows_c, now_ts)
+    ages = zip(
+        *(_ages(now_ts, column[rows_c]) for column in (
+            snap.spot_at, snap.on_demand_at, snap.interruption_at, snap.capacity_at,
+            snap.fleet_at)),
+        strict=True,
+    )  # fmt: skip
+    error_hours = np.maximum(now_ts - snap.capacity_error_at[rows_c], 0.0) / 3600.0
+    error_weights = cap.ice_weight(snap.ice_errors[rows_c], error_hours)
+    stale_after = INTERRUPTION_TTL_HOURS * 3600
+    old_on_demand_after = req.max_price_age_hours * 3600
+    misses_notice = {cloud: lost_hours(cloud, req) > req.restart_overhead_minutes / 60.0
+                     for cloud in snap.clouds}  # fmt: skip
     columns = zip(
         selection.nodes,
-        rows_c.tolist(),
+        [snap.records[r] for r in rows_c.tolist()],
         spot_c.tolist(),
         cand.price[chosen].tolist(),
         cand.rate[chosen].tolist(),
@@ -276,26 +293,29 @@ def _explain(
         capacities.tolist(),
         capacity_flags.tolist(),
         score[positions].tolist(),
+        _optional(snap.on_demand_price[rows_c]),
+        _optional(snap.gpu_memory_gib[rows_c]),
+        _optional(snap.spot_price[rows_c]),
+        _optional(snap.zone_price_ratio[rows_c]),
+        snap.hazard_default[rows_c].tolist(),
+        snap.hazard_prior[rows_c].tolist(),
+        snap.zone_signal[rows_c].tolist(),
+        _optional(error_hours),
+        error_weights.tolist(),
+        ages,
         strict=True,
     )
     out: list[RankedPool] = []
     for rank_no, column in enumerate(columns, 1):
-        nodes, row, is_spot, price, rate, low, high, lost, useful, effective = column[:10]
-        capacity, bits, row_score = column[10:]
-        rec = snap.records[row]
-        od_list = _opt(snap.on_demand_price[row])
-        discount = req.on_demand_discounts.discount_for(rec.key.cloud, rec.key.region, rec.family)
+        nodes, rec, is_spot, price, rate, low, high, lost, useful, effective = column[:10]
+        capacity, bits, row_score, od_list, gpu_memory, spot_price, ratio = column[10:17]
+        defaulted, prior_rate, zone_signal, error_age, error_weight, age_row = column[17:]
+        key = rec.key
+        discount = req.on_demand_discounts.discount_for(key.cloud, key.region, rec.family)
         od = None if od_list is None else od_list * (1.0 - discount)
-        ages = SignalAges(
-            spot_price=_age(now_ts, snap.spot_at[row]),
-            on_demand_price=_age(now_ts, snap.on_demand_at[row]),
-            interruption=_age(now_ts, snap.interruption_at[row]),
-            capacity=_age(now_ts, snap.capacity_at[row]),
-            fleet=_age(now_ts, snap.fleet_at[row]),
-        )
+        ages_of = SignalAges(*age_row)
         # Provenance (the stored row's source) and kind (the conversion) stay apart: a simulated
         # advisor-style bucket converts like an advisor bucket but says "sim".
-        defaulted = bool(snap.hazard_default[row])
         hazard = Hazard(
             rate=rate,
             low=low,
@@ -313,12 +333,29 @@ def _explain(
             label=rec.interruption_label if is_spot else None,
             fleet_updated=is_spot and rec.fleet_instance_hours > 0,
         )
-        missing_capacity = bool(bits & cap.FLAG_MISSING)
-        prior = float(snap.hazard_prior[row]) if is_spot else None
+        prior = prior_rate if is_spot else None
+        flags: list[str] = []
+        if is_spot:
+            if defaulted:
+                flags.append("no-interruption-signal")
+            elif ages_of.interruption is None or ages_of.interruption > stale_after:
+                flags.append("stale-interruption")
+            if rec.fleet_instance_hours > 0:
+                flags.append("fleet-evidence")
+            if misses_notice[key.cloud]:
+                flags.append("final-checkpoint-misses-notice")
+            volatility = rec.spot_price_volatility
+            if volatility is not None and volatility > VOLATILITY_FLAG_CV:
+                flags.append("volatile-price")
+            if od_list is None:
+                flags.append("no-on-demand-price")
+        elif ages_of.on_demand_price is not None and ages_of.on_demand_price > old_on_demand_after:
+            flags.append("old-on-demand-price")
+        flags += _record_flags(rec, bits, zone_signal)
         out.append(
             RankedPool(
                 rank=rank_no,
-                key=rec.key,
+                key=key,
                 capacity_type="spot" if is_spot else "on-demand",
                 nodes=int(nodes),
                 family=rec.family,
@@ -328,9 +365,9 @@ def _explain(
                 gpu_count=int(rec.gpu_count),
                 gpu_model=rec.gpu_model,
                 gpu_class=_gpu_class(rec.gpu_model),
-                gpu_memory_gib=_opt(snap.gpu_memory_gib[row]),
+                gpu_memory_gib=gpu_memory,
                 price=price,
-                spot_price=_opt(snap.spot_price[row]),
+                spot_price=spot_price,
                 on_demand_price=od,
                 on_demand_list_price=od_list,
                 on_demand_discount=discount,
@@ -344,96 +381,73 @@ def _explain(
                 effective_cost=effective,
                 capacity=capacity,
                 capacity_basis="none"
-                if missing_capacity
+                if bits & cap.FLAG_MISSING
                 else ("zonal" if rec.capacity_zonal else "regional"),
                 capacity_raw=rec.capacity_raw,
-                zone_price_ratio=_opt(snap.zone_price_ratio[row]),
+                zone_price_ratio=ratio,
                 score=row_score,
-                ages=ages,
+                ages=ages_of,
                 sources=rec.sources,
                 simulated=rec.simulated,
-                flags=_flags(snap, req, row, bits, rec, ages, is_spot),
+                flags=tuple(flags),
                 hazard_prior=prior,
-                fleet=_fleet_evidence(rec, now_ts, prior, hazard.rate, capacity),
+                fleet=_fleet_evidence(rec, prior, hazard.rate, capacity, error_age, error_weight),
             )
         )
     return tuple(out)
 
 
 def _fleet_evidence(
-    rec: PoolRecord, now_ts: float, prior: float | None, rate: float, capacity: float
+    rec: PoolRecord,
+    prior: float | None,
+    rate: float,
+    capacity: float,
+    error_age_hours: float | None,
+    error_weight: float,
 ) -> FleetEvidence | None:
     """What the pool's own fleet evidence moved: λ from `prior` to `rate`, and c down to
-    `capacity` (the ICE penalty undone for the "before")."""
-    evidence = (rec.fleet_interruptions, rec.fleet_instance_hours, rec.fleet_capacity_errors)
-    if not any(x > 0 for x in evidence):
+    `capacity` (the ICE penalty of `error_weight` full-strength errors undone for the
+    "before")."""
+    if not (
+        rec.fleet_interruptions > 0 or rec.fleet_instance_hours > 0 or rec.fleet_capacity_errors > 0
+    ):
         return None
-    error_at = rec.capacity_errors_dated
-    age = None if error_at is None else max(now_ts - error_at.timestamp(), 0.0) / 3600.0
-    weight = float(
-        cap.ice_weight(
-            np.array([float(rec.fleet_capacity_errors)]),
-            np.array([math.nan if age is None else age]),
-        )[0]
-    )
-    factor = cap.ICE_PENALTY_PER_EVENT**weight
+    factor = cap.ICE_PENALTY_PER_EVENT**error_weight
     return FleetEvidence(
         interruptions=rec.fleet_interruptions,
         instance_hours=rec.fleet_instance_hours,
         capacity_errors=rec.fleet_capacity_errors,
-        newest_error_age_hours=age,
+        newest_error_age_hours=error_age_hours,
         prior_rate=prior,
         rate=None if prior is None else rate,
         capacity_before_errors=min(capacity / factor, 1.0),
         capacity=capacity,
-        capacity_error_weight=weight,
+        capacity_error_weight=error_weight,
     )
 
 
-def _flags(
-    snap: PoolIndex,
-    req: Requirements,
-    row: int,
-    bits: int,
-    rec: PoolRecord,
-    ages: SignalAges,
-    is_spot: bool,
-) -> tuple[str, ...]:
-    """The flags of one returned offering; `bits` are its capacity flags (cap.FLAG_*)."""
+_CAPACITY_FLAGS: Final = (
+    (cap.FLAG_MISSING, "no-capacity-signal"),
+    (cap.FLAG_STALE, "stale-capacity"),
+    (cap.FLAG_REGIONAL, "regional-capacity"),
+    (cap.FLAG_ICE, "recent-capacity-errors"),
+    (cap.FLAG_ZONE_PREMIUM, "zone-price-premium"),
+)
+
+
+def _record_flags(rec: PoolRecord, bits: int, zone_signal: bool) -> list[str]:
+    """The flags of one returned offering that its pool decides, whatever the capacity type;
+    `bits` are its capacity flags (cap.FLAG_*)."""
     flags: list[str] = []
-    if is_spot:
-        if snap.hazard_default[row]:
-            flags.append("no-interruption-signal")
-        elif ages.interruption is None or ages.interruption > INTERRUPTION_TTL_HOURS * 3600:
-            flags.append("stale-interruption")
-        if rec.fleet_instance_hours > 0:
-            flags.append("fleet-evidence")
-        if lost_hours(rec.key.cloud, req) > req.restart_overhead_minutes / 60.0:
-            flags.append("final-checkpoint-misses-notice")
-        volatility = rec.spot_price_volatility
-        if volatility is not None and volatility > VOLATILITY_FLAG_CV:
-            flags.append("volatile-price")
-        if math.isnan(snap.on_demand_price[row]):
-            flags.append("no-on-demand-price")
-    elif ages.on_demand_price is not None and ages.on_demand_price > req.max_price_age_hours * 3600:
-        flags.append("old-on-demand-price")
     od_source = rec.on_demand_source
     if od_source is not None and od_source.endswith(DERIVED_SOURCE_SUFFIX):
         flags.append("derived-on-demand-price")
     if rec.key.zone_id == "":
         flags.append("regional-pool")  # priced per region: the zone is left open
-    for bit, name in (
-        (cap.FLAG_MISSING, "no-capacity-signal"),
-        (cap.FLAG_STALE, "stale-capacity"),
-        (cap.FLAG_REGIONAL, "regional-capacity"),
-        (cap.FLAG_ICE, "recent-capacity-errors"),
-        (cap.FLAG_ZONE_PREMIUM, "zone-price-premium"),
-    ):
-        if bits & bit:
-            flags.append(name)
-    if not snap.zone_signal[row]:  # its place among its type's zones falls to the zone ID
+    flags += [name for bit, name in _CAPACITY_FLAGS if bits & bit]
+    if not zone_signal:  # its place among its type's zones falls to the zone ID
         flags.append("no-zone-signal")
-    return tuple(flags)
+    return flags
 
 
 def _with_rank_one(

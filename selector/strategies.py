@@ -107,6 +107,23 @@ def tie_places(zone_price_ratio: FloatArray, volatility: FloatArray) -> IntArray
     return place
 
 
+# From about this many rows a chain of stable argsorts beats np.lexsort (1.3-2x with two keys,
+# ~1.15x with four); below it, lexsort's lower overhead wins.
+_CHAIN_SORT_FROM: Final = 1024
+
+
+def _lexsort(keys: tuple[npt.NDArray[np.generic], ...]) -> IntArray:
+    """`np.lexsort(keys)` (last key most significant) for a first key without ties."""
+    first = keys[0]
+    if first.size < _CHAIN_SORT_FROM:
+        small: IntArray = np.lexsort(keys)
+        return small
+    order: IntArray = np.argsort(first)  # no ties: any sort is stable
+    for key in keys[1:]:
+        order = order[np.argsort(key[order], kind="stable")]
+    return order
+
+
 def _tie_key(cand: Candidates, subset: IntArray) -> IntArray:
     """The tie order of `subset`: its rows' places, spot before on-demand within a row."""
     rows = cand.rows[subset]
@@ -208,7 +225,7 @@ def order_candidates(
     # strategy's cost keys already follow the zone's price, so these decide exact ties), then
     # the pool key (row order) and spot before on-demand: one key, `tie_places`.
     # np.lexsort sorts by the last key first.
-    by = np.lexsort((_tie_key(cand, subset), *reversed(keys)))
+    by = _lexsort((_tie_key(cand, subset), *reversed(keys)))
     order = subset[by]
     first = np.zeros(order.size, dtype=bool)
     first[: min(head, order.size)] = True

@@ -216,3 +216,26 @@ def test_first_positions_are_numpys_unique_first_indices(codes: list[int]) -> No
     array = np.asarray(codes, dtype=np.int64)
     expected = np.unique(array, return_index=True)[1]
     assert first_positions(array).tolist() == expected.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.sampled_from([0, 1, 7, 300, 1023, 1024, 3000]),
+    n_keys=st.integers(min_value=0, max_value=4),
+    distinct=st.integers(min_value=1, max_value=6),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_the_chained_sort_is_numpys_lexsort(
+    size: int, n_keys: int, distinct: int, seed: int
+) -> None:
+    """Below and above the size where the stable-argsort chain takes over, with many ties in
+    the later keys (few distinct values, NaN and -0.0 among them): np.lexsort's order."""
+    import numpy as np
+
+    from selector.strategies import _lexsort
+
+    rng = np.random.default_rng(seed)
+    first = rng.permutation(size * 3)[:size].astype(np.int64)  # unique, as the tie key is
+    values = np.array([np.nan, -0.0, 0.0, 1.5, -2.0, np.inf][:distinct])
+    keys = (first, *(rng.choice(values, size) for _ in range(n_keys)))
+    assert _lexsort(keys).tolist() == np.lexsort(keys).tolist()
