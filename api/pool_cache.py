@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from core.pool_reader import newest_run_id
 from core.pool_snapshot import LoadStats, PoolSnapshot, load_snapshot
-from selector import PoolIndex
+from selector import PoolIndex, prepare
 
 __all__ = ["PoolIndexCache"]
 
@@ -69,6 +69,7 @@ class PoolIndexCache:
                 return current[1]
             previous = None if force else self._snapshot
             snapshot = load_snapshot(self._engine, now=self._clock(), previous=previous)
+            prepare(snapshot.index)  # off to the side too: no request pays for it
             self._snapshot = snapshot
             self._current = (snapshot.generation, snapshot.index)
             return snapshot.index

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from selector.hazard import Hazard, estimate_hazard
     from selector.pool_index import PoolIndex
     from selector.pools import PoolKey, PoolRecord
-    from selector.rank import rank
+    from selector.rank import prepare, rank
     from selector.requirements import Range, Requirements, parse_range, parse_requirements
     from selector.results import RankedPool, Ranking, SignalAges
 
@@ -51,6 +51,7 @@ __all__ = [
     "normalise_placement",
     "parse_range",
     "parse_requirements",
+    "prepare",
     "rank",
 ]
 
@@ -78,6 +79,7 @@ _HOMES = {
     "normalise_placement": "selector.capacity",
     "parse_range": "selector.requirements",
     "parse_requirements": "selector.requirements",
+    "prepare": "selector.rank",
     "rank": "selector.rank",
 }
 

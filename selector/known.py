@@ -23,7 +23,7 @@ from selector.gpus import GPU_CLASSES
 from selector.pool_index import PoolIndex
 from selector.requirements import Requirements
 
-__all__ = ["check_known_names"]
+__all__ = ["check_known_names", "prepare_known_names"]
 
 # Close matches suggested per unknown name, and how alike they must be (difflib's ratio; 0.6 is
 # its default: "us-east1" finds "us-east-1", "eu-wst-1" finds "eu-west-1").
@@ -55,6 +55,12 @@ def check_known_names(snapshot: PoolIndex, requirements: Requirements) -> None:
     if requirements.gpu_models:
         models = snapshot.memo("known_gpu_models", _gpu_models)
         _check("gpu_models", "GPU model", requirements.gpu_models, models)
+
+
+def prepare_known_names(snapshot: PoolIndex) -> None:
+    """Build the tables `check_known_names` reads for `snapshot` now rather than on first use."""
+    snapshot.memo("known_regions", _regions)
+    snapshot.memo("known_gpu_models", _gpu_models)
 
 
 class _Known:

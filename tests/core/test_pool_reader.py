@@ -180,6 +180,36 @@ def test_cache_rebuilds_only_when_a_run_lands(engine: Engine) -> None:
     assert cache.generation == 2
 
 
+def test_the_cache_prepares_each_snapshot_before_it_serves_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-snapshot tables every ranking shares are built by the load, not by a request."""
+    persist_run(engine, make_result({"instance_types": [make_type()],
+                                     "offerings": [make_offering()]}))  # fmt: skip
+    cache = PoolIndexCache(engine, clock=lambda: NOW)
+    real_memo = PoolIndex.memo
+    for snapshot in (cache.get(), _after_one_more_run(engine, cache)):
+        read: dict[str, bool] = {}  # table -> whether the load had built it
+
+        def recording(
+            index: PoolIndex, name: str, derive: Any, read: dict[str, bool] = read
+        ) -> Any:
+            read[name] = name in index._memo
+            return real_memo(index, name, derive)
+
+        with monkeypatch.context() as patched:
+            patched.setattr(PoolIndex, "memo", recording)
+            request = parse_requirements({"regions": ["us-east-1"], "gpu_models": ["T4"]})
+            rank(snapshot, request, now=NOW)
+        assert len(read) >= 4, f"the ranking reads its shared tables through memo: {read}"
+        assert all(read.values()), f"built by a request, not by the load: {read}"
+
+
+def _after_one_more_run(engine: Engine, cache: PoolIndexCache) -> PoolIndex:
+    persist_run(engine, make_result({"offerings": [make_offering(zone_id="use1-az2")]}))
+    return cache.refresh()
+
+
 def test_simulated_market_ranks_end_to_end(engine: Engine, settings: Settings) -> None:
     ctx = CollectContext(settings=settings, now=NOW, options={"seed": 11})
     run_source(engine, get_source("sim"), ctx)
