@@ -48,6 +48,9 @@ IntArray = npt.NDArray[np.int64]
 # of every instance type, family and zone, so diversity is reachable without scanning all.
 SHORTLIST_FACTOR: Final = 10
 SHORTLIST_MIN: Final = 256
+# One node: rank from the best `top x 10` candidates alone when they show the types and zones
+# asked (`_one_node_shortlist`; the same answer, without finding every type's and zone's best).
+HEAD_ONLY_FOR_ONE_NODE: Final = True
 # A 7-day coefficient of variation above 20 % means the price is moving: flagged.
 VOLATILITY_FLAG_CV: Final = 0.2
 # An on-demand price whose row source ends so was computed (e.g. from spot price and advisor
@@ -86,14 +89,19 @@ def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> R
         return snapshot.family_code[rows[idx]]
 
     nested = snapshot.one_family_per_type  # then a family's best pool is one of its types'
-    shortlist, score = order_candidates(
-        requirements.strategy,
-        cand,
-        head=max(SHORTLIST_MIN, requirements.top * SHORTLIST_FACTOR),
-        groups=(types, zones) if nested else (types, family_at(np.arange(cand.size)), zones),
-        nested_groups=(family_at,) if nested else (),
-        tie_band=requirements.cost_tie_band,
-    )
+    head = max(SHORTLIST_MIN, requirements.top * SHORTLIST_FACTOR)
+    one_node = _one_node_shortlist(requirements, cand, head, types, zones)
+    if one_node is not None:
+        shortlist, score = one_node
+    else:
+        shortlist, score = order_candidates(
+            requirements.strategy,
+            cand,
+            head=head,
+            groups=(types, zones) if nested else (types, family_at(np.arange(cand.size)), zones),
+            nested_groups=(family_at,) if nested else (),
+            tie_band=requirements.cost_tie_band,
+        )
     selection = diversify(
         types[shortlist].tolist(),
         family_at(shortlist).tolist(),
@@ -118,6 +126,26 @@ def rank(snapshot: PoolIndex, requirements: Requirements, *, now: datetime) -> R
         ordering=describe_ordering(requirements),
         notes=(selection.note,) if selection.note else (),
     )
+
+
+def _one_node_shortlist(
+    req: Requirements, cand: Candidates, head: int, types: IntArray, zones: IntArray
+) -> tuple[IntArray, FloatArray] | None:
+    """For one node, the best `head` candidates alone (and their scores), when they show the
+    types and zones asked; else None.
+
+    One node goes to the best candidate, and the list then adds the first candidates of new
+    types and zones until it shows those asked, then the best others up to `top` (<= head):
+    when the head shows them, the best candidate of every other type and zone (what the full
+    shortlist adds after the head) is never reached, so it need not be found and sorted.
+    """
+    if not HEAD_ONLY_FOR_ONE_NODE or req.nodes != 1:
+        return None
+    shortlist, score = order_candidates(req.strategy, cand, head=head, tie_band=req.cost_tie_band)
+    shown = (np.unique(types[shortlist]).size, np.unique(zones[shortlist]).size)
+    if shown[0] < req.min_instance_types or shown[1] < req.min_zones:
+        return None
+    return shortlist, score
 
 
 # --- hazard -> cost -> capacity ----------------------------------------------------------

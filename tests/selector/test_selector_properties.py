@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -239,3 +241,40 @@ def test_the_chained_sort_is_numpys_lexsort(
     values = np.array([np.nan, -0.0, 0.0, 1.5, -2.0, np.inf][:distinct])
     keys = (first, *(rng.choice(values, size) for _ in range(n_keys)))
     assert _lexsort(keys).tolist() == np.lexsort(keys).tolist()
+
+
+@pytest.fixture(scope="module")
+def large_market() -> PoolIndex:
+    """Thousands of pools: more candidates than the head, so a shortlist cut can matter."""
+    from bench._pools import make_pools
+
+    return PoolIndex.build(make_pools(4_000, seed=5), built_at=NOW)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    strategy=st.sampled_from(["effective-cost", "price", "capacity", "price-capacity"]),
+    top=st.integers(1, 40),
+    min_instance_types=st.sampled_from([1, 3, 20, 200]),
+    min_zones=st.sampled_from([1, 2, 30, 200]),
+    shape=st.sampled_from([{"gpus": 0}, {"gpus": 1}, {"arch": "arm64"}, {}]),
+)
+def test_one_node_ranks_alike_from_the_head_alone(
+    large_market: PoolIndex,
+    strategy: str,
+    top: int,
+    min_instance_types: int,
+    min_zones: int,
+    shape: dict[str, Any],
+) -> None:
+    """One node: ranking from the best candidates alone (when they show the types and zones
+    asked; past them the full shortlist) gives the full shortlist's answer, field for field."""
+    req = parse_requirements(
+        {"strategy": strategy, "top": top, "nodes": 1, "min_instance_types": min_instance_types,
+         "min_zones": min_zones, **shape}
+    )  # fmt: skip
+    cut = rank(large_market, req, now=NOW).to_dict()
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(sys.modules["selector.rank"], "HEAD_ONLY_FOR_ONE_NODE", False)
+        full = rank(large_market, req, now=NOW).to_dict()
+    assert cut == full
