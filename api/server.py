@@ -25,6 +25,7 @@ import uvicorn
 
 from api.app import NO_KEYS_ERROR, create_app
 from api.http_protocol import MAX_HEAD_BYTES, BoundedHttpToolsProtocol
+from api.workers import own_sockets_supported, run_workers
 from core.errors import ConfigError
 from core.settings import ENV_PREFIX, Settings
 
@@ -121,4 +122,7 @@ def serve(
         uvicorn.run(create_app(settings), **options)
         return
     os.environ.update(worker_environment(settings))
+    if own_sockets_supported():  # balanced over the workers (api.workers)
+        run_workers(APP_FACTORY, workers=workers, **options)
+        return
     uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)

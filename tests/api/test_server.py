@@ -25,11 +25,13 @@ import pytest
 
 from api.http_protocol import BoundedHttpToolsProtocol
 from api.server import (
+    APP_FACTORY,
     MAX_HEAD_BYTES,
     WORKER_HEALTHCHECK_TIMEOUT_S,
     uvicorn_options,
     worker_environment,
 )
+from api.workers import run_workers
 from core.db import make_engine
 from core.settings import ENV_PREFIX, Settings, load_settings
 from core.tables import Base
@@ -342,6 +344,19 @@ def test_workers_rebuild_the_parent_settings_from_the_environment(
     assert api_fields, "the API's settings are all exported"
     for name in [*api_fields, "database_url", "karpenter_crds_dir"]:
         assert getattr(worker, name) == getattr(parent, name), name
+
+
+def test_workers_refuse_an_address_another_server_listens_on() -> None:
+    """Each worker binds with SO_REUSEPORT: without the parent's check a second server on the
+    same port would silently share its connections."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            run_workers(APP_FACTORY, workers=2, host="127.0.0.1", port=port)
+    assert exited.value.code == 1
 
 
 def test_every_process_runs_with_the_server_limits() -> None:

@@ -77,6 +77,7 @@ def test_two_workers_start_and_none_is_restarted(db_url: str, tmp_path: Path) ->
     try:
         started = _wait_for_workers(process, log, base)
         time.sleep(WATCH_AFTER_READY_S)
+        listening = _listening_sockets(port, [process.pid, *_children(process.pid)])
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -89,3 +90,32 @@ def test_two_workers_start_and_none_is_restarted(db_url: str, tmp_path: Path) ->
     assert "failed to start" not in text, text
     workers = set(re.findall(r"Started server process \[(\d+)\]", started))
     assert len(workers) == WORKERS, text
+    # Each worker accepts from a socket of its own (the kernel balances new connections over
+    # them, api.workers); the parent listens on none.
+    assert process.pid not in listening.values(), listening
+    assert sorted(map(str, listening.values())) == sorted(workers), listening
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _listening_sockets(port: int, pids: list[int]) -> dict[int, int]:
+    """{socket inode: the pid holding it} of the sockets listening on `port` (IPv4)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], int(fields[9])
+        if local_port == port and state == "0A":  # TCP_LISTEN
+            inodes.add(inode)
+    held: dict[int, int] = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:[") and int(target[8:-1]) in inodes:
+                held[int(target[8:-1])] = pid
+    assert set(held) == inodes, f"listening sockets {inodes}, held {held}"
+    return held
