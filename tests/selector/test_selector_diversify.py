@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import selector.diversify as diversify_module
+import selector.split_flow as split_flow
 from selector.diversify import Constraints, Selection, diversify
 
 
@@ -314,7 +314,7 @@ def test_the_prefix_certificate_is_exact(
     instance: tuple[list[int], list[int], list[int], Constraints],
 ) -> None:
     """Flows over the best one or two pools first: the optimality check must grow them."""
-    with patch.object(diversify_module, "PREFIX_START", 1):
+    with patch.object(split_flow, "PREFIX_START", 1):
         _check_against_brute_force(*instance)
 
 
@@ -322,7 +322,7 @@ def test_the_prefix_check_rejects_a_better_pool_further_down() -> None:
     # The best two pools carry both nodes, but only the third adds the second type asked for.
     types, zones = [0, 0, 1], [0, 1, 0]
     c = _constraints(nodes=2, min_instance_types=2)
-    with patch.object(diversify_module, "PREFIX_START", 2):
+    with patch.object(split_flow, "PREFIX_START", 2):
         sel = diversify(types, types, zones, c, market_types=2)
     assert dict(zip(sel.chosen, sel.nodes, strict=True)) == {0: 1, 1: 0, 2: 1}
     assert sel.unmet == ()
