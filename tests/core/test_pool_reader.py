@@ -13,13 +13,15 @@ from sqlalchemy.orm import Session
 from api.pool_cache import PoolIndexCache
 from collectors import CollectContext, get_source
 from collectors.runner import run_source
-from core.pool_reader import load_pool_records
+from core.pool_reader import VOLATILITY_WINDOW, load_pool_records
+from core.pool_snapshot import load_snapshot
 from core.settings import Settings
 from core.store import persist_run
 from selector import PoolIndex, PoolRecord, estimate_hazard, parse_requirements, rank
 from tests.factories import T0, make_offering, make_result, make_spot_price, make_type
 
 NOW = T0
+LATER = NOW + timedelta(hours=1)
 
 
 def _records(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> dict[str, PoolRecord]:
@@ -62,6 +64,26 @@ def test_price_in_force_is_the_last_change_not_after_now(engine: Engine) -> None
     expected_cv = 0.025 / 0.325  # population std / mean of 0.30 and 0.35
     assert pool.spot_price_volatility is not None
     assert math.isclose(pool.spot_price_volatility, expected_cv, rel_tol=1e-6)
+
+
+def test_a_price_unchanged_through_the_volatility_window_is_still(engine: Engine) -> None:
+    """Volatility 0 for a price in force whose last change is older than the window, on every
+    engine and after a full or an incremental load alike."""
+    old = make_spot_price(ts=NOW - VOLATILITY_WINDOW - timedelta(days=1))
+    records = _records(
+        engine, {"instance_types": [make_type()], "offerings": [make_offering()],
+                 "spot_prices": [old]},
+    )  # fmt: skip
+    assert records["use1-az1"].spot_price == old["price_usd_per_hour"]
+    assert records["use1-az1"].spot_price_volatility == 0.0
+    snapshot = load_snapshot(engine, now=NOW)
+    persist_run(engine, make_result({"spot_prices": [
+        make_spot_price(ts=NOW - VOLATILITY_WINDOW - timedelta(hours=1), observed_at=LATER,
+                        price_usd_per_hour=0.5)]}))  # fmt: skip
+    patched = load_snapshot(engine, now=LATER, previous=snapshot)
+    assert patched.stats.kind == "incremental"
+    (record,) = patched.index.records
+    assert (record.spot_price, record.spot_price_volatility) == (0.5, 0.0)
 
 
 def test_regional_and_zonal_signals_reach_the_right_pools(engine: Engine) -> None:
