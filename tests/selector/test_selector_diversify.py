@@ -308,7 +308,9 @@ def test_exact_split_matches_brute_force(
     _check_against_brute_force(*instance)
 
 
-@settings(max_examples=200, deadline=None)
+# Many examples: a certificate that passes a flow it should not is wrong on few instances
+# (an always-passing one failed about one in 1,500 of these).
+@settings(max_examples=4_000, deadline=None)
 @given(instances())
 def test_the_prefix_certificate_is_exact(
     instance: tuple[list[int], list[int], list[int], Constraints],
