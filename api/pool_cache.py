@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from core.pool_reader import newest_run_id
-from core.pool_snapshot import LoadStats, PoolSnapshot, load_snapshot
+from core.pool_snapshot import LoadStats, PoolSnapshot, load_snapshot, settle
 from selector import PoolIndex, prepare
 
 __all__ = ["PoolIndexCache"]
@@ -72,4 +72,5 @@ class PoolIndexCache:
             prepare(snapshot.index)  # off to the side too: no request pays for it
             self._snapshot = snapshot
             self._current = (snapshot.generation, snapshot.index)
+            settle()  # the new snapshot out of the garbage collector's walks
             return snapshot.index

@@ -6,6 +6,7 @@ given explicitly: an unreachable server is an error, never a silent skip.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -112,3 +113,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"shared data not found at {SHARED_DATA}", pytrace=False)
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> Iterator[None]:
+    """The API's cache freezes what is alive once a snapshot is loaded (core.pool_snapshot.
+    settle): a long-lived server wants that, a test process would keep every test's garbage."""
+    yield
+    gc.unfreeze()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -214,6 +216,27 @@ def test_a_snapshot_hands_its_signals_to_one_successor_only(engine: Engine) -> N
     assert load_snapshot(engine, now=LATER, previous=first).stats.kind == "incremental"
     assert load_snapshot(engine, now=LATER, previous=first).stats.kind == "full"
     assert load_snapshot(engine, now=NOW, previous=first).stats.kind == "full", "clock went back"
+
+
+def test_the_cache_settles_each_snapshot_and_still_frees_the_one_it_replaces(
+    engine: Engine,
+) -> None:
+    """Each loaded snapshot leaves the garbage collector's walks (frozen), yet the one a newer
+    load replaces is freed (it holds no reference cycle a frozen object would keep)."""
+    persist_run(engine, make_result(_store()))
+    clock = [NOW]
+    cache = PoolIndexCache(engine, clock=lambda: clock[0])
+    index = cache.get()
+    assert gc.get_freeze_count() > 0
+    assert not any(obj is index for obj in gc.get_objects()), "frozen: out of the walks"
+    first = weakref.ref(index.spot_price)  # a column only that index holds
+    del index
+    clock[0] = LATER
+    persist_run(engine, make_result(RUNS["new prices"]()))
+    cache.refresh()
+    assert cache.last_load is not None
+    assert cache.last_load.kind == "incremental"
+    assert first() is None, "the replaced snapshot is freed"
 
 
 def test_the_cache_patches_its_snapshot_when_a_run_lands(engine: Engine) -> None:
