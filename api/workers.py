@@ -16,6 +16,7 @@ than left to share its connections. Elsewhere, uvicorn's shared socket is kept.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import socket
 import sys
@@ -30,8 +31,22 @@ log = logging.getLogger("uvicorn.error")
 
 
 def own_sockets_supported() -> bool:
-    """Whether the kernel balances connections over SO_REUSEPORT sockets (Linux)."""
-    return sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+    """Whether the kernel balances connections over SO_REUSEPORT sockets (Linux), and
+    uvicorn's supervisor makes its workers as this module expects."""
+    return sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT") and _supervisor_fits()
+
+
+def _supervisor_fits() -> bool:
+    """uvicorn's supervisor as known here (0.54): each worker is `multiprocess.Process(config,
+    sockets)`, whose `target(sockets)` runs in the worker. Another shape keeps the shared
+    socket (workers still serve, only unbalanced) rather than fail at start."""
+    made_as = list(inspect.signature(multiprocess.Process.__init__).parameters)
+    fits = made_as == ["self", "config", "sockets"] and callable(
+        getattr(multiprocess.Process, "target", None)
+    )
+    if not fits:
+        log.warning("uvicorn's worker supervisor changed: workers share one listening socket")
+    return fits
 
 
 def run_workers(app: str, *, workers: int, **options: Any) -> None:

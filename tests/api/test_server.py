@@ -31,7 +31,7 @@ from api.server import (
     uvicorn_options,
     worker_environment,
 )
-from api.workers import run_workers
+from api.workers import own_sockets_supported, run_workers
 from core.db import make_engine
 from core.settings import ENV_PREFIX, Settings, load_settings
 from core.tables import Base
@@ -357,6 +357,20 @@ def test_workers_refuse_an_address_another_server_listens_on() -> None:
         with pytest.raises(SystemExit) as exited:
             run_workers(APP_FACTORY, workers=2, host="127.0.0.1", port=port)
     assert exited.value.code == 1
+
+
+def test_workers_keep_a_shared_socket_when_uvicorns_supervisor_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from uvicorn.supervisors import multiprocess
+
+    assert own_sockets_supported(), "this uvicorn: one socket per worker"
+
+    class Older:  # uvicorn < 0.54 handed each worker its target
+        def __init__(self, config: object, target: object, sockets: object) -> None: ...
+
+    monkeypatch.setattr(multiprocess, "Process", Older)
+    assert not own_sockets_supported()
 
 
 def test_every_process_runs_with_the_server_limits() -> None:
