@@ -8,12 +8,30 @@ import inspect
 
 from spotsel.render_ranking import FLAG_HELP
 
+# Where selector.rank names flags: the explanation loop, the pool's own flags, and the table
+# pairing each capacity bit with its flag.
+FLAG_PLACES = {"_explain", "_record_flags", "_CAPACITY_FLAGS"}
+
+
+def _places(module: ast.Module) -> list[ast.AST]:
+    found: list[ast.AST] = []
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef) and node.name in FLAG_PLACES:
+            found.append(node)
+        elif isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            if any(isinstance(t, ast.Name) and t.id in FLAG_PLACES for t in targets):
+                found.append(node)
+    return found
+
 
 def _flag_literals() -> set[str]:
-    """String literals passed to ``flags.append`` or paired with a capacity bit in `_flags`."""
-    tree = ast.parse(inspect.getsource(importlib.import_module("selector.rank")._flags))
+    """String literals passed to ``flags.append`` or paired with a capacity bit."""
+    module = ast.parse(inspect.getsource(importlib.import_module("selector.rank")))
+    places = _places(module)
+    assert len(places) == len(FLAG_PLACES), "every place that names flags is scanned"
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in (inner for place in places for inner in ast.walk(place)):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
