@@ -30,6 +30,7 @@ from api.routes import (
     collectors,
     events,
     instance_types,
+    node_pools,
     operations,
     outputs,
     pools,
@@ -131,7 +132,8 @@ def create_app(
     for module in (recommendations, pools, instance_types, collectors, operations, events, reports):
         app.include_router(module.router)
     # Generating manifests changes nothing on our side: the read scope is enough.
-    app.include_router(outputs.router, dependencies=[Depends(require_read)])
+    for generating in (outputs, node_pools):
+        app.include_router(generating.router, dependencies=[Depends(require_read)])
     install_openapi(
         app,
         auth=settings.api_auth,

@@ -144,14 +144,18 @@ def generate_gke(
     *,
     now: datetime,
     discounts: OnDemandDiscounts = NO_DISCOUNTS,
+    project: str | None = None,
+    cluster: str | None = None,
 ) -> list[GkeNodePools]:
-    """GKE spot node pools of every profile (all GCP profiles: `_require_cloud`)."""
+    """GKE spot node pools of every profile (all GCP profiles: `_require_cloud`); None = the
+    builder's placeholders."""
+    target = _given(project=project, cluster=cluster)
     out = []
     for profile in profiles:
         _require_cloud(profile, "gcp", "GKE node pools")
         spot = rank_profile(snapshot, profile, capacity_type="spot", now=now, discounts=discounts)
         try:
-            out.append(gke_node_pools(profile, spot))
+            out.append(gke_node_pools(profile, spot, **target))
         except OutputError as exc:
             raise _unavailable(exc) from exc
     return out
@@ -168,9 +172,7 @@ def generate_aks(
 ) -> list[AksNodePools]:
     """AKS spot node pools of every profile (all Azure profiles: `_require_cloud`), checked to
     fit one cluster together (`check_one_cluster`); None = the builder's placeholders."""
-    target = {
-        k: v for k, v in (("resource_group", resource_group), ("cluster", cluster)) if v is not None
-    }
+    target = _given(resource_group=resource_group, cluster=cluster)
     out = []
     for profile in profiles:
         _require_cloud(profile, "azure", "AKS node pools")
@@ -184,6 +186,11 @@ def generate_aks(
     except OutputError as exc:
         raise _unavailable(exc) from exc
     return out
+
+
+def _given(**names: str | None) -> dict[str, str]:
+    """The names given (a None leaves the builder's placeholder)."""
+    return {key: value for key, value in names.items() if value is not None}
 
 
 def check_apply_allowed(generated: Sequence[KarpenterDocuments], *, allow_simulated: bool) -> None:

@@ -44,8 +44,10 @@ from selector.outputs import (
 
 __all__ = [
     "FleetRequestBody",
+    "InputsDep",
     "KarpenterRequestBody",
     "OutputsInputs",
+    "field_check",
     "outputs_inputs",
     "router",
 ]
@@ -123,19 +125,19 @@ class FleetRequestBody(BaseModel):
     @field_validator("launch_template")
     @classmethod
     def _ref(cls, value: str | None) -> str | None:
-        return None if value is None else _checked(check_template_ref, value)
+        return None if value is None else field_check(check_template_ref, value)
 
     @field_validator("launch_templates")
     @classmethod
     def _refs(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is not None:
-            _checked(lambda v: launch_templates(per_arch=v.items()), value)
+            field_check(lambda v: launch_templates(per_arch=v.items()), value)
         return value
 
     @field_validator("launch_template_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        return _checked(check_template_version, value)
+        return field_check(check_template_version, value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> FleetRequestBody:
@@ -151,7 +153,7 @@ class FleetRequestBody(BaseModel):
         )
 
 
-def _checked(check: Callable[[T], object], value: T) -> T:
+def field_check(check: Callable[[T], object], value: T) -> T:
     """Run a builder's check as a pydantic validator: its reason becomes a 422 naming the field."""
     try:
         check(value)

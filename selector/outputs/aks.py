@@ -46,6 +46,7 @@ __all__ = [
     "aks_node_pools",
     "check_one_cluster",
     "check_pool_name",
+    "check_target",
     "logical_zone",
     "pool_name",
 ]
@@ -225,7 +226,8 @@ def check_one_cluster(generated: Sequence[AksNodePools]) -> None:
             )
 
 
-def _check_target(resource_group: str, cluster: str) -> None:
+def check_target(resource_group: str, cluster: str) -> None:
+    """Raise `OutputError` for a resource group or cluster name Azure would refuse."""
     if not RESOURCE_GROUP_RE.fullmatch(resource_group):
         raise OutputError(
             f"resource group {resource_group!r}",
@@ -246,7 +248,7 @@ def aks_node_pools(
     cluster: str = CLUSTER_PLACEHOLDER,
 ) -> AksNodePools:
     """The AKS spot node pools of a profile's spot ranking (its Azure pools, one per VM size)."""
-    _check_target(resource_group, cluster)
+    check_target(resource_group, cluster)
     pools = [p for p in spot.pools if p.capacity_type == "spot" and p.key.cloud == "azure"]
     if not pools:
         raise OutputError(f"profile {profile.name}", "no Azure spot pool matches the requirements")

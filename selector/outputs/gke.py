@@ -20,6 +20,7 @@ the label `spotsel.io/simulated=true` (label values cannot hold the comma-joined
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -36,6 +37,7 @@ __all__ = [
     "GkeNodePool",
     "GkeNodePools",
     "accelerator_type",
+    "check_target",
     "gke_node_pools",
 ]
 
@@ -73,6 +75,11 @@ SERIES_ACCELERATORS: Final = {
 }
 # N1 VMs take attached GPUs; the catalog names such a pairing "<machine-type>+<accelerator>".
 ATTACHED_SEPARATOR: Final = "+"
+# GCP project IDs: 6-30 lowercase letters, digits or '-', starting with a letter, not ending
+# in '-'. GKE cluster names: 1-40 lowercase letters, digits or '-', starting with a letter and
+# ending with a letter or digit.
+PROJECT_RE: Final = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+CLUSTER_RE: Final = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +151,7 @@ def gke_node_pools(
     cluster: str = CLUSTER_PLACEHOLDER,
 ) -> GkeNodePools:
     """The GKE spot node pools of a profile's spot ranking (its GCP pools, one per type)."""
+    check_target(project, cluster)
     pools = [p for p in spot.pools if p.capacity_type == "spot" and p.key.cloud == "gcp"]
     if not pools:
         raise OutputError(f"profile {profile.name}", "no GCP spot pool matches the requirements")
@@ -162,6 +170,22 @@ def gke_node_pools(
         ),
         provenance=provenance,
     )
+
+
+def check_target(project: str, cluster: str) -> None:
+    """Raise `OutputError` for a project ID or cluster name GKE would refuse (the placeholders
+    pass: the user substitutes them)."""
+    if project != PROJECT_PLACEHOLDER and not PROJECT_RE.fullmatch(project):
+        raise OutputError(
+            f"GCP project {project!r}",
+            "6-30 lowercase letters, digits or '-', starting with a letter, not ending in '-'",
+        )
+    if cluster != CLUSTER_PLACEHOLDER and not CLUSTER_RE.fullmatch(cluster):
+        raise OutputError(
+            f"GKE cluster {cluster!r}",
+            "1-40 lowercase letters, digits or '-', starting with a letter, ending with a letter "
+            "or digit",
+        )
 
 
 def pool_name(nodepool: str, instance_type: str) -> str:
