@@ -29,9 +29,9 @@ from selector.capacity import (
     ZONE_PREMIUM_THRESHOLD,
 )
 from selector.cost import lost_hours
+from selector.explain import VOLATILITY_FLAG_CV
 from selector.hazard import INTERRUPTION_TTL_HOURS
 from selector.ordering import describe_ordering
-from selector.rank import VOLATILITY_FLAG_CV
 from spotsel.render import format_age
 
 __all__ = ["FLAG_HELP", "fleet_lines", "print_ranking"]

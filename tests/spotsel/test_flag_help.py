@@ -8,9 +8,9 @@ import inspect
 
 from spotsel.render_ranking import FLAG_HELP
 
-# Where selector.rank names flags: the explanation loop, the pool's own flags, and the table
+# Where selector.explain names flags: the explanation loop, the pool's own flags, and the table
 # pairing each capacity bit with its flag.
-FLAG_PLACES = {"_explain", "_record_flags", "_CAPACITY_FLAGS"}
+FLAG_PLACES = {"explain_pools", "_record_flags", "_CAPACITY_FLAGS"}
 
 
 def _places(module: ast.Module) -> list[ast.AST]:
@@ -27,7 +27,7 @@ def _places(module: ast.Module) -> list[ast.AST]:
 
 def _flag_literals() -> set[str]:
     """String literals passed to ``flags.append`` or paired with a capacity bit."""
-    module = ast.parse(inspect.getsource(importlib.import_module("selector.rank")))
+    module = ast.parse(inspect.getsource(importlib.import_module("selector.explain")))
     places = _places(module)
     assert len(places) == len(FLAG_PLACES), "every place that names flags is scanned"
     found: set[str] = set()

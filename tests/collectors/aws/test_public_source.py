@@ -30,7 +30,7 @@ from core.tables import (
     OnDemandPrice,
     SpotPrice,
 )
-from selector.rank import DERIVED_SOURCE_SUFFIX
+from selector.explain import DERIVED_SOURCE_SUFFIX
 from tests.factories import make_result, make_type
 
 ADVISOR_DAY = datetime(2025, 6, 28, tzinfo=UTC)
