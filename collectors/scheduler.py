@@ -15,28 +15,29 @@ last recorded start: no two runs of one source start closer together than its in
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Connection, Engine, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 
-from collectors.base import CollectContext, Source
-from collectors.runner import SourceFailedError, error_summary, record_failure, run_source
+from collectors.base import Source
+from collectors.leader_locks import (
+    FileLock,
+    LeaderLock,
+    PostgresAdvisoryLock,
+    leader_lock,
+    runs_lock,
+)
+from collectors.scheduled_runs import due_sources, last_starts, run_and_log, seconds_until_due
 from collectors.tasks import ScheduledTask, cron_trigger, run_task
-from core.clock import parse_utc, utcnow
-from core.errors import ConfigError, SpotselError
+from core.clock import utcnow
+from core.errors import ConfigError
 from core.settings import Settings
-from core.tables import CollectionRun
 
 __all__ = [
     "CollectionScheduler",
@@ -50,11 +51,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Advisory locks are per database; the key also names the schema, so two deployments (or two
-# test runs) in separate schemas of one database do not block each other.
-ADVISORY_LOCK_NAME = "spotsel-scheduler"
-# Held shared by every run, exclusively by a new leader waiting out its predecessor's runs.
-RUNS_LOCK_NAME = "spotsel-scheduler-runs"
 # A job that could not start on time still runs if it is at most this late (then coalesces).
 MISFIRE_GRACE_SECONDS = 300
 # A run that fires up to this much before its source is due (timer jitter against the recorded
@@ -62,179 +58,6 @@ MISFIRE_GRACE_SECONDS = 300
 EARLY_FIRE_WAIT_SECONDS = 5.0
 # A new leader re-checks this often whether its predecessor's runs have finished.
 RUNS_POLL_SECONDS = 1.0
-
-_LOCK_KEY = "hashtextextended(:name || current_schema(), 0)"
-# pg_locks shows a bigint advisory key as classid (high half) and objid (low half), objsubid 1.
-_HELD_SQL = text(
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-    " AND pid = pg_backend_pid() AND objsubid = 1"
-    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    f" AND ((classid::bigint << 32) | objid::bigint) = {_LOCK_KEY})"
-)
-
-
-class LeaderLock(Protocol):
-    """Held by at most one scheduler per database (or, shared, by many runs)."""
-
-    def acquire(self, *, shared: bool = False) -> bool: ...
-
-    def still_held(self) -> bool:
-        """Whether the lock is held right now; an error while checking means it is not."""
-
-    def release(self) -> None: ...
-
-
-class PostgresAdvisoryLock:
-    """Session-level advisory lock on a dedicated connection: released when it closes."""
-
-    def __init__(self, engine: Engine, name: str = ADVISORY_LOCK_NAME) -> None:
-        self._engine = engine
-        self._name = name
-        self._conn: Connection | None = None
-        self._held = False
-        self._shared = False
-        # The heartbeat and the jobs share the connection, which is not thread-safe.
-        self._mutex = threading.Lock()
-
-    def acquire(self, *, shared: bool = False) -> bool:
-        try_lock = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
-        with self._mutex:
-            try:
-                if self._conn is None:
-                    self._conn = self._engine.connect()
-                held = self._conn.execute(
-                    text(f"SELECT {try_lock}({_LOCK_KEY})"), {"name": self._name}
-                ).scalar()
-                self._conn.commit()
-            except DBAPIError as exc:  # the database is away: stand by and retry later
-                log.warning("cannot take lock %s: %s", self._name, error_summary(exc)[1])
-                self._drop()
-                return False
-            self._held, self._shared = bool(held), shared
-            return self._held
-
-    def still_held(self) -> bool:
-        """Ask the server whether this connection's backend holds the lock."""
-        with self._mutex:
-            if self._conn is None or not self._held:
-                return False
-            try:
-                held = bool(self._conn.execute(_HELD_SQL, {"name": self._name}).scalar())
-                self._conn.commit()
-            except Exception as exc:  # the connection is gone, and the lock with it
-                log.warning("lock %s lost: %s", self._name, error_summary(exc)[1])
-                self._drop()
-                return False
-            return held
-
-    def release(self) -> None:
-        with self._mutex:
-            conn, held = self._conn, self._held
-            self._conn, self._held = None, False
-            if conn is None:
-                return
-            unlock = "pg_advisory_unlock_shared" if self._shared else "pg_advisory_unlock"
-            try:
-                if held:
-                    conn.execute(text(f"SELECT {unlock}({_LOCK_KEY})"), {"name": self._name})
-                    conn.commit()
-            except Exception:  # a dead connection has dropped the lock already
-                conn.invalidate()
-            conn.close()
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            self._conn.invalidate()
-            self._conn.close()
-        self._conn, self._held = None, False
-
-
-class FileLock:
-    """An ``flock`` on a file beside the SQLite database; the kernel drops it if we die.
-
-    Removing or replacing the file loses the lock (another process would lock the new file).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._handle: IO[str] | None = None
-        self._mutex = threading.Lock()
-
-    def acquire(self, *, shared: bool = False) -> bool:
-        with self._mutex:
-            handle = self._path.open("a", encoding="utf-8")
-            try:
-                fcntl.flock(
-                    handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
-                )
-            except BlockingIOError:
-                handle.close()
-                return False
-            if not _same_file(handle, self._path):  # replaced between open and flock
-                handle.close()
-                return False
-            self._handle = handle
-            return True
-
-    def still_held(self) -> bool:
-        with self._mutex:
-            return self._handle is not None and _same_file(self._handle, self._path)
-
-    def release(self) -> None:
-        with self._mutex:
-            if self._handle is not None:
-                fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-                self._handle.close()
-                self._handle = None
-
-
-def _same_file(handle: IO[str], path: Path) -> bool:
-    try:
-        mine, there = os.fstat(handle.fileno()), os.stat(path)
-    except OSError:
-        return False
-    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
-
-
-def _lock(engine: Engine, name: str) -> LeaderLock:
-    if engine.dialect.name == "postgresql":
-        return PostgresAdvisoryLock(engine, name)
-    database = engine.url.database
-    if not database or database == ":memory:":
-        raise ConfigError("the scheduler needs a database file or PostgreSQL, not :memory:")
-    path = Path(database)
-    return FileLock(path.with_name(f"{path.name}.{name.removeprefix('spotsel-')}.lock"))
-
-
-def leader_lock(engine: Engine) -> LeaderLock:
-    """The lock whose holder schedules, for ``engine``'s database."""
-    return _lock(engine, ADVISORY_LOCK_NAME)
-
-
-def runs_lock(engine: Engine) -> LeaderLock:
-    """A handle on the runs lock (one per run: each holds it shared)."""
-    return _lock(engine, RUNS_LOCK_NAME)
-
-
-def _last_starts(engine: Engine) -> dict[str, datetime]:
-    """Each source's most recent recorded run start (any outcome)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(CollectionRun.source, func.max(CollectionRun.started_at)).group_by(
-                CollectionRun.source
-            )
-        ).all()
-    return {name: started for name, value in rows if (started := parse_utc(value)) is not None}
-
-
-def due_sources(engine: Engine, schedule: Mapping[str, float], *, now: datetime) -> list[str]:
-    """Sources whose last run started longer ago than their interval (or never ran)."""
-    last = _last_starts(engine)
-    return [
-        name
-        for name, minutes in sorted(schedule.items())
-        if name not in last or now - last[name] >= timedelta(minutes=minutes)
-    ]
 
 
 @dataclass
@@ -273,59 +96,7 @@ class CollectionScheduler:
     def run_job(self, name: str) -> str:
         """Run one source now and log one line; any failure is recorded as a failed run and
         returned as ``"failed"``, never raised."""
-        log.debug("run %s: starting", name, extra={"source": name})
-        started, started_at = time.perf_counter(), utcnow()
-        try:
-            run = run_source(
-                self.engine,
-                self.sources[name],
-                CollectContext(settings=self.settings, now=self.clock()),
-            )
-        except Exception as exc:
-            if not isinstance(exc, SpotselError):  # raised before run_source could record it
-                record_failure(self.engine, name, started=started_at, error=exc)
-            self._log_failure(name, exc, time.perf_counter() - started)
-            return "failed"
-        seconds = time.perf_counter() - started
-        note = f" ({run.error_message})" if run.error_message else ""
-        log.info(
-            "run %s: %s, %s rows in %.1f s%s",
-            name,
-            run.status,
-            f"{run.rows_written:,}",
-            seconds,
-            note,
-            extra={
-                "source": name,
-                "status": run.status,
-                "rows": run.rows_written,
-                "seconds": round(seconds, 3),
-            },
-        )
-        return run.status
-
-    def _log_failure(self, name: str, exc: Exception, seconds: float) -> None:
-        # A source's own error (credentials, a malformed feed) is expected; anything else may be
-        # a bug, so it is logged with its traceback.
-        expected = isinstance(exc, SpotselError) and not isinstance(exc, SourceFailedError)
-        cause = exc.__cause__ if isinstance(exc, SourceFailedError) and exc.__cause__ else exc
-        error_class, message = error_summary(cause)
-        log.log(
-            logging.WARNING if expected else logging.ERROR,
-            "run %s: failed in %.1f s: %s: %s",
-            name,
-            seconds,
-            error_class,
-            message,
-            exc_info=None if expected else exc,
-            extra={
-                "source": name,
-                "status": "failed",
-                "rows": 0,
-                "seconds": round(seconds, 3),
-                "error_class": error_class,
-            },
-        )
+        return run_and_log(self.engine, self.settings, self.sources, name, clock=self.clock)
 
     def run_due(self) -> dict[str, str]:
         """Run every source whose data is older than its interval, now, one after another."""
@@ -376,7 +147,7 @@ class CollectionScheduler:
         if not self._wait_out_previous_runs(on_state):
             return
         jobs = BackgroundScheduler(timezone="UTC")
-        now, last = utcnow(), _last_starts(self.engine)
+        now, last = utcnow(), last_starts(self.engine)
         for name, minutes in sorted(self.settings.schedule.items()):
             # Continue the source's cadence from its last recorded start, whoever ran it.
             due = last[name] + timedelta(minutes=minutes) if name in last else now
@@ -453,7 +224,7 @@ class CollectionScheduler:
                 # Only a new leader holds it exclusively: this scheduler leads no more.
                 self._lose("a new leader is taking over")
                 return
-            wait = self._seconds_until_due(name)
+            wait = seconds_until_due(self.engine, self.settings.schedule, name)
             if wait > EARLY_FIRE_WAIT_SECONDS:
                 self._reschedule(name, wait)
                 return
@@ -487,13 +258,6 @@ class CollectionScheduler:
             run_task(name, self.tasks[name], now=self.clock())
         finally:
             gate.release()
-
-    def _seconds_until_due(self, name: str) -> float:
-        started = _last_starts(self.engine).get(name)
-        if started is None:
-            return 0.0
-        due = started + timedelta(minutes=self.settings.schedule[name])
-        return (due - utcnow()).total_seconds()
 
     def _reschedule(self, name: str, wait: float) -> None:
         # Another process ran the source since this timer was set (a manual collect, the run a

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from collectors import CollectContext, get_source
 from collectors.base import Source
+from collectors.leader_locks import ADVISORY_LOCK_NAME
 from collectors.runner import run_source
 from collectors.scheduler import (
-    ADVISORY_LOCK_NAME,
     EARLY_FIRE_WAIT_SECONDS,
     CollectionScheduler,
     due_sources,
