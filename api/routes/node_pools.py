@@ -12,6 +12,7 @@ were built from simulated data.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,12 +22,7 @@ from api.routes import answers
 from api.routes.outputs import InputsDep, field_check
 from outputs.generate import generate_aks, generate_gke
 from outputs.profiles import parse_profile
-from selector.outputs.aks import CLUSTER_PLACEHOLDER as AKS_CLUSTER
-from selector.outputs.aks import RESOURCE_GROUP_PLACEHOLDER
-from selector.outputs.aks import check_target as check_aks_target
-from selector.outputs.gke import CLUSTER_PLACEHOLDER as GKE_CLUSTER
-from selector.outputs.gke import PROJECT_PLACEHOLDER
-from selector.outputs.gke import check_target as check_gke_target
+from selector.outputs import aks, gke
 
 __all__ = ["AksRequestBody", "GkeRequestBody", "router"]
 
@@ -38,37 +34,23 @@ _PROFILE = Field(description="a profile object in the profiles-file format, on t
 class GkeRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     profile: dict[str, Any] = _PROFILE
-    project: str = Field(PROJECT_PLACEHOLDER, description="GCP project ID")
-    cluster: str = Field(GKE_CLUSTER, description="GKE cluster name")
+    project: str = Field(gke.PROJECT_PLACEHOLDER, description="GCP project ID")
+    cluster: str = Field(gke.CLUSTER_PLACEHOLDER, description="GKE cluster name")
 
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        return field_check(lambda project: check_gke_target(project, GKE_CLUSTER), value)
-
-    @field_validator("cluster")
-    @classmethod
-    def _cluster(cls, value: str) -> str:
-        return field_check(lambda cluster: check_gke_target(PROJECT_PLACEHOLDER, cluster), value)
+    _project = field_validator("project")(partial(field_check, gke.check_project))
+    _cluster = field_validator("cluster")(partial(field_check, gke.check_cluster))
 
 
 class AksRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     profile: dict[str, Any] = _PROFILE
-    resource_group: str = Field(RESOURCE_GROUP_PLACEHOLDER, description="Azure resource group")
-    cluster: str = Field(AKS_CLUSTER, description="AKS cluster name")
+    resource_group: str = Field(aks.RESOURCE_GROUP_PLACEHOLDER, description="Azure resource group")
+    cluster: str = Field(aks.CLUSTER_PLACEHOLDER, description="AKS cluster name")
 
-    @field_validator("resource_group")
-    @classmethod
-    def _resource_group(cls, value: str) -> str:
-        return field_check(lambda group: check_aks_target(group, AKS_CLUSTER), value)
-
-    @field_validator("cluster")
-    @classmethod
-    def _cluster(cls, value: str) -> str:
-        return field_check(
-            lambda cluster: check_aks_target(RESOURCE_GROUP_PLACEHOLDER, cluster), value
-        )
+    _resource_group = field_validator("resource_group")(
+        partial(field_check, aks.check_resource_group)
+    )
+    _cluster = field_validator("cluster")(partial(field_check, aks.check_cluster))
 
 
 class _Provenance(BaseModel):

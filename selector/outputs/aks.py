@@ -44,8 +44,10 @@ __all__ = [
     "AksNodePool",
     "AksNodePools",
     "aks_node_pools",
+    "check_cluster",
     "check_one_cluster",
     "check_pool_name",
+    "check_resource_group",
     "check_target",
     "logical_zone",
     "pool_name",
@@ -228,11 +230,21 @@ def check_one_cluster(generated: Sequence[AksNodePools]) -> None:
 
 def check_target(resource_group: str, cluster: str) -> None:
     """Raise `OutputError` for a resource group or cluster name Azure would refuse."""
+    check_resource_group(resource_group)
+    check_cluster(cluster)
+
+
+def check_resource_group(resource_group: str) -> None:
+    """Raise `OutputError` for a resource group name Azure would refuse."""
     if not RESOURCE_GROUP_RE.fullmatch(resource_group):
         raise OutputError(
             f"resource group {resource_group!r}",
             "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
         )
+
+
+def check_cluster(cluster: str) -> None:
+    """Raise `OutputError` for an AKS cluster name Azure would refuse."""
     if not CLUSTER_RE.fullmatch(cluster):
         raise OutputError(
             f"AKS cluster {cluster!r}",

@@ -37,6 +37,8 @@ __all__ = [
     "GkeNodePool",
     "GkeNodePools",
     "accelerator_type",
+    "check_cluster",
+    "check_project",
     "check_target",
     "gke_node_pools",
 ]
@@ -175,11 +177,21 @@ def gke_node_pools(
 def check_target(project: str, cluster: str) -> None:
     """Raise `OutputError` for a project ID or cluster name GKE would refuse (the placeholders
     pass: the user substitutes them)."""
+    check_project(project)
+    check_cluster(cluster)
+
+
+def check_project(project: str) -> None:
+    """Raise `OutputError` for a GCP project ID GCP would refuse (the placeholder passes)."""
     if project != PROJECT_PLACEHOLDER and not PROJECT_RE.fullmatch(project):
         raise OutputError(
             f"GCP project {project!r}",
             "6-30 lowercase letters, digits or '-', starting with a letter, not ending in '-'",
         )
+
+
+def check_cluster(cluster: str) -> None:
+    """Raise `OutputError` for a cluster name GKE would refuse (the placeholder passes)."""
     if cluster != CLUSTER_PLACEHOLDER and not CLUSTER_RE.fullmatch(cluster):
         raise OutputError(
             f"GKE cluster {cluster!r}",
